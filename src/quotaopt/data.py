@@ -1,0 +1,454 @@
+"""The company data (contract §1): load a folder, validate every rule, return typed frames.
+
+Every problem is collected before anything is raised, so a user fixes a file in one
+pass; :class:`~quotaopt.errors.InputError` prints them as ``file:row:column: message``.
+Rows are numbered as lines of the file (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.errors import InputError, Problem
+
+ROLES = ("ka", "longtail")
+STATUSES = ("active", "departed")
+
+#: Required and optional columns per file, as in the contract.
+SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "teams": (("team_id", "parent_id"), ("name", "target")),
+    "reps": (
+        ("rep_id", "team_id", "role", "hire_date"),
+        ("fte", "status", "name", "last_quota", "locked_quota"),
+    ),
+    "bookings": (("date", "rep_id", "amount"), ("account_id",)),
+    "accounts": (("account_id", "rep_id", "tier"), ("potential", "territory_id")),
+    "territories": (("territory_id", "potential"), ("market_growth",)),
+    "capacity": (("rep_id", "p50"), ("p10", "p90")),
+    "actuals": (("date", "rep_id", "amount"), ("account_id",)),
+}
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in blocks so large files stay cheap on memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class CompanyData:
+    """A validated company folder.
+
+    Attributes
+    ----------
+    folder : Path
+        Where the files were read from.
+    teams, reps, bookings : DataFrame
+        Always present. Ids are strings; dates are ``datetime64``; amounts are floats.
+        ``reps`` has ``fte`` (default 1.0) and ``status`` (default ``active``) filled.
+    accounts, territories, capacity : DataFrame or None
+        Present when the optional file exists.
+    files : dict
+        File name -> SHA-256 of every file read.
+    """
+
+    folder: Path
+    teams: pd.DataFrame
+    reps: pd.DataFrame
+    bookings: pd.DataFrame
+    accounts: pd.DataFrame | None = None
+    territories: pd.DataFrame | None = None
+    capacity: pd.DataFrame | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active_reps(self) -> pd.DataFrame:
+        """Reps with status ``active`` (the ones that get a quota)."""
+        return self.reps[self.reps["status"] == "active"].reset_index(drop=True)
+
+    @property
+    def history_years(self) -> list[int]:
+        """Calendar years that have bookings, ascending."""
+        return sorted(int(y) for y in self.bookings["date"].dt.year.unique())
+
+    def last_complete_year(self) -> int:
+        """The latest year whose bookings reach into December (else the year before)."""
+        dates = self.bookings["date"]
+        last = dates.max()
+        return int(last.year) if last.month == 12 else int(last.year) - 1
+
+    def summary(self) -> dict[str, Any]:
+        """Headline counts for ``quotaopt validate``."""
+        reps = self.reps
+        by_year = self.bookings.assign(year=self.bookings["date"].dt.year).groupby("year")["amount"]
+        return {
+            "teams": len(self.teams),
+            "reps": len(reps),
+            "reps_by_role": {str(k): int(v) for k, v in reps["role"].value_counts().sort_index().items()},
+            "reps_by_status": {str(k): int(v) for k, v in reps["status"].value_counts().sort_index().items()},
+            "years_of_history": len(self.history_years),
+            "history_years": self.history_years,
+            "bookings_per_year": {
+                int(str(y)): {"rows": int(c), "amount": round(float(s), 2)}
+                for (y, c), s in zip(by_year.count().items(), by_year.sum().to_numpy(), strict=True)
+            },
+            "credit_notes": int((self.bookings["amount"] < 0).sum()),
+            "credit_note_amount": round(float(self.bookings.loc[self.bookings["amount"] < 0, "amount"].sum()), 2),
+            "accounts": None if self.accounts is None else len(self.accounts),
+            "territories": None if self.territories is None else len(self.territories),
+            "capacity_given": self.capacity is not None,
+        }
+
+
+class _Checker:
+    """Collects problems for one file, with vectorised column checks."""
+
+    def __init__(self, name: str, frame: pd.DataFrame, row_offset: int):
+        self.name = name
+        self.frame = frame
+        self.row_offset = row_offset
+        self.problems: list[Problem] = []
+
+    def add(self, mask: np.ndarray | pd.Series, column: str, message: Any) -> None:
+        """Record a problem for every row where ``mask`` is true.
+
+        ``message`` is a string or a callable taking the row's raw value.
+        """
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        raw = self.frame[column] if column in self.frame.columns else None
+        for i in idx[:50]:  # more than 50 per rule only inflates the "and N more" count
+            value = None if raw is None else raw.iloc[i]
+            text = message(value) if callable(message) else message
+            self.problems.append(Problem(self.name, text, row=int(i) + self.row_offset, column=column))
+        if len(idx) > 50:
+            extra = Problem(self.name, f"... {len(idx) - 50} more rows with the same problem", column=column)
+            self.problems.append(extra)
+
+    def text(self, column: str, required: bool) -> pd.Series:
+        """A string column with surrounding space removed; empty cells flagged if required."""
+        if column not in self.frame.columns:
+            return pd.Series([""] * len(self.frame), index=self.frame.index, dtype="str")
+        values = self.frame[column].fillna("").astype("str").str.strip()
+        if required:
+            self.add(values == "", column, "is empty (expected a value)")
+        return values
+
+    def number(self, column: str, required: bool, default: float = np.nan) -> pd.Series:
+        """A float column; text that is not a finite number is flagged."""
+        if column not in self.frame.columns:
+            return pd.Series(default, index=self.frame.index, dtype="float64")
+        raw = self.frame[column]
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            values = raw.astype("float64")
+            empty = values.isna()
+        else:
+            stripped = raw.fillna("").astype("str").str.strip()
+            empty = stripped == ""
+            values = pd.to_numeric(stripped.where(~empty, None), errors="coerce").astype("float64")
+            self.add(~empty & values.isna(), column, lambda v: f"not a number (got {v!r})")
+        self.add(~empty & values.notna() & ~np.isfinite(values), column, lambda v: f"not a finite number (got {v!r})")
+        if required:
+            self.add(empty, column, "is empty (expected a number)")
+        values = values.where(np.isfinite(values))  # +-inf become missing after being flagged
+        return values if np.isnan(default) else values.fillna(default)
+
+    def date(self, column: str, required: bool) -> pd.Series:
+        """An ISO date column (YYYY-MM-DD); anything else is flagged."""
+        if column not in self.frame.columns:
+            return pd.Series(pd.NaT, index=self.frame.index, dtype="datetime64[ns]")
+        raw = self.frame[column]
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            values = raw.astype("datetime64[ns]")
+            empty = values.isna()
+        else:
+            stripped = raw.fillna("").astype("str").str.strip()
+            empty = stripped == ""
+            values = pd.to_datetime(stripped.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+            self.add(~empty & values.isna(), column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
+        if required:
+            self.add(empty, column, "is empty (expected a date YYYY-MM-DD)")
+        return values.astype("datetime64[ns]")
+
+    def unique(self, values: pd.Series, column: str) -> None:
+        dup = values.duplicated(keep="first") & (values != "")
+        self.add(dup, column, lambda v: f"duplicate id (got {v!r}, expected unique values)")
+
+    def exists(self, values: pd.Series, column: str, known: pd.Series, where: str) -> None:
+        missing = (values != "") & ~values.isin(known)
+        self.add(missing, column, lambda v: f"unknown id (got {v!r}, expected an id from {where})")
+
+    def allowed(self, values: pd.Series, column: str, choices: tuple[str, ...]) -> None:
+        bad = (values != "") & ~values.isin(choices)
+        self.add(bad, column, lambda v: f"not allowed (got {v!r}, expected one of {', '.join(choices)})")
+
+    def at_least(self, values: pd.Series, column: str, low: float) -> None:
+        self.add(values.notna() & (values < low), column, lambda v: f"must be >= {low:g} (got {v!r})")
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for suffix in (".csv", ".parquet"):
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def read_table(path: Path, stem: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read one CSV or Parquet file as raw columns (CSV cells stay text until checked)."""
+    name = path.name
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        return None, [Problem(name, "is not UTF-8 text")]
+    except pd.errors.EmptyDataError:
+        return None, [Problem(name, "is empty (expected a header row)")]
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [Problem(name, f"cannot be read: {first}")]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    required, _ = SCHEMA[stem]
+    missing = [c for c in required if c not in frame.columns]
+    problems = [Problem(name, f"missing required column (expected columns {', '.join(required)})", row=1, column=c) for c in missing]
+    if frame.columns.duplicated().any():
+        dups = sorted(set(frame.columns[frame.columns.duplicated()]))
+        problems.append(Problem(name, f"duplicate column name(s): {', '.join(dups)}", row=1))
+    return frame, problems
+
+
+def _check_tree(teams: pd.DataFrame, check: _Checker) -> None:
+    """Exactly one root, and every unit reaches it without a cycle."""
+    roots = np.flatnonzero((teams["parent_id"] == "").to_numpy())
+    if len(roots) == 0:
+        check.problems.append(Problem(check.name, "no root unit (expected exactly one row with an empty parent_id)", column="parent_id"))
+    elif len(roots) > 1:
+        check.add(teams["parent_id"] == "", "parent_id", lambda v: f"more than one root unit ({len(roots)} rows have an empty parent_id, expected exactly one)")
+    self_parent = (teams["parent_id"] == teams["team_id"]) & (teams["team_id"] != "")
+    check.add(self_parent, "parent_id", lambda v: f"a unit cannot be its own parent (got {v!r})")
+    parent = dict(zip(teams["team_id"], teams["parent_id"], strict=True))
+    in_cycle: set[str] = set()
+    for start in parent:
+        seen: list[str] = []
+        node = start
+        while node and node in parent and node not in seen:
+            seen.append(node)
+            node = parent[node]
+        if node and node in seen:
+            in_cycle.update(seen[seen.index(node):])
+    mask = teams["team_id"].isin(in_cycle) & ~self_parent
+    check.add(mask, "parent_id", lambda v: f"parent chain forms a cycle (got parent {v!r}, expected a chain ending at the root)")
+
+
+def _load_teams(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
+    team_id = check.text("team_id", required=True)
+    check.unique(team_id, "team_id")
+    parent_id = check.text("parent_id", required=False)
+    out = frame.copy()
+    out["team_id"] = team_id
+    out["parent_id"] = parent_id
+    check.exists(parent_id, "parent_id", team_id, "teams.csv team_id")
+    out["name"] = check.text("name", required=False).where(lambda s: s != "", team_id)
+    target = check.number("target", required=False)
+    check.at_least(target, "target", 0.0)
+    out["target"] = target
+    _check_tree(out, check)
+    out["parent_id"] = out["parent_id"].where(out["parent_id"] != "", None)
+    return out
+
+
+def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series) -> pd.DataFrame:
+    out = frame.copy()
+    out["rep_id"] = check.text("rep_id", required=True)
+    check.unique(out["rep_id"], "rep_id")
+    out["team_id"] = check.text("team_id", required=True)
+    check.exists(out["team_id"], "team_id", team_ids, "teams.csv")
+    out["role"] = check.text("role", required=True).str.lower()
+    check.allowed(out["role"], "role", ROLES)
+    out["hire_date"] = check.date("hire_date", required=True)
+    fte = check.number("fte", required=False, default=1.0)
+    check.add((fte <= 0) | (fte > 1), "fte", lambda v: f"out of range (got {v!r}, expected 0 < fte <= 1)")
+    out["fte"] = fte
+    status = check.text("status", required=False).str.lower()
+    status = status.where(status != "", "active")
+    check.allowed(status, "status", STATUSES)
+    out["status"] = status
+    out["name"] = check.text("name", required=False)
+    for column in ("last_quota", "locked_quota"):
+        values = check.number(column, required=False)
+        check.at_least(values, column, 0.0)
+        out[column] = values
+    return out
+
+
+def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, account_ids: pd.Series | None) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    out["date"] = check.date("date", required=True)
+    out["rep_id"] = check.text("rep_id", required=True)
+    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    out["amount"] = check.number("amount", required=True)
+    account = check.text("account_id", required=False)
+    if account_ids is not None:
+        check.exists(account, "account_id", account_ids, "accounts.csv")
+    out["account_id"] = account.where(account != "", None)
+    extra = [c for c in frame.columns if c not in out.columns]
+    return pd.concat([out, frame[extra]], axis=1) if extra else out
+
+
+def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, territory_ids: pd.Series | None) -> pd.DataFrame:
+    out = frame.copy()
+    out["account_id"] = check.text("account_id", required=True)
+    check.unique(out["account_id"], "account_id")
+    out["rep_id"] = check.text("rep_id", required=True)
+    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    out["tier"] = check.text("tier", required=True).str.lower()
+    check.allowed(out["tier"], "tier", ROLES)
+    potential = check.number("potential", required=False)
+    check.at_least(potential, "potential", 0.0)
+    out["potential"] = potential
+    territory = check.text("territory_id", required=False)
+    if territory_ids is not None:
+        check.exists(territory, "territory_id", territory_ids, "territories.csv")
+    out["territory_id"] = territory.where(territory != "", None)
+    return out
+
+
+def _load_territories(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
+    out = frame.copy()
+    out["territory_id"] = check.text("territory_id", required=True)
+    check.unique(out["territory_id"], "territory_id")
+    potential = check.number("potential", required=True)
+    check.at_least(potential, "potential", 0.0)
+    out["potential"] = potential
+    growth = check.number("market_growth", required=False, default=0.0)
+    check.add(growth <= -1, "market_growth", lambda v: f"must be > -1 (got {v!r})")
+    out["market_growth"] = growth
+    return out
+
+
+def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series) -> pd.DataFrame:
+    out = frame.copy()
+    out["rep_id"] = check.text("rep_id", required=True)
+    check.unique(out["rep_id"], "rep_id")
+    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    p50 = check.number("p50", required=True)
+    check.at_least(p50, "p50", 0.0)
+    p10 = check.number("p10", required=False)
+    p90 = check.number("p90", required=False)
+    check.at_least(p10, "p10", 0.0)
+    check.add(p10.notna() & p50.notna() & (p10 > p50), "p10", lambda v: f"above p50 (got {v!r}, expected p10 <= p50 <= p90)")
+    check.add(p90.notna() & p50.notna() & (p90 < p50), "p90", lambda v: f"below p50 (got {v!r}, expected p10 <= p50 <= p90)")
+    out["p50"], out["p10"], out["p90"] = p50, p10, p90
+    return out
+
+
+def _read(folder: Path, stem: str, problems: list[Problem], files: dict[str, str], required: bool) -> tuple[_Checker | None, Path | None]:
+    path = _find(folder, stem)
+    if path is None:
+        if required:
+            problems.append(Problem(f"{stem}.csv", f"required file not found in {folder}"))
+        return None, None
+    files[path.name] = sha256_file(path)
+    frame, read_problems = read_table(path, stem)
+    problems.extend(read_problems)
+    if frame is None or read_problems:
+        return None, path
+    offset = 1 if path.suffix == ".parquet" else 2
+    return _Checker(path.name, frame.reset_index(drop=True), offset), path
+
+
+def load_company(folder: str | Path) -> CompanyData:
+    """Load and validate a company data folder (contract §1).
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder with teams, reps and bookings (CSV or Parquet) and the optional files.
+
+    Returns
+    -------
+    CompanyData
+
+    Raises
+    ------
+    InputError
+        Every problem found, one per line as ``file:row:column: message``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), "data folder not found")])
+    problems: list[Problem] = []
+    files: dict[str, str] = {}
+    checkers = {stem: _read(folder, stem, problems, files, required=stem in ("teams", "reps", "bookings"))
+                for stem in ("teams", "reps", "bookings", "accounts", "territories", "capacity")}
+    if problems:
+        raise InputError(problems)
+
+    def run(stem: str, loader: Any, *args: Any) -> pd.DataFrame | None:
+        checker = checkers[stem][0]
+        if checker is None:
+            return None
+        frame = loader(checker.frame, checker, *args)
+        problems.extend(checker.problems)
+        return frame
+
+    teams = run("teams", _load_teams)
+    assert teams is not None
+    reps = run("reps", _load_reps, teams["team_id"])
+    assert reps is not None
+    territories = run("territories", _load_territories)
+    accounts = run("accounts", _load_accounts, reps["rep_id"],
+                   None if territories is None else territories["territory_id"])
+    bookings = run("bookings", _load_bookings, reps["rep_id"],
+                   None if accounts is None else accounts["account_id"])
+    assert bookings is not None
+    capacity = run("capacity", _load_capacity, reps["rep_id"])
+    if not problems and bookings.empty:
+        problems.append(Problem(checkers["bookings"][0].name if checkers["bookings"][0] else "bookings.csv",
+                                "has no rows (expected at least one year of history)"))
+    if problems:
+        raise InputError(problems)
+    return CompanyData(folder=folder, teams=teams, reps=reps, bookings=bookings,
+                       accounts=accounts, territories=territories, capacity=capacity, files=files)
+
+
+def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.DataFrame:
+    """Load actuals for tracking: bookings columns, known reps, dates inside the plan year.
+
+    Raises
+    ------
+    InputError
+        Unknown reps, dates outside the plan year, non-numeric amounts, with file and row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError([Problem(str(path), "actuals file not found")])
+    frame, problems = read_table(path, "actuals")
+    if frame is None or problems:
+        raise InputError(problems)
+    check = _Checker(path.name, frame.reset_index(drop=True), 1 if path.suffix == ".parquet" else 2)
+    out = _load_bookings(check.frame, check, company.reps["rep_id"],
+                         None if company.accounts is None else company.accounts["account_id"])
+    years = out["date"].dt.year
+    check.add(out["date"].notna() & (years != plan_year), "date",
+              lambda v: f"outside the plan year (got {v!r}, expected a date in {plan_year})")
+    if check.problems:
+        raise InputError(check.problems)
+    return out
+
+
+def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:
+    """The plan year must come after the history."""
+    last = max(company.history_years)
+    if plan_year <= last:
+        raise InputError([Problem(label, f"plan year {plan_year} is not after the history (bookings run to {last})", column="plan_year")])

@@ -1,0 +1,102 @@
+"""The sample company behind ``quotaopt demo`` and the shipped example."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+#: The shipped example scenario; `quotaopt demo` writes it beside a generated company.
+EXAMPLE_SCENARIO = """\
+# The shipped example: a 60-rep company with three years of history (2024-2026).
+name: example
+data: example/
+plan_year: 2027
+target:
+  growth: 0.12                    # 12% over 2026 bookings
+  over_assignment: 0.10           # rep quotas add up to 110% of the company number
+market:
+  growth: 0.0
+capacity:
+  model: train
+  quantiles: [0.1, 0.5, 0.9]
+allocation:
+  unit: 1000
+  stretch: [0.8, 1.3]
+  max_change: 0.30
+  flex: 0.05
+  ka_share: [0.3, 0.9]
+  ramp: [0.25, 0.5, 0.75, 1.0]
+  fairness: stretch
+  solver: {backend: highs, time_limit: 60, mip_gap: 0.0001, threads: 1}
+periods:
+  split: month
+  seasonality: learned
+  win_rate: 0.25
+incentives:
+  plans:
+    - name: ka
+      applies_to: {role: ka}
+      kind: bonus
+      target_incentive: 60000
+      period: quarter
+      mode: marginal
+      tiers:
+        - {from: 0.0, to: 0.5, rate: 0.5}
+        - {from: 0.5, to: 1.0, rate: 1.0}
+        - {from: 1.0, to: 1.3, rate: 1.5}
+        - {from: 1.3, rate: 2.0}
+      threshold: 0.0
+      cap: 3.0
+    - name: longtail
+      applies_to: {role: longtail}
+      kind: commission
+      period: year
+      mode: marginal
+      tiers:
+        - {from: 0.0, to: 0.7, rate: 0.02}
+        - {from: 0.7, to: 1.0, rate: 0.04}
+        - {from: 1.0, rate: 0.06}
+      threshold: 0.0
+      cap: 2.0
+  team_bonus: {threshold: 1.0, per_rep: 5000}
+simulation:
+  draws: 10000
+  seed: 7
+  correlation: {company: 0.3, team: 0.2}
+tracking:
+  red: 0.85
+  green: 1.0
+"""
+
+#: Generator settings of the shipped example (scenarios/example/).
+EXAMPLE_GENERATOR = {"n_reps": 60, "years": 3, "seed": 2027, "end_year": 2026}
+
+
+def write_example(folder: Path) -> Path:
+    """Write the example company and its scenario file into ``folder``; return the scenario path."""
+    from quotaopt.datasets import generate_company
+
+    folder.mkdir(parents=True, exist_ok=True)
+    generate_company(folder / "example", **EXAMPLE_GENERATOR)  # type: ignore[arg-type]
+    scenario = folder / "example.yaml"
+    scenario.write_text(EXAMPLE_SCENARIO, encoding="utf-8")
+    return scenario
+
+
+def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
+    """Write the sample company into ``out_dir`` and validate it.
+
+    Returns
+    -------
+    Path
+        The scenario file written.
+    """
+    from quotaopt.pipeline import load_inputs
+
+    scenario = write_example(Path(out_dir))
+    inputs = load_inputs(scenario)
+    summary = inputs.company.summary()
+    echo(f"sample company: {summary['reps']} reps in {summary['teams']} units, "
+         f"{summary['years_of_history']} years of history, plan year {inputs.plan_year}")
+    echo(f"scenario: {scenario}")
+    return scenario

@@ -1,0 +1,93 @@
+"""The errors quotaopt raises, each tied to one exit code of the contract (§3).
+
+The CLI turns these into one clear line and an exit code; anything else is a bug
+(exit 1, with a traceback only under ``--debug``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as we can.
+
+    Parameters
+    ----------
+    file : str
+        File name (or scenario path) the problem is in.
+    message : str
+        What is wrong, with the value found and what was expected.
+    row : int or None
+        Line number in the file (the header is line 1), when the problem is in a row.
+    column : str or None
+        Column name, or key path for scenario files.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(str(self.row))
+        if self.column is not None:
+            parts.append(self.column)
+        return ":".join(parts) + ": " + self.message
+
+
+class QuotaOptError(Exception):
+    """Base of all errors quotaopt raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(QuotaOptError):
+    """Bad input data or configuration (exit code 2).
+
+    Carries every problem found so the user can fix them in one pass.
+    """
+
+    exit_code = 2
+    max_shown = 20
+
+    def __init__(self, problems: Iterable[Problem | str]):
+        self.problems: list[Problem | str] = list(problems)
+        if not self.problems:
+            self.problems = ["invalid input"]
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """Format the first ``max_shown`` problems, one per line, and a count of the rest."""
+        lines = [str(p) for p in self.problems[: self.max_shown]]
+        rest = len(self.problems) - self.max_shown
+        if rest > 0:
+            lines.append(f"... and {rest} more problem(s)")
+        return "\n".join(lines)
+
+
+class InfeasibleError(QuotaOptError):
+    """The constraints cannot all hold (exit code 3).
+
+    Parameters
+    ----------
+    reasons : list of str
+        Business-language reasons, e.g. ``"team T7: target 12.3M exceeds the most its
+        reps can carry, 10.1M (stretch <= 1.3)"``.
+    """
+
+    exit_code = 3
+
+    def __init__(self, reasons: Iterable[str]):
+        self.reasons = list(reasons) or ["the allocation problem is infeasible"]
+        super().__init__("infeasible: " + "; ".join(self.reasons))
+
+
+class SolverError(QuotaOptError):
+    """The solver stopped without a usable solution (exit code 4)."""
+
+    exit_code = 4

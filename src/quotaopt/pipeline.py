@@ -1,0 +1,73 @@
+"""One library call per CLI command: load and check inputs, then run the stages.
+
+The stages themselves live in their own modules; this module only wires them in the
+order of the data flow (files -> validate -> capacity -> allocation -> periods ->
+simulation -> run folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from quotaopt.data import CompanyData, check_plan_year, load_company
+from quotaopt.errors import InputError, Problem
+from quotaopt.scenario import Scenario, load_scenario
+
+
+@dataclass
+class Inputs:
+    """A validated scenario with its company data and resolved plan year."""
+
+    scenario: Scenario | None
+    company: CompanyData
+    plan_year: int
+
+
+def _check_consistency(scenario: Scenario, company: CompanyData, label: str) -> None:
+    """Cross-checks between the scenario and the data it points at."""
+    problems: list[Problem] = []
+    model = scenario.capacity.model
+    if model == "given" and company.capacity is None:
+        problems.append(Problem(label, f"capacity.model is 'given' but capacity.csv is missing in {company.folder}",
+                                column="capacity.model"))
+    elif model not in ("given", "train"):
+        model_dir = (scenario.base_dir / model).resolve()
+        if not (model_dir / "metadata.json").exists():
+            problems.append(Problem(label, f"no trained model at {model_dir} (expected 'train', 'given' or a folder "
+                                    "written by quotaopt train)", column="capacity.model"))
+    teams = set(company.teams["team_id"])
+    for i, plan in enumerate(scenario.incentives.plans):
+        team = plan.applies_to.team_id
+        if team is not None and team not in teams:
+            problems.append(Problem(label, f"unknown team (got {team!r}, expected a team_id from teams.csv)",
+                                    column=f"incentives.plans[{i}].applies_to.team_id"))
+    if problems:
+        raise InputError(problems)
+
+
+def load_inputs(path: str | Path) -> Inputs:
+    """Load a scenario file (or a bare data folder) and validate everything it names.
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario YAML file, or a company data folder.
+
+    Raises
+    ------
+    InputError
+        Every problem found in the scenario and the data.
+    """
+    path = Path(path)
+    if path.is_dir():
+        company = load_company(path)
+        return Inputs(scenario=None, company=company, plan_year=max(company.history_years) + 1)
+    if not path.exists():
+        raise InputError([Problem(str(path), "scenario file not found")])
+    scenario = load_scenario(path)
+    company = load_company(scenario.data_dir)
+    plan_year = scenario.plan_year or max(company.history_years) + 1
+    check_plan_year(company, plan_year, str(path))
+    _check_consistency(scenario, company, str(path))
+    return Inputs(scenario=scenario, company=company, plan_year=plan_year)

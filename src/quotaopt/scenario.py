@@ -1,0 +1,422 @@
+"""The scenario file (contract §2): pydantic models, ``extends`` with deep merge, safe YAML.
+
+Every key has a default declared in its ``Field``; unknown keys, wrong types and
+impossible values raise :class:`~quotaopt.errors.InputError` naming the key path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from quotaopt.errors import InputError, Problem
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def _ordered_pair(value: tuple[float, float], what: str) -> tuple[float, float]:
+    low, high = value
+    if low > high:
+        raise ValueError(f"{what} low {low} is above high {high}")
+    return value
+
+
+class TargetConfig(_Strict):
+    """The company number: an absolute target or growth over the last complete year."""
+
+    company: float | None = Field(
+        None, gt=0, description="Absolute annual company target (currency). Default: unset."
+    )
+    growth: float | None = Field(
+        None,
+        gt=-1.0,
+        description="Growth over the last complete year's bookings, used when `company` is "
+        "unset. Default: 0.0 when neither is given.",
+    )
+    over_assignment: float = Field(
+        0.0, ge=0.0, le=1.0, description="Sum of rep quotas = target x (1 + this). Default 0."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TargetConfig:
+        if self.company is not None and self.growth is not None:
+            raise ValueError("give either target.company or target.growth, not both")
+        return self
+
+
+class MarketConfig(_Strict):
+    """What-if market movement applied to every rep's capacity."""
+
+    growth: float = Field(
+        0.0, gt=-1.0, description="Multiplier on capacity: 0.10 = +10%. Default 0."
+    )
+
+
+class CapacityConfig(_Strict):
+    """Where capacities come from."""
+
+    model: str = Field(
+        "train",
+        description="`train` (fit on the history), `given` (capacity.csv in the data "
+        "folder) or a path to a trained model folder. Default `train`.",
+    )
+    quantiles: tuple[float, ...] = Field(
+        (0.1, 0.5, 0.9), description="Quantiles to predict; must include 0.1, 0.5 and 0.9."
+    )
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantiles(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0.0 < q < 1.0 for q in value):
+            raise ValueError(f"quantiles must lie strictly between 0 and 1, got {list(value)}")
+        if list(value) != sorted(set(value)):
+            raise ValueError(f"quantiles must be increasing and distinct, got {list(value)}")
+        for needed in (0.1, 0.5, 0.9):
+            if not any(abs(q - needed) < 1e-9 for q in value):
+                raise ValueError(f"quantiles must include {needed}, got {list(value)}")
+        return value
+
+
+class SolverConfig(_Strict):
+    """MILP solver settings; fixed threads keep results reproducible."""
+
+    backend: Literal["highs", "cbc", "ortools"] = Field("highs", description="Default highs.")
+    time_limit: float = Field(60.0, gt=0, description="Seconds per solve. Default 60.")
+    mip_gap: float = Field(1e-4, ge=0, le=1, description="Relative MIP gap. Default 1e-4.")
+    threads: int = Field(1, ge=1, le=256, description="Solver threads. Default 1.")
+
+
+class AllocationConfig(_Strict):
+    """How the target is split over units and reps (see docs/allocation.md)."""
+
+    unit: float = Field(1000.0, gt=0, description="Quotas are whole multiples of this. Default 1000.")
+    stretch: tuple[float, float] = Field(
+        (0.8, 1.3), description="Bounds of quota / capacity_p50 per rep. Default [0.8, 1.3]."
+    )
+    max_change: float | None = Field(
+        None,
+        ge=0,
+        description="|quota - last_quota| <= max_change x last_quota. Default unset (no limit).",
+    )
+    flex: float = Field(
+        0.05, ge=0, le=1, description="A unit's total may move +-flex from its top-down share."
+    )
+    ka_share: tuple[Fraction, Fraction] | None = Field(
+        None,
+        description="Share of a unit's quota carried by its ka reps, in units with both "
+        "roles. Default unset (no constraint).",
+    )
+    ramp: tuple[Fraction, ...] = Field(
+        (0.25, 0.5, 0.75, 1.0),
+        min_length=1,
+        description="New-hire quota share by quarter of tenure. Default [0.25, 0.5, 0.75, 1.0].",
+    )
+    fairness: Literal["stretch", "chance"] = Field("stretch", description="Default stretch.")
+    solver: SolverConfig = Field(default_factory=SolverConfig)
+
+    @field_validator("stretch")
+    @classmethod
+    def _stretch(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] < 0:
+            raise ValueError(f"stretch low must be >= 0, got {value[0]}")
+        return _ordered_pair(value, "stretch")
+
+    @field_validator("ka_share")
+    @classmethod
+    def _ka_share(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        return None if value is None else _ordered_pair(value, "ka_share")
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if list(value) != sorted(value):
+            raise ValueError(f"ramp must not decrease, got {list(value)}")
+        return value
+
+
+class PeriodsConfig(_Strict):
+    """Annual -> quarter -> month -> week decomposition."""
+
+    split: Literal["quarter", "month", "week"] = Field("month", description="Default month.")
+    seasonality: Literal["learned", "flat"] | tuple[float, float, float, float] = Field(
+        "learned",
+        description="`learned` from history, `flat`, or four quarter weights summing to 1.",
+    )
+    win_rate: float | None = Field(
+        None, gt=0, le=1, description="Adds deals and touches per period. Default unset."
+    )
+
+    @field_validator("seasonality")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, tuple):
+            if any(w < 0 for w in value):
+                raise ValueError(f"quarter weights must be >= 0, got {list(value)}")
+            if abs(sum(value) - 1.0) > 1e-6:
+                raise ValueError(f"quarter weights must sum to 1, got {sum(value):g}")
+        return value
+
+
+class Tier(_Strict):
+    """One attainment band [from, to) and its rate."""
+
+    from_: float = Field(..., alias="from", ge=0)
+    to: float | None = Field(None, description="Upper end; unset on the last band only.")
+    rate: float = Field(..., ge=0)
+
+
+class AppliesTo(_Strict):
+    """Which reps a plan covers; unset keys match everyone."""
+
+    role: Literal["ka", "longtail"] | None = None
+    team_id: str | None = None
+
+
+class IncentivePlan(_Strict):
+    """A tiered incentive plan (contract §2, payout rules)."""
+
+    name: str = Field(..., min_length=1)
+    applies_to: AppliesTo = Field(default_factory=AppliesTo)
+    kind: Literal["bonus", "commission"] = Field("bonus", description="Default bonus.")
+    target_incentive: float = Field(
+        0.0, ge=0, description="Annual on-target bonus (bonus plans). Default 0."
+    )
+    period: Literal["quarter", "year"] = Field("year", description="Default year.")
+    mode: Literal["marginal", "retroactive", "step"] = Field("marginal", description="Default marginal.")
+    tiers: tuple[Tier, ...] = Field(..., min_length=1)
+    threshold: float = Field(0.0, ge=0, description="Below this attainment nothing is paid.")
+    cap: float | None = Field(None, gt=0, description="Attainment above this earns nothing more.")
+
+    @model_validator(mode="after")
+    def _check(self) -> IncentivePlan:
+        if self.mode == "step" and self.kind != "bonus":
+            raise ValueError("mode step is for bonus plans only")
+        for i, (a, b) in enumerate(zip(self.tiers, self.tiers[1:], strict=False)):
+            if a.to is None:
+                raise ValueError(f"tiers[{i}] has no 'to' but is not the last band")
+            if b.from_ < a.to:
+                raise ValueError(f"tiers[{i}] and tiers[{i + 1}] overlap ({a.to} > {b.from_})")
+            if b.from_ > a.to:
+                raise ValueError(f"gap between tiers[{i}] and tiers[{i + 1}] ({a.to} to {b.from_})")
+        for i, t in enumerate(self.tiers):
+            if t.to is not None and t.to <= t.from_:
+                raise ValueError(f"tiers[{i}] ends at {t.to}, not above its start {t.from_}")
+        return self
+
+
+class TeamBonus(_Strict):
+    """Paid to every rep of a unit whose total attainment reaches the threshold."""
+
+    threshold: float = Field(1.0, ge=0, description="Default 1.0.")
+    per_rep: float = Field(0.0, ge=0, description="Default 0 (no team bonus).")
+
+
+class IncentivesConfig(_Strict):
+    """Incentive plans; a rep no plan applies to earns no payout."""
+
+    plans: tuple[IncentivePlan, ...] = Field(default_factory=tuple)
+    team_bonus: TeamBonus = Field(default_factory=TeamBonus)
+
+    @model_validator(mode="after")
+    def _unique(self) -> IncentivesConfig:
+        names = [p.name for p in self.plans]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"plan names must be unique, repeated: {dup}")
+        return self
+
+
+class CorrelationConfig(_Strict):
+    """Correlation of rep outcomes through shared company and team shocks."""
+
+    company: float = Field(0.3, ge=0, le=1, description="Default 0.3.")
+    team: float = Field(0.2, ge=0, le=1, description="Default 0.2.")
+
+    @model_validator(mode="after")
+    def _total(self) -> CorrelationConfig:
+        if self.company + self.team > 1.0:
+            raise ValueError(f"company + team correlation must be <= 1, got {self.company + self.team:g}")
+        return self
+
+
+class SimulationConfig(_Strict):
+    """Monte Carlo settings."""
+
+    draws: int = Field(10000, ge=1, le=10_000_000, description="Default 10000.")
+    seed: int = Field(7, ge=0, description="Default 7.")
+    correlation: CorrelationConfig = Field(default_factory=CorrelationConfig)
+
+
+class TrackingConfig(_Strict):
+    """Status thresholds on pace = actual / plan to date."""
+
+    red: float = Field(0.85, ge=0, description="Pace below this is red. Default 0.85.")
+    green: float = Field(1.0, ge=0, description="Pace at or above this is green. Default 1.0.")
+
+    @model_validator(mode="after")
+    def _order(self) -> TrackingConfig:
+        if self.red > self.green:
+            raise ValueError(f"tracking.red {self.red} is above tracking.green {self.green}")
+        return self
+
+
+class Scenario(_Strict):
+    """A resolved scenario file (after ``extends``)."""
+
+    name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    data: str = Field("data", description="Data folder, relative to the scenario file.")
+    plan_year: int | None = Field(
+        None, ge=1900, le=2200, description="Default: the year after the last booking."
+    )
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    periods: PeriodsConfig = Field(default_factory=PeriodsConfig)
+    incentives: IncentivesConfig = Field(default_factory=IncentivesConfig)
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    # Where the file was read from; not a key of the file.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder, resolved against the scenario file's folder."""
+        return (self.base_dir / self.data).resolve()
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario as plain data (what the manifest records)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, label: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(label, f"scenario file not found: {path}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(label, f"cannot read scenario file: {exc}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError([Problem(label, f"not valid YAML: {problem}", row=row)]) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError([Problem(label, f"expected a mapping of keys, got {type(raw).__name__}")])
+    return raw
+
+
+def _raw_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    label = str(path)
+    raw = _read_yaml(path, label)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise InputError([Problem(label, f"extends must be a file path, got {parent!r}", column="extends")])
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in seen:
+        raise InputError([Problem(label, f"extends forms a cycle through {parent_path}", column="extends")])
+    if not parent_path.exists():
+        raise InputError([Problem(label, f"extends names a file that does not exist: {parent}", column="extends")])
+    base = _raw_with_extends(parent_path, (*seen, parent_path))
+    # A child's relative data path is relative to the child, the parent's to the parent.
+    if "data" in base and "data" not in raw:
+        base["data"] = str((parent_path.parent / base["data"]).resolve())
+    return deep_merge(base, raw)
+
+
+# Pydantic inserts validator and union-member names into error locations; users never wrote them.
+_PYDANTIC_LOC_NOISE = ("function-", "literal[", "tagged-union", "tuple[", "list[")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif isinstance(item, str) and item.startswith(_PYDANTIC_LOC_NOISE):
+            continue
+        else:
+            parts.append("from" if item == "from_" else str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def validate_scenario(raw: dict[str, Any], label: str = "scenario", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario mapping (``extends`` already applied).
+
+    Raises
+    ------
+    InputError
+        One problem per bad key, each naming the key path.
+    """
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            got = err.get("input")
+            got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append(Problem(label, msg + got_text, column=_loc(tuple(err["loc"]))))
+        raise InputError(problems) from None
+    if base_dir is not None:
+        scenario = scenario.model_copy(update={"base_dir": base_dir})
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read a scenario file, apply ``extends`` and ``overrides``, and validate it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML scenario file.
+    overrides : dict, optional
+        Deep-merged over the file (for notebooks and what-if runs).
+
+    Returns
+    -------
+    Scenario
+    """
+    path = Path(path).resolve()
+    raw = _raw_with_extends(path, (path,))
+    raw.setdefault("name", path.stem)
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    scenario = validate_scenario(raw, label=str(path), base_dir=path.parent)
+    return scenario.model_copy(update={"source": path})
