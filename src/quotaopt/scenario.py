@@ -293,6 +293,7 @@ class Scenario(_Strict):
     # Where the file was read from; not a key of the file.
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)
+    sources: tuple[Path, ...] = Field(default=(), exclude=True, description="The file and its extends chain.")
 
     @property
     def data_dir(self) -> Path:
@@ -339,6 +340,7 @@ def _read_yaml(path: Path, label: str) -> dict[str, Any]:
 
 
 def _raw_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Read ``path`` and everything it extends; ``seen`` is the chain so far (cycle check)."""
     label = str(path)
     raw = _read_yaml(path, label)
     parent = raw.pop("extends", None)
@@ -415,8 +417,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """
     path = Path(path).resolve()
     raw = _raw_with_extends(path, (path,))
+    chain = [path]
+    while True:  # the extends chain, for the manifest's input hashes
+        parent = _read_yaml(chain[-1], str(chain[-1])).get("extends")
+        if not isinstance(parent, str):
+            break
+        chain.append((chain[-1].parent / parent).resolve())
     raw.setdefault("name", path.stem)
     if overrides:
         raw = deep_merge(raw, overrides)
     scenario = validate_scenario(raw, label=str(path), base_dir=path.parent)
-    return scenario.model_copy(update={"source": path})
+    return scenario.model_copy(update={"source": path, "sources": tuple(chain)})

@@ -1,0 +1,52 @@
+"""The in-memory result of a planning run: what the run folder and the reports show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Column order of plan.csv (contract §4).
+PLAN_COLUMNS = [
+    "rep_id", "team_id", "role", "capacity_p10", "capacity_p50", "capacity_p90", "quota",
+    "stretch", "last_quota", "change", "p_attain", "expected_payout", "binding",
+]
+#: Column order of units.csv (contract §4).
+UNIT_COLUMNS = ["unit_id", "parent_id", "level", "quota", "capacity_p50", "p_attain"]
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan produced, before it is written.
+
+    Attributes
+    ----------
+    name : str
+        Scenario name.
+    plan_year : int
+    plan : DataFrame
+        One row per active rep, columns :data:`PLAN_COLUMNS` (``change`` is the relative
+        change against ``last_quota``: quota / last_quota - 1, empty without a last quota).
+    periods : DataFrame
+        rep_id, period, quota[, deals, touches].
+    units : DataFrame
+        Columns :data:`UNIT_COLUMNS`, every unit of the tree.
+    summary : dict
+        The content of summary.json (deterministic: no timings, no run id).
+    distributions : dict of ndarray
+        Per-draw arrays for charts: ``company_bookings`` (total bookings per draw),
+        ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
+    timings : dict
+        Seconds per stage; go to manifest.json only.
+    """
+
+    name: str
+    plan_year: int
+    plan: pd.DataFrame
+    periods: pd.DataFrame
+    units: pd.DataFrame
+    summary: dict[str, Any]
+    distributions: dict[str, np.ndarray] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
