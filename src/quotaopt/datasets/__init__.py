@@ -1,0 +1,16 @@
+"""Synthetic companies with a known ground truth, for demos, tests and benchmarks.
+
+:func:`generate_company` writes a data folder in the contract's format (§1) and a
+``truth/`` folder with what no model may see (each rep's capacity per year, the
+shocks, the seasonality, the plan year's deals). Modules:
+
+- ``org``: unit tree, seats, hires and departures, latent skill
+- ``books``: accounts and territories
+- ``sales``: capacity and the deals it produces
+- ``quotas``: last year's quotas, set the way companies set them
+- ``tables``: the contract's tables; ``company``: the public entry point and writing
+"""
+
+from quotaopt.datasets.company import generate_company
+
+__all__ = ["generate_company"]
