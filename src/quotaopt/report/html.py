@@ -1,0 +1,289 @@
+"""report.html: one self-contained page (inline CSS, inline SVG charts, a few lines of JS).
+
+Nothing on the page is fetched: no external script, style, font or image. Every piece
+of user text (scenario, rep, team and unit names, constraint names) goes through
+:func:`html.escape`. Large plans are summarised (a sample in the scatter, the most and
+least stretched reps in the table), with a note pointing at plan.csv for the full data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.report import _assets, charts
+from quotaopt.report._common import BAND_COLOURS, GREEN_AT, YELLOW_AT, is_missing
+from quotaopt.report._markup import chart, fmt, note, table, td, unit_tree
+from quotaopt.result import PlanResult
+
+#: Section ids of the page, in order, with their navigation labels (stable: tests and links use them).
+SECTIONS = (
+    ("headline", "Headline"), ("capacity", "Quota vs capacity"), ("stretch", "Stretch"),
+    ("simulation", "Simulation"), ("periods", "Periods"), ("units", "Units"),
+    ("binding", "Binding constraints"), ("solver", "Solver"),
+)
+#: Most reps drawn in the scatter; beyond it a spread sample plus the stretch outliers.
+SCATTER_CAP = 600
+#: Most reps listed in the rep table: half most stretched, half least stretched.
+REP_TABLE_CAP = 200
+#: Rep ids named per binding constraint.
+BINDING_EXAMPLES = 12
+
+
+def _solver_text(solver: dict[str, Any]) -> str:
+    """'optimal' only when the solver proved it; otherwise the status with its gap."""
+    status = str(solver.get("status") or "unknown")
+    gap: Any = solver.get("gap")
+    gap_text = "gap unknown" if is_missing(gap) else f"gap {float(gap):.2%}"
+    if status == "optimal":
+        return "optimal" if is_missing(gap) or float(gap) == 0 else f"optimal (within {gap_text})"
+    return f"{status}, {gap_text}"
+
+
+def _basis_text(basis: Any) -> str:
+    if not isinstance(basis, dict):
+        return ""
+    if basis.get("kind") == "growth":
+        return (f"{fmt(basis.get('growth'), 'signed')} over {fmt(basis.get('base_year'), 'plain')} "
+                f"bookings of {fmt(basis.get('base_bookings'), 'money')}")
+    if basis.get("kind") == "company":
+        return "set in the scenario (target.company)"
+    return escape(str(basis.get("kind", "")))
+
+
+def _card(label: str, value: str, sub: str = "", title: str = "") -> str:
+    hint = f' title="{escape(title)}"' if title else ""
+    return (f'<div class="card"><div class="label">{label}</div><div class="value"{hint}>{value}</div>'
+            f'<div class="sub">{sub}</div></div>')
+
+
+def _headline(s: dict[str, Any]) -> str:
+    solver = s.get("solver") or {}
+    sim = s.get("simulation") or {}
+    cards = [
+        _card("Company target", fmt(s.get("company_target"), "compact"), _basis_text(s.get("target_basis")),
+              fmt(s.get("company_target"), "money")),
+        _card("Total quota", fmt(s.get("total_quota"), "compact"),
+              f"over-assignment {fmt(s.get('over_assignment'), 'percent')} "
+              f"(requested {fmt(s.get('over_assignment_requested'), 'percent')})", fmt(s.get("total_quota"), "money")),
+        _card("P(company target met)", fmt(s.get("p_company_target"), "percent"),
+              f"{fmt(sim.get('draws'), 'integer')} draws, seed {fmt(sim.get('seed'), 'plain')}"),
+        _card("Expected payout", fmt(s.get("expected_payout"), "compact"),
+              f"P10 {fmt(s.get('payout_p10'), 'compact')} \u00b7 P50 {fmt(s.get('payout_p50'), 'compact')} "
+              f"\u00b7 P90 {fmt(s.get('payout_p90'), 'compact')}", fmt(s.get("expected_payout"), "money")),
+        _card("Cost of sales", fmt(s.get("cost_of_sales"), "percent"), "incentive payout against bookings"),
+        _card("Reps", fmt(s.get("reps"), "integer"),
+              f"{fmt(s.get('units'), 'integer')} units \u00b7 solver: {escape(_solver_text(solver))}"),
+    ]
+    shares = s.get("reps_expected") or {}
+    parts = [("ge_100", "green", "\u2265 100%"), ("80_100", "yellow", "80\u2013100%"), ("lt_80", "red", "< 80%")]
+    bar = "".join(
+        f'<div class="seg {band}" style="width:{100 * float(shares[key]):.2f}%" title="{label}: '
+        f'{fmt(shares[key], "percent")}"></div>' for key, band, label in parts if not is_missing(shares.get(key)))
+    legend = "".join(f'<span><span class="dot {band}"></span>{label}: <b>{fmt(shares.get(key), "percent")}</b>'
+                     "</span>" for key, band, label in parts)
+    return (f'<div class="cards">{"".join(cards)}</div><h3>Share of reps expected to reach</h3>'
+            f'<div class="sharebar">{bar}</div><div class="legend">{legend}</div>')
+
+
+def _scatter_sample(plan: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if len(plan) <= SCATTER_CAP:
+        return plan, ""
+    frame = plan.reset_index(drop=True)
+    by_capacity = frame.sort_values(["capacity_p50", "rep_id"], kind="stable").index.to_numpy()
+    spread = by_capacity[np.unique(np.linspace(0, len(frame) - 1, SCATTER_CAP - 100).round().astype(int))]
+    by_stretch = frame.dropna(subset=["stretch"]).sort_values(["stretch", "rep_id"], kind="stable").index.to_numpy()
+    keep = np.union1d(spread, np.concatenate([by_stretch[:50], by_stretch[-50:]]))
+    return frame.loc[keep], (f"The chart shows {len(keep):,} of {len(plan):,} reps: a sample spread over "
+                             "capacity plus the 50 most and 50 least stretched.")
+
+
+def _capacity(result: PlanResult) -> str:
+    plan = result.plan
+    if plan.empty:
+        return note("The plan has no reps.")
+    sample, sample_note = _scatter_sample(plan)
+    ordered = plan.sort_values(["stretch", "rep_id"], ascending=[False, True], kind="stable", na_position="last")
+    table_note = "Click a column header to sort."
+    if len(ordered) > REP_TABLE_CAP:
+        half = REP_TABLE_CAP // 2
+        ordered = pd.concat([ordered.head(half), ordered.tail(half)])
+        table_note = (f"The table lists the {half} most and {half} least stretched of {len(plan):,} reps; "
+                      "every rep is in plan.csv and plan.xlsx. " + table_note)
+    columns = [("rep_id", "text", "Rep"), ("team_id", "text", "Team"), ("role", "text", "Role"),
+               ("capacity_p10", "money", "Capacity P10"), ("capacity_p50", "money", "Capacity P50"),
+               ("capacity_p90", "money", "Capacity P90"), ("quota", "money", "Quota"),
+               ("stretch", "stretch", "Stretch"), ("last_quota", "money", "Last quota"),
+               ("change", "signed", "Change"), ("p_attain", "band", "P(attain)"),
+               ("expected_payout", "money", "Expected payout"), ("binding", "text", "Binding")]
+    columns = [c for c in columns if c[0] in ordered.columns]
+    records = ordered[[c for c, _, _ in columns]].to_numpy(dtype=object)
+    rows = ["<tr>" + "".join(td(v, kind) for v, (_, kind, _) in zip(rec, columns, strict=True)) + "</tr>"
+            for rec in records]
+    cap = (result.summary.get("capacity") or {})
+    intro = (f"Capacity model <b>{fmt(cap.get('model'), 'plain')}</b>, total capacity P50 "
+             f"<b>{fmt(cap.get('total_p50'), 'money')}</b>, market what-if "
+             f"{fmt(cap.get('market_growth'), 'signed')}. Points above the dashed line carry more than "
+             "their median capacity.")
+    return (f"<p>{intro}</p>{chart(charts.capacity_scatter, sample)}{note(sample_note) if sample_note else ''}"
+            f"{note(table_note)}{table([h for _, _, h in columns], rows)}")
+
+
+def _stretch(result: PlanResult) -> str:
+    stretch = result.plan["stretch"].to_numpy(dtype=float) if "stretch" in result.plan else np.array([])
+    if not np.isfinite(stretch).any():
+        return note("No stretch values to show.")
+    fair = result.summary.get("fairness") or {}
+    figure = chart(charts.histogram, stretch, "stretch", "Stretch distribution", "stretch = quota / capacity P50",
+                   axis="plain", markers=[(1.0, "quota = capacity P50", charts.GREY),
+                                          (float(np.nanmean(stretch)), "mean", charts.ORANGE)],
+                    size=(charts.FULL[0], 3.2))
+    items = [("min", "stretch_min", "stretch"), ("max", "stretch_max", "stretch"), ("mean", "stretch_mean", "stretch"),
+             ("std", "stretch_std", "stretch"), ("spread", "stretch_spread", "stretch"),
+             ("lowest P(attain)", "p_attain_min", "percent"), ("highest P(attain)", "p_attain_max", "percent")]
+    facts = "".join(f"<div><dt>{label}</dt><dd>{fmt(fair.get(key), kind)}</dd></div>" for label, key, kind in items)
+    return f'{figure}<dl class="facts">{facts}</dl>'
+
+
+def _simulation(result: PlanResult) -> str:
+    s, dist = result.summary, result.distributions or {}
+    specs: list[tuple[str, str, str, str, list[tuple[Any, str, str]], str]] = [
+        ("company_bookings", "Company bookings across draws", "company bookings", "money",
+         [(s.get("company_target"), "company target", BAND_COLOURS["red"]),
+          (s.get("total_quota"), "total quota", charts.GREY)],
+         f"P(company target met) = <b>{fmt(s.get('p_company_target'), 'percent')}</b>"),
+        ("total_payout", "Total incentive payout across draws", "total payout", "money",
+         [(s.get("payout_p10"), "P10", charts.GREY), (s.get("payout_p50"), "P50", charts.ORANGE),
+          (s.get("payout_p90"), "P90", charts.GREY)],
+         f"Expected payout <b>{fmt(s.get('expected_payout'), 'money')}</b>"),
+        ("rep_attainment", "Rep attainment across reps and draws", "attainment = sales / quota", "percent",
+         [(0.8, "80%", BAND_COLOURS["yellow"]), (1.0, "100%", BAND_COLOURS["green"])],
+         "Share of reps expected at \u2265 100% is in the headline."),
+    ]
+    # Each rep's chance of reaching quota comes with the plan, so this panel is always there.
+    p_attain: Any = result.plan.get("p_attain", [])
+    specs.append(("p_attain", "Chance of reaching quota, per rep", "P(attain)", "percent",
+                  [(YELLOW_AT, f"{YELLOW_AT:.0%}", BAND_COLOURS["yellow"]),
+                   (GREEN_AT, f"{GREEN_AT:.0%}", BAND_COLOURS["green"])],
+                  "The unit tree below colours units by the same bands."))
+    blocks = []
+    for key, title, xlabel, axis, markers, caption in specs:
+        values = np.asarray(p_attain if key == "p_attain" else dist.get(key, []), dtype=float).ravel()
+        marks = [(float(x), label, colour) for x, label, colour in markers if not is_missing(x)]
+        binned = _binned(dist, key)
+        if binned is not None:
+            figure = chart(charts.binned_histogram, *binned, key.replace("_", "-"), title, xlabel, axis=axis,
+                           markers=marks)
+        elif np.isfinite(values).any():
+            figure = chart(charts.histogram, values, key.replace("_", "-"), title, xlabel, axis=axis, markers=marks)
+        else:
+            missing = f"No {key} distribution in this result; chart skipped."
+            blocks.append(f"<div><h3>{title}</h3>{note(missing)}</div>")
+            continue
+        blocks.append(f"<div><h3>{title}</h3>{figure}<p>{caption}</p></div>")
+    return f'<div class="grid2">{"".join(blocks)}</div>'
+
+
+def _binned(dist: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``<key>_edges`` and ``<key>_counts`` when the simulation kept a histogram, not a sample."""
+    if key in dist or f"{key}_edges" not in dist or f"{key}_counts" not in dist:
+        return None
+    edges = np.asarray(dist[f"{key}_edges"], dtype=float).ravel()
+    counts = np.asarray(dist[f"{key}_counts"], dtype=float).ravel()
+    if len(edges) != len(counts) + 1 or not np.isfinite(edges).all() or not np.nansum(counts) > 0:
+        return None
+    return edges, counts
+
+
+def _periods(result: PlanResult) -> str:
+    periods = result.periods
+    if periods is None or periods.empty or not {"period", "quota"} <= set(periods.columns):
+        return note("No period split in this result.")
+    totals = periods.groupby(periods["period"].astype(str), sort=True)["quota"].sum()
+    period_table = ""
+    if len(totals) <= 13:  # quarters and months: the numbers, one column a period; weeks would not fit
+        total = float(totals.sum())
+        quota = "".join(td(q, "money") for q in totals)
+        share = "".join(td(q / total if total else None, "percent") for q in totals)
+        period_table = table(["", *map(str, totals.index)], [f"<tr><th>Quota</th>{quota}</tr>",
+                                                              f"<tr><th>Share</th>{share}</tr>"], sortable=False)
+    return (f"{chart(charts.period_bars, totals)}{period_table}"
+            + note("Each rep's periods sum exactly to its quota; the split per rep is in plan_periods.csv."))
+
+
+def _binding(result: PlanResult) -> str:
+    plan = result.plan
+    counts = result.summary.get("binding_counts")
+    if not counts and "binding" in plan:
+        counts = {str(k): int(v) for k, v in plan["binding"].value_counts().items()}
+    if not counts:
+        return note("No binding constraints recorded.")
+    total = max(len(plan), 1)
+    binding = plan["binding"].astype(str) if "binding" in plan else pd.Series(dtype=str)
+    rows = []
+    for name, count in sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0]))):
+        reps = sorted(plan.loc[binding == str(name), "rep_id"].astype(str)) if len(binding) else []
+        shown = ", ".join(escape(r) for r in reps[:BINDING_EXAMPLES])
+        more = f" and {len(reps) - BINDING_EXAMPLES:,} more" if len(reps) > BINDING_EXAMPLES else ""
+        rows.append(f"<tr>{td(name)}{td(count, 'integer')}{td(int(count) / total, 'percent')}"
+                    f'<td class="reps">{shown}{more}</td></tr>')
+    return (note("The constraint that set each rep's quota (column <code>binding</code> of plan.csv).")
+            + table(["Constraint", "Reps", "Share of reps", "Which reps"], rows))
+
+
+def _solver(result: PlanResult) -> str:
+    solver = result.summary.get("solver") or {}
+    status = str(solver.get("status") or "unknown")
+    cls = "ok" if status == "optimal" else "warn"
+    items = [("Status", escape(_solver_text(solver))), ("Backend", fmt(solver.get("backend"), "plain")),
+             ("Objective", fmt(solver.get("objective"), "plain")), ("Best bound", fmt(solver.get("bound"), "plain")),
+             ("Gap", "\u2014" if is_missing(solver.get("gap")) else f"{float(solver['gap']):.4%}"),
+             ("Models solved", fmt(solver.get("n_solves"), "integer")),
+             ("Credit notes in history", fmt(result.summary.get("bookings_credit_notes"), "integer"))]
+    facts = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items)
+    warn = "" if status == "optimal" else note(
+        "The solver stopped (time limit or gap tolerance) before it could prove that no better plan exists: "
+        "every constraint holds, but the objective may still improve by up to the gap.")
+    return f'<p class="status {cls}">{escape(_solver_text(solver))}</p><dl class="facts">{facts}</dl>{warn}'
+
+
+def render_html(result: PlanResult) -> bytes:
+    """The run's report page, self-contained and deterministic.
+
+    Parameters
+    ----------
+    result : PlanResult
+        The plan to show.
+
+    Returns
+    -------
+    bytes
+        UTF-8 HTML: the same result always gives the same bytes.
+    """
+    from quotaopt import __version__
+
+    s = result.summary
+    name = escape(str(s.get("scenario", result.name)))
+    year = escape(str(s.get("plan_year", result.plan_year)))
+    bodies: dict[str, Callable[[], str]] = {
+        "headline": lambda: _headline(s), "capacity": lambda: _capacity(result),
+        "stretch": lambda: _stretch(result), "simulation": lambda: _simulation(result),
+        "periods": lambda: _periods(result), "units": lambda: unit_tree(result.units, result.plan),
+        "binding": lambda: _binding(result), "solver": lambda: _solver(result),
+    }
+    titles = {"headline": "Headline figures", "capacity": "Quota against capacity per rep",
+              "stretch": "Stretch distribution", "simulation": "Attainment and payout (simulation)",
+              "periods": "Quota by period", "units": "The unit tree", "binding": "Binding constraints",
+              "solver": "Solver"}
+    sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in SECTIONS)
+    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in SECTIONS)
+    status = str((s.get("solver") or {}).get("status") or "unknown")
+    badge = f'<span class="badge {"ok" if status == "optimal" else "warn"}">{escape(_solver_text(s.get("solver") or {}))}</span>'
+    page = _assets.PAGE.format(
+        title=f"Quota plan {name} ({year})", name=name, year=year, badge=badge, nav=nav, sections=sections,
+        version=escape(__version__), css=_assets.CSS, script=_assets.SCRIPT)
+    return page.encode("utf-8")
