@@ -18,6 +18,7 @@ import pytest
 
 from quotaopt.report import render_html
 from quotaopt.report.html import SECTIONS
+
 from report_fixtures import make_result
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

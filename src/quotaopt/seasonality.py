@@ -1,0 +1,244 @@
+"""Seasonality learned from bookings: month weights per group, shrunk where history is thin.
+
+A group's weight for calendar month ``m`` is its mean booking total in month ``m`` over
+the years where that month is covered by the data, normalised to sum to 1. Averaging
+per calendar month (rather than pooling whole years) keeps partial first and last
+years from biasing the shape. A month's negative total (credit notes) counts as 0.
+
+Thin history is handled by shrinkage, weighted by the effective number of bookings
+``n_eff = (sum |amount|)^2 / sum amount^2`` (Kish; a few big deals count as few):
+
+- the pooled ``__all__`` row is ``l x raw + (1 - l) x flat`` with ``l = n_eff / (n_eff + shrink)``;
+- each group row is shrunk the same way toward ``__all__`` (so a small role still gets
+  the company's shape rather than noise, and with no history at all everything is flat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+ALL = "__all__"
+MONTHS = list(range(1, 13))
+#: Default shrinkage, in effective bookings: with ~100 deals a group keeps half its own shape.
+DEFAULT_SHRINK = 100.0
+#: Slack (days) for a month at either end of the data to count as fully observed.
+_EDGE_SLACK_DAYS = 7
+
+
+def _covered_months(dates: pd.Series) -> pd.PeriodIndex:
+    """Calendar months fully inside the data span (give or take a week at the edges)."""
+    first, last = dates.min(), dates.max()
+    months = pd.period_range(first.to_period("M"), last.to_period("M"), freq="M")
+    starts = months.to_timestamp(how="start")
+    ends = months.to_timestamp(how="end").normalize()
+    slack = pd.Timedelta(days=_EDGE_SLACK_DAYS)
+    keep = (starts + slack >= first) & (ends - slack <= last)
+    return months[np.asarray(keep)]
+
+
+def _shares(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Rows = groups, columns = (year, month) totals -> weights per calendar month."""
+    months = monthly.columns.get_level_values(1)
+    mean = monthly.T.groupby(months).mean().T.reindex(columns=MONTHS, fill_value=0.0)
+    mean = mean.clip(lower=0.0)
+    total = mean.sum(axis=1)
+    flat = pd.DataFrame(1.0 / 12, index=mean.index, columns=MONTHS)
+    shares = mean.div(total.where(total > 0), axis=0)
+    return shares.where(total > 0, flat, axis=0)
+
+
+def _n_eff(amount: pd.Series, key: pd.Series) -> pd.Series:
+    a = amount.abs()
+    frame = pd.DataFrame({"key": key.to_numpy(), "a": a.to_numpy(), "a2": (a * a).to_numpy()})
+    g = frame.groupby("key")[["a", "a2"]].sum()
+    return (g["a"] ** 2 / g["a2"].where(g["a2"] > 0)).fillna(0.0)
+
+
+def learn_month_weights(
+    bookings: pd.DataFrame,
+    groups: pd.Series | Mapping[str, str] | None = None,
+    shrink: float = DEFAULT_SHRINK,
+) -> pd.DataFrame:
+    """Learn month-of-year weights per group from booking history.
+
+    Parameters
+    ----------
+    bookings : DataFrame
+        Columns ``date`` (datetime64), ``rep_id`` (str), ``amount`` (float).
+    groups : Series or mapping, optional
+        ``rep_id -> group key`` (e.g. role or team). Reps without a group count in
+        ``__all__`` only.
+    shrink : float
+        Pseudo-count of effective bookings; larger pulls thin groups harder toward
+        ``__all__`` (and ``__all__`` toward flat). 0 disables shrinkage.
+
+    Returns
+    -------
+    DataFrame
+        Index: group keys plus ``__all__`` (last); columns 1..12; rows sum to 1.
+    """
+    if shrink < 0:
+        raise ValueError(f"shrink must be >= 0, got {shrink}")
+    flat = np.full(12, 1.0 / 12)
+    if bookings.empty:
+        return pd.DataFrame([flat], index=pd.Index([ALL], name="group"), columns=MONTHS)
+    dates = pd.to_datetime(bookings["date"])
+    covered = _covered_months(dates)
+    period = dates.dt.to_period("M")
+    inside = period.isin(covered)
+    b = pd.DataFrame({
+        "rep_id": bookings["rep_id"].astype(str).to_numpy()[inside.to_numpy()],
+        "period": period[inside].to_numpy(),
+        "amount": bookings["amount"].astype(float).to_numpy()[inside.to_numpy()],
+    })
+    group_map = pd.Series(dict(groups)) if isinstance(groups, Mapping) else groups
+    b["group"] = b["rep_id"].map(group_map.astype(str)) if group_map is not None else np.nan
+    cols = pd.MultiIndex.from_arrays([covered.year, covered.month])
+
+    def monthly(keys: pd.Series) -> pd.DataFrame:
+        t = b.assign(key=keys).dropna(subset=["key"])
+        p = pd.PeriodIndex(t["period"])
+        tot = t.groupby([t["key"], p.year, p.month])["amount"].sum().unstack([1, 2], fill_value=0)
+        return tot.reindex(columns=cols, fill_value=0.0)
+
+    all_raw = _shares(monthly(pd.Series(ALL, index=b.index))).loc[ALL].to_numpy()
+    n_all = float(_n_eff(b["amount"], pd.Series(ALL, index=b.index)).get(ALL, 0.0))
+    lam = n_all / (n_all + shrink) if n_all + shrink > 0 else 1.0
+    pooled = lam * all_raw + (1 - lam) * flat
+
+    rows: dict[str, np.ndarray] = {}
+    grouped = b.dropna(subset=["group"])
+    if not grouped.empty:
+        raw = _shares(monthly(b["group"]))
+        n = _n_eff(grouped["amount"], grouped["group"])
+        for key in sorted(raw.index):
+            lam_g = n[key] / (n[key] + shrink) if n[key] + shrink > 0 else 1.0
+            rows[str(key)] = lam_g * raw.loc[key].to_numpy() + (1 - lam_g) * pooled
+    if group_map is not None:
+        # Groups named in the mapping but with no bookings in the covered span get the pooled shape.
+        for key in sorted(set(group_map.astype(str))):
+            rows.setdefault(key, pooled.copy())
+    rows[ALL] = pooled
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=MONTHS)
+    out = out.div(out.sum(axis=1), axis=0)
+    out.index.name = "group"
+    return out
+
+
+def quarter_weights(month_weights: np.ndarray | pd.Series) -> np.ndarray:
+    """Sum 12 month weights into 4 quarter weights."""
+    w = np.asarray(month_weights, dtype=np.float64)
+    return w.reshape(4, 3).sum(axis=1)
+
+
+def average_deal_size(bookings: pd.DataFrame) -> pd.Series:
+    """Mean positive booking amount per rep (credit notes are not deals)."""
+    pos = bookings[bookings["amount"] > 0]
+    return pos.groupby(pos["rep_id"].astype(str))["amount"].mean().rename("avg_deal_size")
+
+
+def learn_quarter_noise(
+    bookings: pd.DataFrame,
+    groups: pd.Series | Mapping[str, str] | None = None,
+    month_weights: pd.DataFrame | None = None,
+    floor_share: float = 0.02,
+) -> float:
+    """Within-year noise of a rep's quarter shares, for the simulator's ``quarter_noise``.
+
+    For every rep-year strictly inside the rep's booking history (so hires and leavers do
+    not count), ``r_q = log(share_q / w_q)`` with ``w`` the group's seasonal quarter
+    shares (``month_weights``, learned when not given) and shares floored at
+    ``floor_share``. The simulator multiplies quarters by ``exp(noise x e_q)`` and
+    renormalises, which leaves ``noise^2`` as the within-year variance of ``r``; the
+    estimate is the root of the mean sample variance (ddof 1) over rep-years.
+
+    Returns
+    -------
+    float
+        The log-sd, clipped to [0, 1.5]; 0 when no rep-year qualifies.
+    """
+    if bookings.empty:
+        return 0.0
+    weights = month_weights if month_weights is not None else learn_month_weights(bookings, groups)
+    dates = pd.to_datetime(bookings["date"])
+    covered = _covered_months(dates)
+    full = [y for y in sorted(set(covered.year)) if int((covered.year == y).sum()) == 12]
+    b = pd.DataFrame({"rep_id": bookings["rep_id"].astype(str).to_numpy(), "year": dates.dt.year.to_numpy(),
+                      "q": dates.dt.quarter.to_numpy(), "amount": bookings["amount"].to_numpy(dtype=float)})
+    span = b.groupby("rep_id")["year"].agg(["min", "max"])
+    b = b[b["year"].isin(full)]
+    tot = b.pivot_table(index=["rep_id", "year"], columns="q", values="amount", aggfunc="sum", fill_value=0.0)
+    tot = tot.reindex(columns=[1, 2, 3, 4], fill_value=0.0).clip(lower=0.0)
+    reps = tot.index.get_level_values("rep_id")
+    years = tot.index.get_level_values("year")
+    inner = (years > span["min"].reindex(reps).to_numpy()) & (years < span["max"].reindex(reps).to_numpy())
+    year_total = tot.sum(axis=1).to_numpy()
+    keep = inner & (year_total > 0)
+    if not keep.any():
+        return 0.0
+    group_map = pd.Series(dict(groups)) if isinstance(groups, Mapping) else groups
+    keys = pd.Series(reps[keep]).map(group_map.astype(str)) if group_map is not None else pd.Series([ALL] * keep.sum())
+    keys = keys.where(keys.isin(weights.index), ALL).fillna(ALL)
+    w = np.stack([quarter_weights(weights.loc[k].to_numpy()) for k in keys])
+    share = tot.to_numpy()[keep] / year_total[keep, None]
+    r = np.log(np.maximum(share, floor_share) / np.maximum(w, floor_share))
+    return float(np.clip(np.sqrt(np.mean(r.var(axis=1, ddof=1))), 0.0, 1.5))
+
+
+def _wape(pred: np.ndarray, actual: np.ndarray) -> float:
+    denom = np.abs(actual).sum()
+    return float(np.abs(pred - actual).sum() / denom) if denom > 0 else float("nan")
+
+
+def seasonality_backtest(
+    bookings: pd.DataFrame,
+    year: int,
+    groups: pd.Series | Mapping[str, str] | None = None,
+    shrink: float = DEFAULT_SHRINK,
+) -> dict[str, float]:
+    """Score learned month weights against a held-out year, versus a flat 1/12 split.
+
+    Weights are learned on bookings before ``year``. For every rep booking in ``year``,
+    its actual annual total is split by the learned weights (its group's row, else
+    ``__all__``) and by 1/12; both are compared with the actual monthly bookings.
+
+    Returns
+    -------
+    dict
+        ``wape_learned`` / ``wape_flat`` at rep-month level, the same at group-month
+        (``group_*``) and company-month (``company_*``) level, and ``improvement``
+        (``1 - wape_learned / wape_flat`` at rep level).
+    """
+    dates = pd.to_datetime(bookings["date"])
+    weights = learn_month_weights(bookings[dates.dt.year < year], groups, shrink)
+    held = bookings[dates.dt.year == year].assign(month=dates[dates.dt.year == year].dt.month)
+    held = held.assign(rep_id=held["rep_id"].astype(str))
+    actual = held.pivot_table(index="rep_id", columns="month", values="amount", aggfunc="sum", fill_value=0.0)
+    actual = actual.reindex(columns=MONTHS, fill_value=0.0)
+    group_map = pd.Series(dict(groups)) if isinstance(groups, Mapping) else groups
+    keys = (actual.index.to_series().map(group_map.astype(str)) if group_map is not None
+            else pd.Series(ALL, index=actual.index)).fillna(ALL)
+    keys = keys.where(keys.isin(weights.index), ALL)
+    w = weights.reindex(keys.tolist()).to_numpy()
+    total = actual.sum(axis=1).to_numpy()[:, None]
+    a = actual.to_numpy()
+    learned, flat = total * w, np.repeat(total / 12, 12, axis=1)
+
+    def by(key: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return pd.DataFrame(m).groupby(key).sum().to_numpy()
+
+    k = keys.to_numpy()
+    out = {
+        "wape_learned": _wape(learned, a),
+        "wape_flat": _wape(flat, a),
+        "group_wape_learned": _wape(by(k, learned), by(k, a)),
+        "group_wape_flat": _wape(by(k, flat), by(k, a)),
+        "company_wape_learned": _wape(learned.sum(axis=0), a.sum(axis=0)),
+        "company_wape_flat": _wape(flat.sum(axis=0), a.sum(axis=0)),
+        "reps": float(len(actual)),
+    }
+    out["improvement"] = 1.0 - out["wape_learned"] / out["wape_flat"] if out["wape_flat"] else float("nan")
+    return out
