@@ -1,0 +1,160 @@
+"""Per-rep quota bounds, one ``define_*`` function per family, each remembering its source.
+
+Every family is a pair of arrays (lower, upper) in scaled units (currency / ``unit``);
+:func:`rep_bounds` intersects them in a fixed precedence and records which family set
+each side, so that explanations and the ``binding`` column can name it.
+
+Precedence (documented in docs/allocation.md): ``locked`` replaces everything;
+``ramp`` is a cap that also lowers any floor above it (a new hire's ramp policy
+outranks ``stretch_min`` and ``max_change``); ``stretch`` and ``max_change`` are hard
+and a conflict between them is infeasible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.scenario import AllocationConfig
+
+NONE, STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED = range(6)
+#: Family code -> the word used in ``binding`` and in explanations.
+LABELS = ("none", "stretch_min", "stretch_max", "max_change", "ramp", "locked")
+_EPS = 1e-9
+
+
+@dataclass
+class RepBounds:
+    """Intersected bounds of every rep (scaled units) and the family behind each side."""
+
+    lo: np.ndarray  # float, exact
+    hi: np.ndarray
+    lo_int: np.ndarray  # int64: smallest whole multiple allowed
+    hi_int: np.ndarray
+    lo_src: np.ndarray  # int8 family codes
+    hi_src: np.ndarray
+    conflict: np.ndarray  # bool: no whole multiple of unit fits
+
+
+def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -> np.ndarray:
+    """Mean ramp share over the four quarters of ``plan_year``.
+
+    For each quarter, k = full quarters of tenure at the quarter's first day; the share
+    is ``ramp[k]`` (1.0 beyond the list) and 0 when the rep is hired after that day.
+
+    Parameters
+    ----------
+    hire_date : Series of datetime64
+    plan_year : int
+    ramp : tuple of float
+
+    Returns
+    -------
+    ndarray
+        r in [0, 1] per rep; NaT hire dates count as fully ramped.
+    """
+    dates = pd.to_datetime(hire_date)
+    year = dates.dt.year.to_numpy(dtype=float)
+    month = dates.dt.month.to_numpy(dtype=float)
+    day = dates.dt.day.to_numpy(dtype=float)
+    known = ~np.isnan(year)
+    shares = np.ones((len(dates), 4))
+    table = np.asarray(ramp, dtype=float)
+    for quarter in range(4):
+        q_month = 3 * quarter + 1
+        months = (plan_year - year) * 12 + (q_month - month) - (day > 1)
+        hired_after = (year > plan_year) | ((year == plan_year) & ((month > q_month) | ((month == q_month) & (day > 1))))
+        k = np.floor(np.where(known, months, 1e9) / 3).astype(np.int64)
+        k = np.clip(k, 0, None)
+        share = np.where(k < len(table), table[np.minimum(k, len(table) - 1)], 1.0)
+        shares[:, quarter] = np.where(known & hired_after, 0.0, share)
+    return shares.mean(axis=1)
+
+
+def ramp_reference(p50: np.ndarray, fte: np.ndarray, ka: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per-rep reference capacity: median of p50 / fte over fully ramped reps of its role.
+
+    Falls back to all fully ramped reps, then to all reps of the role, then to all reps.
+    """
+    per_fte = p50 / fte
+    ref = np.empty_like(p50)
+    for role in (True, False):
+        pools = (per_fte[(ka == role) & (r >= 1.0)], per_fte[r >= 1.0], per_fte[ka == role], per_fte)
+        pool = next(p for p in pools if p.size)
+        ref[ka == role] = np.median(pool)
+    return ref
+
+
+def define_stretch_bounds(p50: np.ndarray, stretch: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """``stretch``: stretch_low x p50 <= quota <= stretch_high x p50."""
+    return stretch[0] * p50, stretch[1] * p50
+
+
+def define_max_change_bounds(last: np.ndarray, max_change: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``max_change``: |quota - last_quota| <= max_change x last_quota.
+
+    Not prorated by fte. A missing or non-positive last_quota sets no bound (a rep back
+    from leave with last_quota 0 is not pinned to 0).
+    """
+    has = np.isfinite(last) & (last > 0) & (max_change is not None)
+    mc = 0.0 if max_change is None else max_change
+    lo = np.where(has, np.maximum(0.0, (1 - mc) * np.nan_to_num(last)), -np.inf)
+    hi = np.where(has, (1 + mc) * np.nan_to_num(last), np.inf)
+    return lo, hi
+
+
+def define_ramp_bounds(r: np.ndarray, ref: np.ndarray, fte: np.ndarray, stretch_high: float) -> np.ndarray:
+    """``ramp``: for reps with r < 1, quota <= r x stretch_high x ref x fte (a cap)."""
+    return np.where(r < 1.0, r * stretch_high * ref * fte, np.inf)
+
+
+def define_locked_bounds(locked: np.ndarray) -> np.ndarray:
+    """``locked_quota``: honoured exactly (NaN = not locked)."""
+    return locked
+
+
+def rep_bounds(
+    p50: np.ndarray,
+    fte: np.ndarray,
+    last: np.ndarray,
+    locked: np.ndarray,
+    r: np.ndarray,
+    ref: np.ndarray,
+    config: AllocationConfig,
+) -> RepBounds:
+    """Intersect every family of rep bounds (all arrays in scaled units).
+
+    Returns
+    -------
+    RepBounds
+    """
+    s_lo, s_hi = define_stretch_bounds(p50, config.stretch)
+    m_lo, m_hi = define_max_change_bounds(last, config.max_change)
+    cap = define_ramp_bounds(r, ref, fte, config.stretch[1])
+    lock = define_locked_bounds(locked)
+
+    lo, lo_src = s_lo.copy(), np.full(p50.shape, STRETCH_MIN, dtype=np.int8)
+    hi, hi_src = s_hi.copy(), np.full(p50.shape, STRETCH_MAX, dtype=np.int8)
+    # Ties go to the more specific family (max_change over stretch).
+    take = m_lo >= lo - _EPS
+    lo, lo_src = np.where(take, m_lo, lo), np.where(take, MAX_CHANGE, lo_src).astype(np.int8)
+    take = m_hi <= hi + _EPS
+    hi, hi_src = np.where(take, m_hi, hi), np.where(take, MAX_CHANGE, hi_src).astype(np.int8)
+    take = cap <= hi + _EPS
+    hi, hi_src = np.where(take, cap, hi), np.where(take, RAMP, hi_src).astype(np.int8)
+    lo_int = np.ceil(lo - _EPS * np.maximum(1.0, np.abs(lo))).astype(np.int64)
+    hi_int = np.floor(hi + _EPS * np.maximum(1.0, np.abs(hi))).astype(np.int64)
+    # The ramp cap outranks any floor above it: such a new hire gets the cap.
+    ramped = (hi_src == RAMP) & (lo_int > hi_int)
+    lo = np.where(ramped, hi_int, lo)
+    lo_int = np.where(ramped, hi_int, lo_int)
+    lo_src = np.where(ramped, RAMP, lo_src).astype(np.int8)
+    is_locked = np.isfinite(lock)
+    lock_int = np.rint(np.nan_to_num(lock)).astype(np.int64)
+    lo, hi = np.where(is_locked, lock, lo), np.where(is_locked, lock, hi)
+    lo_int, hi_int = np.where(is_locked, lock_int, lo_int), np.where(is_locked, lock_int, hi_int)
+    lo_src = np.where(is_locked, LOCKED, lo_src).astype(np.int8)
+    hi_src = np.where(is_locked, LOCKED, hi_src).astype(np.int8)
+    return RepBounds(lo, hi, lo_int, hi_int, lo_src, hi_src, lo_int > hi_int)

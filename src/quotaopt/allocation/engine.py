@@ -1,0 +1,235 @@
+"""``allocate``: check, build, solve, verify and explain one allocation."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.allocation.backends import get_backend
+from quotaopt.allocation.decompose import (
+    CHUNK_REPS,
+    BlockResult,
+    MapFn,
+    StageInfeasible,
+    Stats,
+    checked,
+    chunk_units,
+    default_map,
+    lexicographic,
+    solve_block,
+)
+from quotaopt.allocation.explain import binding, explain_infeasible, precheck
+from quotaopt.allocation.fairness import deviations, fair_line, linearisation_error
+from quotaopt.allocation.formulation import build_monolithic, make_block
+from quotaopt.allocation.inputs import Prepared, prepare
+from quotaopt.allocation.problem import SolveOptions
+from quotaopt.allocation.targets import Pools, Shares, pools, shares, unit_totals_problem
+from quotaopt.allocation.verify import integrality, verify_plan
+from quotaopt.errors import InfeasibleError, SolverError
+from quotaopt.scenario import AllocationConfig
+
+STAGE_A_SCALE = 1e4
+
+
+@dataclass
+class AllocationResult:
+    """The plan: per rep, per unit, and how the solver did.
+
+    Attributes
+    ----------
+    reps : DataFrame
+        rep_id, team_id, quota, stretch, binding, lower_bound, upper_bound (caller's rep order).
+    units : DataFrame
+        unit_id, parent_id, level, quota, capacity_p50, share, flex_used, target (root first).
+    solver : dict
+        backend, status ('optimal' | 'feasible'), objective (sum over units of the largest
+        deviation), gap, bound, time_s, n_vars, n_rows, n_solves, and more (see docs).
+    company_total_requested : float
+    company_total : float
+        The requested total rounded to the nearest whole multiple of ``unit``.
+    """
+
+    reps: pd.DataFrame
+    units: pd.DataFrame
+    solver: dict[str, Any]
+    company_total_requested: float
+    company_total: float
+
+
+def _options(config: AllocationConfig) -> SolveOptions:
+    s = config.solver
+    return SolveOptions(time_limit=s.time_limit, mip_gap=s.mip_gap, threads=s.threads, seed=0)
+
+
+def _stage_a(prep: Prepared, pool: Pools, share: Shares, backend: str,
+             options: SolveOptions) -> tuple[np.ndarray, Stats]:
+    start = time.perf_counter()
+    problem, _ = unit_totals_problem(prep, pool, share)
+    # Stage A's costs are small (flex is priced at 1% per relative unit) and near-ties
+    # between roundings are common: scale them up and ask for a proven optimum, so that
+    # every backend picks the same unit totals.
+    problem = problem.with_objective(problem.c * STAGE_A_SCALE)
+    built = time.perf_counter() - start
+    exact = replace(options, mip_gap=0.0)
+    sol = checked(get_backend(backend)(problem, exact), "the unit totals", backend)
+    assert sol.x is not None
+    K, _ = integrality(sol.x[problem.names["K"]])
+    L, _ = integrality(sol.x[problem.names["L"]])
+    # Stage A's own objective (fair intervals, flex) is not the plan's fairness objective.
+    stats = Stats(sol.status, 0.0, 0.0, sol.time_s, built, problem.n_vars, problem.n_rows, 1, [sol.message])
+    return K + L, stats
+
+
+def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, options: SolveOptions,
+                map_fn: MapFn, chunk_reps: int) -> tuple[np.ndarray, float, Stats]:
+    R, stats = _stage_a(prep, pool, share, backend, options)
+    units = np.flatnonzero(pool.n_reps > 0)
+    start = time.perf_counter()
+    blocks = [make_block(prep, pool, c, R[c]) for c in chunk_units(pool.n_reps, units, chunk_reps)]
+    stats.build_s += time.perf_counter() - start
+    results: list[BlockResult] = list(map_fn(solve_block, [(blk, backend, options) for blk in blocks]))
+    q_raw = np.zeros(prep.n_reps)
+    for res in results:
+        q_raw[res.reps] = res.q
+        stats.add(res.stats)
+    return q_raw, 0.0, stats
+
+
+def _monolithic(prep: Prepared, pool: Pools, share: Shares, backend: str,
+                options: SolveOptions) -> tuple[np.ndarray, np.ndarray, Stats]:
+    start = time.perf_counter()
+    problem, cols, blk = build_monolithic(prep, pool, share)
+    built = time.perf_counter() - start
+    x, stats = lexicographic(problem, cols["D"], backend, options, "the whole company")
+    stats.build_s = built
+    q_raw = np.zeros(prep.n_reps)
+    q_raw[blk.reps] = x[cols["q"]]
+    return q_raw, x[cols["T"]], stats
+
+
+def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
+             plan_year: int, *, decompose: bool = True, workers: int = 1, map_fn: MapFn | None = None,
+             chunk_reps: int = CHUNK_REPS) -> AllocationResult:
+    """Split the company total over the team tree and every active rep.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        Active reps: rep_id, team_id, role, fte, hire_date, last_quota, locked_quota,
+        capacity_p10, capacity_p50, capacity_p90 (capacities already reflect fte and tenure).
+    teams : DataFrame
+        team_id, parent_id (empty on the root), target (NaN = not fixed).
+    company_total : float
+        Target for the sum of rep quotas (already including over-assignment).
+    config : AllocationConfig
+    plan_year : int
+    decompose : bool
+        Fix unit totals first, then solve units separately (default); False solves one model.
+    workers : int
+        Processes for the decomposed path when ``map_fn`` is not given.
+    map_fn : callable, optional
+        ``map_fn(func, items) -> iterable of results``, e.g. a Dask client's map + gather.
+    chunk_reps : int
+        About how many reps one separately solved model holds.
+
+    Returns
+    -------
+    AllocationResult
+
+    Raises
+    ------
+    InputError
+        Bad frames or values (exit 2).
+    InfeasibleError
+        With business reasons: which constraint of which unit must give, by how much (exit 3).
+    SolverError
+        No usable solution, or a solution that breaks a constraint (exit 4).
+    """
+    start = time.perf_counter()
+    prep = prepare(reps, teams, company_total, config, plan_year)
+    pool = pools(prep)
+    share = shares(prep, pool)
+    reasons = precheck(prep, pool, share)
+    if reasons:
+        raise InfeasibleError(reasons)
+    backend, options = config.solver.backend, _options(config)
+    try:
+        if decompose:
+            q_raw, _, stats = _decomposed(prep, pool, share, backend, options,
+                                          map_fn or default_map(workers), chunk_reps)
+            totals = None
+        else:
+            q_raw, t_raw, stats = _monolithic(prep, pool, share, backend, options)
+            totals, _ = integrality(t_raw)
+    except StageInfeasible:
+        raise InfeasibleError(explain_infeasible(prep, pool, share, backend, options)) from None
+    q, off = integrality(q_raw)
+    problems = verify_plan(prep, share, q, totals)
+    if off > 1e-5:
+        problems.insert(0, f"quotas are not whole multiples of unit (off by up to {off:.2g} units)")
+    if problems:
+        raise SolverError(f"{backend} returned a plan that breaks {len(problems)} constraint(s): " + "; ".join(problems[:3]))
+    return _result(prep, pool, share, q, stats, backend, decompose, time.perf_counter() - start)
+
+
+def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: Stats, backend: str,
+            decompose: bool, elapsed: float) -> AllocationResult:
+    unit, tree, cfg = prep.unit, prep.tree, prep.config
+    quota = q * unit
+    free = ~prep.is_locked
+    dev = np.zeros(prep.n_reps)
+    units_free = prep.rep_unit[free]
+    b = prep.bounds
+    dev[free] = deviations(cfg.fairness, q[free].astype(float), units_free, tree.n,
+                           prep.p10[free], prep.p50[free], prep.p90[free],
+                           b.lo_int[free].astype(float), b.hi_int[free].astype(float))
+    largest = np.zeros(tree.n)
+    np.maximum.at(largest, prep.rep_unit, dev)
+    rep_frame = pd.DataFrame({
+        "rep_id": prep.rep_ids, "team_id": tree.ids[prep.rep_unit], "quota": quota,
+        "stretch": quota / (prep.p50 * unit), "binding": binding(prep, pool, q),
+        "lower_bound": prep.bounds.lo_int * unit, "upper_bound": prep.bounds.hi_int * unit,
+    })
+    direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)
+    totals = np.rint(tree.subtree_sum(direct))
+    fixed = np.isfinite(tree.fixed)
+    fixed[0] = True
+    share_cur = share.unit * unit
+    flex_used = np.where(~fixed & (share.unit > 0), (totals - share.unit) / np.maximum(share.unit, 1e-12), 0.0)
+    parent_ids = np.where(tree.parent >= 0, tree.ids[np.maximum(tree.parent, 0)], None)
+    unit_frame = pd.DataFrame({
+        "unit_id": tree.ids, "parent_id": parent_ids, "level": tree.level, "quota": totals * unit,
+        "capacity_p50": share.cap_sub * unit, "share": share_cur, "flex_used": flex_used,
+        "target": tree.target,
+    })
+    solver = {
+        "backend": backend, "status": stats.status, "objective": float(stats.objective),
+        "gap": float(stats.gap), "bound": float(stats.bound), "time_s": elapsed,
+        "n_vars": stats.n_vars, "n_rows": stats.n_rows, "n_solves": stats.n_solves,
+        "mode": "decomposed" if decompose else "monolithic", "fairness": cfg.fairness,
+        "max_deviation": float(dev.max()) if dev.size else 0.0,
+        "sum_max_deviation": float(largest.sum()), "total_deviation": float(dev.sum()),
+        "build_s": stats.build_s, "solve_s": stats.time_s,
+    }
+    if cfg.fairness == "chance" and free.any():
+        direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)
+        blk = make_block(prep, pool, np.flatnonzero(pool.n_reps > 0), R=np.rint(direct[pool.n_reps > 0]))
+        solver["linearisation_error"] = _chance_error(prep, q, blk)
+    return AllocationResult(rep_frame, unit_frame, solver, prep.company_requested, float(prep.company * unit))
+
+
+def _chance_error(prep: Prepared, q: np.ndarray, blk: Any) -> float:
+    """Largest gap between the model's linearised chance deviation and the exact one."""
+    free = ~blk.locked
+    reps = blk.reps[free]
+    group = blk.rep_unit[free]
+    # Free totals of the plan: the exact point the decomposed path linearised around.
+    totals = np.bincount(group, weights=q[reps].astype(float), minlength=blk.n_units)
+    lo, hi = prep.bounds.lo_int[reps].astype(float), prep.bounds.hi_int[reps].astype(float)
+    line = fair_line("chance", group, blk.n_units, totals, prep.p10[reps], prep.p50[reps], prep.p90[reps], lo, hi)
+    return linearisation_error(line, q[reps].astype(float), totals, group, blk.n_units,
+                               prep.p10[reps], prep.p50[reps], prep.p90[reps], lo, hi)

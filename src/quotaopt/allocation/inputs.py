@@ -1,0 +1,204 @@
+"""Turn the caller's frames into the arrays every later step reads (scaled units).
+
+Everything downstream works in *scaled units*: amounts divided by ``allocation.unit``,
+so quotas are integers and coefficients stay within a few orders of magnitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.allocation.bounds import RepBounds, ramp_factor, ramp_reference, rep_bounds
+from quotaopt.errors import InputError, Problem
+from quotaopt.scenario import AllocationConfig
+
+REP_COLUMNS = ("rep_id", "team_id", "role", "fte", "hire_date", "last_quota", "locked_quota",
+               "capacity_p10", "capacity_p50", "capacity_p90")
+TEAM_COLUMNS = ("team_id", "parent_id", "target")
+
+
+@dataclass
+class Tree:
+    """The unit tree in topological order (every parent before its children)."""
+
+    ids: np.ndarray  # object array of unit ids
+    parent: np.ndarray  # int64, -1 for the root
+    level: np.ndarray  # int64, root 0
+    target: np.ndarray  # fixed target in currency (NaN = not fixed); the root's is ignored
+    fixed: np.ndarray  # fixed target in scaled units, rounded to a whole number (NaN = none)
+
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return int(self.ids.size)
+
+    def subtree_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum ``values`` (one per unit) over each unit's subtree, vectorised by level."""
+        total = np.array(values, copy=True)
+        for lvl in range(int(self.level.max()), 0, -1):
+            idx = np.flatnonzero(self.level == lvl)
+            np.add.at(total, self.parent[idx], total[idx])
+        return total
+
+
+@dataclass
+class Prepared:
+    """All inputs of one allocation as aligned arrays (reps in the caller's order)."""
+
+    tree: Tree
+    unit: float
+    config: AllocationConfig
+    company_requested: float
+    company: int  # scaled units
+    rep_ids: np.ndarray
+    rep_unit: np.ndarray  # int64 index into tree
+    ka: np.ndarray  # bool
+    fte: np.ndarray
+    p10: np.ndarray  # scaled units
+    p50: np.ndarray
+    p90: np.ndarray
+    last: np.ndarray  # scaled units, NaN = none
+    locked: np.ndarray  # scaled units, NaN = not locked
+    ramp: np.ndarray  # r in [0, 1]
+    ramp_ref: np.ndarray  # scaled units per fte
+    bounds: RepBounds
+
+    @property
+    def n_reps(self) -> int:
+        """Number of reps."""
+        return int(self.rep_ids.size)
+
+    @property
+    def is_locked(self) -> np.ndarray:
+        """True for reps with a locked quota."""
+        return np.isfinite(self.locked)
+
+
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and value.strip() == ""
+    ) or value is pd.NA or value is pd.NaT
+
+
+def build_tree(teams: pd.DataFrame, unit: float) -> Tree:
+    """Validate the team table and order it root first.
+
+    Raises
+    ------
+    InputError
+        Missing columns, duplicate ids, not exactly one root, unknown parents or cycles.
+    """
+    missing = [c for c in ("team_id", "parent_id") if c not in teams.columns]
+    if missing:
+        raise InputError([Problem("teams.csv", f"missing column(s) {missing}")])
+    ids = teams["team_id"].astype(str).to_numpy(dtype=object)
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique().tolist()
+    if dup:
+        raise InputError([Problem("teams.csv", f"team_id {dup[0]!r} appears more than once", column="team_id")])
+    parents = [None if _empty(p) else str(p) for p in teams["parent_id"].tolist()]
+    roots = [i for i, p in enumerate(parents) if p is None]
+    if len(roots) != 1:
+        raise InputError([Problem("teams.csv", f"expected exactly one root (empty parent_id), found {len(roots)}", column="parent_id")])
+    position = {tid: i for i, tid in enumerate(ids)}
+    unknown = [p for p in parents if p is not None and p not in position]
+    if unknown:
+        raise InputError([Problem("teams.csv", f"parent_id {unknown[0]!r} is not a team_id", column="parent_id")])
+    children: dict[int, list[int]] = {i: [] for i in range(len(ids))}
+    for i, p in enumerate(parents):
+        if p is not None:
+            children[position[p]].append(i)
+    order, level_of = [roots[0]], {roots[0]: 0}
+    for i in order:  # breadth first; appending while iterating walks the whole tree
+        for c in children[i]:
+            level_of[c] = level_of[i] + 1
+            order.append(c)
+    if len(order) != len(ids):
+        cyc = sorted(set(range(len(ids))) - set(order))[0]
+        raise InputError([Problem("teams.csv", f"team {ids[cyc]!r} is not connected to the root (a cycle in parent_id)", column="parent_id")])
+    new_index = {old: new for new, old in enumerate(order)}
+    parent = np.array([-1 if parents[o] is None else new_index[position[parents[o]]] for o in order], dtype=np.int64)
+    target = (pd.to_numeric(teams["target"], errors="coerce").to_numpy(dtype=float)[order]
+              if "target" in teams.columns else np.full(len(ids), np.nan))
+    bad = np.flatnonzero(np.isfinite(target) & (target < 0))
+    if bad.size:
+        raise InputError([Problem("teams.csv", f"target of team {ids[order][bad[0]]!r} is negative ({target[bad[0]]:g})", column="target")])
+    target = np.where(np.isinf(target), np.nan, target)
+    fixed = np.floor(target / unit + 0.5)
+    fixed[0] = np.nan  # the root's total is the company total
+    return Tree(ids[order], parent, np.array([level_of[o] for o in order], dtype=np.int64), target, fixed)
+
+
+def _column(reps: pd.DataFrame, name: str, problems: list[Problem], positive: bool = False) -> np.ndarray:
+    values = pd.to_numeric(reps[name], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if positive else False))
+    if bad.size:
+        rid = reps["rep_id"].iloc[bad[0]]
+        what = "a finite number > 0" if positive else "a finite number"
+        problems.append(Problem("reps", f"rep {rid}: {name} is {reps[name].iloc[bad[0]]!r}, expected {what}", column=name))
+    return values
+
+
+def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
+            plan_year: int) -> Prepared:
+    """Validate the inputs of :func:`~quotaopt.allocation.allocate` and build :class:`Prepared`.
+
+    Raises
+    ------
+    InputError
+        One problem per bad column or value, naming the rep or team.
+    """
+    unit = float(config.unit)
+    tree = build_tree(teams, unit)
+    missing = [c for c in REP_COLUMNS if c not in reps.columns]
+    if missing:
+        raise InputError([Problem("reps", f"missing column(s) {missing}")])
+    if not np.isfinite(company_total) or company_total < 0:
+        raise InputError([Problem("scenario", f"company total must be a finite amount >= 0, got {company_total!r}", column="target")])
+    problems: list[Problem] = []
+    rep_ids = reps["rep_id"].astype(str).to_numpy(dtype=object)
+    if pd.Index(rep_ids).has_duplicates:
+        problems.append(Problem("reps", f"rep_id {pd.Index(rep_ids)[pd.Index(rep_ids).duplicated()][0]!r} appears more than once", column="rep_id"))
+    index = pd.Index(tree.ids)
+    rep_unit = index.get_indexer(reps["team_id"].astype(str).to_numpy(dtype=object))
+    if (rep_unit < 0).any():
+        i = int(np.flatnonzero(rep_unit < 0)[0])
+        problems.append(Problem("reps", f"rep {rep_ids[i]}: team_id {reps['team_id'].iloc[i]!r} is not a team", column="team_id"))
+    role = reps["role"].astype(str).to_numpy(dtype=object)
+    bad_role = ~np.isin(role, ["ka", "longtail"])
+    if bad_role.any():
+        i = int(np.flatnonzero(bad_role)[0])
+        problems.append(Problem("reps", f"rep {rep_ids[i]}: role {role[i]!r}, expected 'ka' or 'longtail'", column="role"))
+    p10, p50, p90 = (_column(reps, f"capacity_{q}", problems, positive=True) for q in ("p10", "p50", "p90"))
+    fte = _column(reps, "fte", problems, positive=True)
+    if (fte > 1 + 1e-12).any():
+        i = int(np.flatnonzero(fte > 1 + 1e-12)[0])
+        problems.append(Problem("reps", f"rep {rep_ids[i]}: fte {fte[i]:g} is above 1", column="fte"))
+    last = pd.to_numeric(reps["last_quota"], errors="coerce").to_numpy(dtype=float)
+    locked = pd.to_numeric(reps["locked_quota"], errors="coerce").to_numpy(dtype=float)
+    for name, values in (("last_quota", last), ("locked_quota", locked)):
+        bad = np.flatnonzero(np.isinf(values) | (values < 0))
+        if bad.size:
+            problems.append(Problem("reps", f"rep {rep_ids[bad[0]]}: {name} {values[bad[0]]:g} is not an amount >= 0", column=name))
+    off_grid = np.isfinite(locked) & (np.abs(locked / unit - np.rint(locked / unit)) > 1e-6)
+    if off_grid.any():
+        i = int(np.flatnonzero(off_grid)[0])
+        problems.append(Problem("reps", f"rep {rep_ids[i]}: locked_quota {locked[i]:g} is not a whole multiple of allocation.unit {unit:g}", column="locked_quota"))
+    if problems:
+        raise InputError(problems)
+    order_ok = (p10 <= p50 * (1 + 1e-9)) & (p50 <= p90 * (1 + 1e-9))
+    if not order_ok.all():
+        i = int(np.flatnonzero(~order_ok)[0])
+        raise InputError([Problem("reps", f"rep {rep_ids[i]}: capacities must satisfy p10 <= p50 <= p90, got {p10[i]:g}, {p50[i]:g}, {p90[i]:g}", column="capacity_p50")])
+    ka = role == "ka"
+    r = ramp_factor(reps["hire_date"], plan_year, config.ramp)
+    ref = ramp_reference(p50 / unit, fte, ka, r)
+    bounds = rep_bounds(p50 / unit, fte, last / unit, locked / unit, r, ref, config)
+    return Prepared(
+        tree=tree, unit=unit, config=config, company_requested=float(company_total),
+        company=int(np.floor(company_total / unit + 0.5)), rep_ids=rep_ids, rep_unit=rep_unit.astype(np.int64),
+        ka=ka, fte=fte, p10=p10 / unit, p50=p50 / unit, p90=p90 / unit, last=last / unit, locked=locked / unit,
+        ramp=r, ramp_ref=ref, bounds=bounds,
+    )

@@ -1,0 +1,96 @@
+"""Recompute every constraint from a solution and list what it breaks.
+
+Never trust a solver's status alone: after every solve the plan is checked here,
+from the raw inputs (capacities, last and locked quotas, the scenario), not from the
+model's own rows. Quotas and totals are integers in scaled units, so sums are exact;
+only ka_share (a ratio) needs a tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quotaopt.allocation.bounds import LOCKED, RAMP
+from quotaopt.allocation.inputs import Prepared
+from quotaopt.allocation.targets import Shares
+
+_TOL = 1e-9
+
+
+def integrality(raw: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, float]:
+    """Round solver values to integers; returns them and the largest distance rounded away."""
+    rounded = np.rint(raw)
+    worst = float(np.max(np.abs(raw - rounded))) if raw.size else 0.0
+    return rounded.astype(np.int64), worst
+
+
+def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray | None = None) -> list[str]:
+    """Every broken constraint of a plan, in words (empty when the plan is valid).
+
+    Parameters
+    ----------
+    prep : Prepared
+    share : Shares
+    q : ndarray of int64
+        Quotas in scaled units, one per rep.
+    totals : ndarray of int64, optional
+        Unit totals as the solver returned them; checked against the recomputed sums.
+    """
+    out: list[str] = []
+    cfg, b, tree = prep.config, prep.bounds, prep.tree
+    ids = prep.rep_ids
+
+    def fail(mask: np.ndarray, text: str) -> None:
+        bad = np.flatnonzero(mask)
+        if bad.size:
+            out.append(f"{text}: {bad.size} rep(s), e.g. {ids[bad[0]]} (quota {q[bad[0]]}, scaled units)")
+
+    locked = prep.is_locked
+    ramped_floor = b.lo_src == RAMP
+    tol = _TOL * np.maximum(1.0, prep.p50)
+    fail(q < 0, "negative quota")
+    fail(locked & (q != np.rint(np.nan_to_num(prep.locked))), "locked quota changed")
+    free = ~locked
+    fail(free & ~ramped_floor & (q < cfg.stretch[0] * prep.p50 - tol), f"stretch >= {cfg.stretch[0]:g} broken")
+    fail(free & (q > cfg.stretch[1] * prep.p50 + tol), f"stretch <= {cfg.stretch[1]:g} broken")
+    if cfg.max_change is not None:
+        has = free & np.isfinite(prep.last) & (prep.last > 0)
+        last = np.nan_to_num(prep.last)
+        fail(has & ~ramped_floor & (q < (1 - cfg.max_change) * last - tol), "max_change (decrease) broken")
+        fail(has & (q > (1 + cfg.max_change) * last + tol), "max_change (increase) broken")
+    cap = np.where(prep.ramp < 1, prep.ramp * cfg.stretch[1] * prep.ramp_ref * prep.fte, np.inf)
+    fail(free & (q > cap + tol), "ramp cap broken")
+    fail(free & ((q < b.lo_int) | (q > b.hi_int)) & (b.lo_src != LOCKED), "rep bounds broken")
+
+    direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)
+    sums = np.rint(tree.subtree_sum(direct)).astype(np.int64)
+    if totals is not None and not np.array_equal(sums, totals):
+        u = int(np.flatnonzero(sums != totals)[0])
+        out.append(f"unit {tree.ids[u]}: total {totals[u]} is not the sum of its reps and child units, {sums[u]}")
+    if sums[0] != prep.company:
+        out.append(f"company total {sums[0]} differs from the target {prep.company} (scaled units)")
+    fixed = np.isfinite(tree.fixed)
+    fixed[0] = False
+    bad = np.flatnonzero(fixed & (sums != np.nan_to_num(tree.fixed)))
+    if bad.size:
+        out.append(f"team {tree.ids[bad[0]]}: fixed target not kept ({sums[bad[0]]} vs {tree.fixed[bad[0]]:g})")
+    bad = np.flatnonzero((sums < share.lo) | (sums > share.hi))
+    if bad.size:
+        u = int(bad[0])
+        out.append(f"team {tree.ids[u]}: total {sums[u]} outside its band [{share.lo[u]}, {share.hi[u]}]")
+    has_kids = share.has_children & (np.bincount(prep.rep_unit, minlength=tree.n) > 0)
+    bad = np.flatnonzero(has_kids & ((direct < share.pool_lo - _TOL) | (direct > share.pool_hi + _TOL)))
+    if bad.size:
+        out.append(f"team {tree.ids[bad[0]]}: its own reps' total {direct[bad[0]]:g} is outside their flex band")
+    if cfg.ka_share is not None:
+        ka = np.bincount(prep.rep_unit, weights=np.where(prep.ka, q, 0).astype(float), minlength=tree.n)
+        n_ka = np.bincount(prep.rep_unit, weights=prep.ka.astype(float), minlength=tree.n)
+        n_all = np.bincount(prep.rep_unit, minlength=tree.n)
+        mixed = (n_ka > 0) & (n_ka < n_all)
+        lo, hi = cfg.ka_share
+        slack = 1e-6 * np.maximum(direct, 1.0)
+        bad = np.flatnonzero(mixed & ((ka < lo * direct - slack) | (ka > hi * direct + slack)))
+        if bad.size:
+            u = int(bad[0])
+            out.append(f"team {tree.ids[u]}: ka share {ka[u] / max(direct[u], 1):.4f} outside ka_share [{lo:g}, {hi:g}]")
+    return out
