@@ -57,13 +57,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--actuals-through", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
-def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
+def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
+             overwrite: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
-                            actuals_through=through, fmt=fmt)
+                            actuals_through=through, fmt=fmt, overwrite=overwrite)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
@@ -112,6 +114,154 @@ def demo(out_dir: Path) -> None:
     from quotaopt.demo import run_demo
 
     run_demo(out_dir, echo=click.echo)
+
+
+class _Progress:
+    """Stage names on stderr while a long job runs (a spinner on a terminal, nothing in pipes)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.status: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.console.is_terminal:
+            self.status = self.console.status("starting")
+            self.status.__enter__()
+        return self
+
+    def __call__(self, stage: str) -> None:
+        if self.status is not None:
+            self.status.update(f"quotaopt: {stage}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)
+
+
+def _echo_headline(summary: dict[str, Any], path: Path) -> None:
+    from quotaopt.api import headline_lines
+
+    for line in headline_lines(summary, path):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the runs (default: runs/ beside the scenario).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes for the per-unit allocation solves.")
+def plan(scenario: Path, out_dir: Path | None, workers: int) -> None:
+    """Run the main job: capacity, allocation, periods, simulation, run folder."""
+    from quotaopt.api import plan as run_plan
+
+    with _Progress() as progress:
+        result, written = run_plan(scenario, out=out_dir, progress=progress, workers=workers)
+    _echo_headline(result.summary, written.path)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the table as CSV.")
+def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
+    """Compare runs side by side: headline figures and unit quotas."""
+    from quotaopt.compare import compare_runs
+
+    table = compare_runs(list(runs))
+    with _wide_pandas():
+        click.echo(table.to_string())
+    if out_file is not None:
+        table.to_csv(out_file, lineterminator="\n")
+        click.echo(f"wrote {out_file}")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Local processes.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); runs there instead.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the runs (default: runs/ beside each scenario).")
+@click.pass_context
+def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, scheduler: str | None,
+          out_dir: Path | None) -> None:
+    """Plan many scenarios; one failure does not stop the others."""
+    from quotaopt.batch import batch_exit_code, run_batch
+
+    outcomes = run_batch(list(scenarios), out=out_dir, workers=workers, scheduler=scheduler)
+    width = max(len(Path(o.scenario).name) for o in outcomes)
+    click.echo(f"{'scenario':<{width}}  status  exit  P(target)  total quota     run / message")
+    for o in outcomes:
+        p = "" if o.p_company_target is None else f"{o.p_company_target:.1%}"
+        q = "" if o.total_quota is None else f"{o.total_quota:,.0f}"
+        click.echo(f"{Path(o.scenario).name:<{width}}  {o.status:<6}  {o.exit_code:<4}  {p:>9}  {q:>13}  "
+                   f"{o.run or o.message}")
+    failed = sum(o.status != "ok" for o in outcomes)
+    click.echo(f"{len(outcomes) - failed} of {len(outcomes)} scenarios planned")
+    ctx.exit(batch_exit_code(outcomes))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--plan", "plan_name", required=True, help="Name of an incentive plan in the scenario.")
+@click.option("--quota", type=float, required=True, help="Quota for the measurement period.")
+@click.option("--sales", type=float, required=True, help="Sales in the measurement period.")
+def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
+    """Compute one payout and explain it band by band."""
+    from quotaopt.incentives import explain_payout, find_plan
+    from quotaopt.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    plan_obj = find_plan(loaded.incentives.plans, plan_name, label=str(scenario))
+    click.echo(explain_payout(plan_obj, quota, sales).render())
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--draws", type=click.IntRange(min=1, max=10_000_000), default=None, help="Draws (default: as planned).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: as planned).")
+def simulate(run: Path, draws: int | None, seed: int | None) -> None:
+    """Re-simulate a run's quotas into a new run whose parent is RUN."""
+    from quotaopt.api import simulate_run
+
+    with _Progress():
+        result, written = simulate_run(run, draws=draws, seed=seed)
+    _echo_headline(result.summary, written.path)
+    click.echo(f"parent run: {written.manifest['parent_run']}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--actuals", "actuals", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Plan-year bookings so far (bookings.csv columns).")
+@click.option("--as-of", "as_of", required=True, help="Date the actuals run to (YYYY-MM-DD).")
+@click.option("--replan", is_flag=True, help="Also re-optimise the periods after the as-of date into a new run.")
+def track(run: Path, actuals: Path, as_of: str, replan: bool) -> None:
+    """Actuals against plan: pace, status colours, chance of making the year."""
+    from quotaopt.track_api import track_run
+
+    with _Progress():
+        outcome = track_run(run, actuals, as_of, replan=replan)
+    status = outcome.status
+    for kind in ("rep", "unit"):
+        rows = status[status["kind"] == kind] if "kind" in status else status
+        counts = rows["status"].value_counts()
+        click.echo(f"{kind}s: " + ", ".join(f"{colour} {int(counts.get(colour, 0))}" for colour in
+                                              ("green", "yellow", "red")))
+    if "calibrate" in status:
+        click.echo(f"need a calibration meeting: {int(status['calibrate'].astype(bool).sum())}")
+    click.echo(f"status: {outcome.track_path / 'status.csv'}")
+    click.echo(f"page: {outcome.track_path / 'status.html'}")
+    if outcome.replan is not None:
+        click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
+
+
+def _wide_pandas() -> Any:
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m quotaopt`

@@ -84,19 +84,26 @@ def write_example(folder: Path) -> Path:
 
 
 def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
-    """Write the sample company into ``out_dir`` and validate it.
+    """Write the sample company into ``out_dir``, validate it and run the full plan.
 
     Returns
     -------
     Path
-        The scenario file written.
+        The run folder written (under ``out_dir/runs/example/``).
     """
+    from quotaopt.api import headline_lines, plan
     from quotaopt.pipeline import load_inputs
 
-    scenario = write_example(Path(out_dir))
+    out_dir = Path(out_dir)
+    scenario = out_dir / "example.yaml"
+    if not scenario.exists():  # a second demo re-plans the same company into a new run
+        scenario = write_example(out_dir)
     inputs = load_inputs(scenario)
     summary = inputs.company.summary()
     echo(f"sample company: {summary['reps']} reps in {summary['teams']} units, "
          f"{summary['years_of_history']} years of history, plan year {inputs.plan_year}")
     echo(f"scenario: {scenario}")
-    return scenario
+    result, written = plan(scenario)
+    for line in headline_lines(result.summary, written.path):
+        echo(line)
+    return written.path

@@ -28,6 +28,18 @@ from quotaopt.errors import InputError, Problem
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
 STAGING = ".staging"
 AUDIT_LOG = "audit.jsonl"
+#: Fault injection for the crash-safety tests: the process SIGKILLs itself before
+#: writing the named file (or "manifest.json", "rename", "audit").
+FAULT_ENV = "QUOTAOPT_FAULT_AT"
+
+
+def _checkpoint(step: str, on_stage: Callable[[str], None] | None) -> None:
+    if on_stage is not None:
+        on_stage(step)
+    if os.environ.get(FAULT_ENV) == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -126,22 +138,19 @@ def write_run(
     try:
         hashes: dict[str, str] = {}
         for name, content in files.items():
-            if on_stage is not None:
-                on_stage(name)
+            _checkpoint(name, on_stage)
             data = content() if callable(content) else content
             (staging / name).write_bytes(data)
             hashes[name] = sha256_bytes(data)
         full_manifest = {**manifest, "run_id": run_id, "created_utc": now.isoformat(timespec="seconds"),
                          "outputs": hashes}
-        if on_stage is not None:
-            on_stage("manifest.json")
+        _checkpoint("manifest.json", on_stage)
         (staging / "manifest.json").write_bytes(json_bytes(full_manifest))
         for path in staging.iterdir():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
         final = target_parent / run_id
-        if on_stage is not None:
-            on_stage("rename")
+        _checkpoint("rename", on_stage)
         os.rename(staging, final)  # atomic on one file system; fails rather than overwrite
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -156,6 +165,7 @@ def write_run(
         "input_hashes": manifest.get("inputs", {}),
         **audit,
     }
+    _checkpoint("audit", None)
     append_audit(runs_root, line)
     return WrittenRun(path=final, run_id=run_id, manifest=full_manifest)
 

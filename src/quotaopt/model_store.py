@@ -1,0 +1,154 @@
+"""Trained capacity models on disk: skops format, an explicit trust list, a hash check.
+
+A model folder holds ``model.skops`` and ``metadata.json`` (features, training years,
+backtest scores, ``model_sha256``...). Loading refuses a file whose SHA-256 differs
+from the metadata, and refuses any type in the file that is not on
+:data:`TRUSTED_TYPES`, so a model folder cannot smuggle in arbitrary code the way a
+pickle can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from quotaopt.backtest import backtest, table_records
+from quotaopt.capacity import CapacityModel, fit_capacity
+from quotaopt.data import CompanyData, sha256_file
+from quotaopt.errors import InputError, Problem
+from quotaopt.features import observed_years
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+FORMAT_VERSION = 1
+
+#: Every non-builtin type a saved CapacityModel contains, beyond skops' own defaults.
+TRUSTED_TYPES = [
+    "quotaopt.capacity.CapacityModel",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target, then rename, so a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model folder is shared like any output
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any]) -> None:
+    """Write ``model.skops`` and ``metadata.json`` into ``folder`` (created if needed).
+
+    Parameters
+    ----------
+    model : CapacityModel
+        A fitted model.
+    folder : str or Path
+        Target folder, e.g. ``models/<name>``; an older model there is replaced.
+    metadata : dict
+        JSON-serialisable facts to keep (backtest scores, scenario...). ``features``,
+        ``quantiles``, ``method``, ``training_years``, ``format_version`` and
+        ``model_sha256`` are filled in from the model.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = folder / MODEL_FILE
+    _write_atomic(model_path, sio.dumps(model))
+    meta = dict(metadata)
+    meta.update({
+        "format_version": FORMAT_VERSION,
+        "model_file": MODEL_FILE,
+        "model_sha256": sha256_file(model_path),
+        "features": [str(c) for c in getattr(model, "feature_names_in_", [])],
+        "quantiles": [float(q) for q in model.quantiles],
+        "method": model.method,
+        "training_years": [int(y) for y in getattr(model, "training_years_", [])],
+        "params": {k: v for k, v in model.get_params().items() if isinstance(v, (int, float, str, type(None)))},
+    })
+    # Metadata last: its hash names the model file that is already in place.
+    _write_atomic(folder / METADATA_FILE, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+
+
+def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
+    """Load a model folder written by :func:`save_model`.
+
+    Returns
+    -------
+    model : CapacityModel
+    metadata : dict
+
+    Raises
+    ------
+    InputError
+        Missing files, unreadable metadata, a SHA-256 mismatch, or a type outside
+        :data:`TRUSTED_TYPES`.
+    """
+    folder = Path(folder)
+    meta_path, model_path = folder / METADATA_FILE, folder / MODEL_FILE
+    for path in (meta_path, model_path):
+        if not path.exists():
+            raise InputError([Problem(str(path), "not found (expected a folder written by quotaopt train)")])
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(meta_path), f"is not valid JSON ({exc})")]) from None
+    expected = meta.get("model_sha256") if isinstance(meta, dict) else None
+    if not isinstance(expected, str):
+        raise InputError([Problem(str(meta_path), "has no model_sha256 (expected the hash of model.skops)",
+                                  column="model_sha256")])
+    actual = sha256_file(model_path)
+    if actual != expected:
+        raise InputError([Problem(str(model_path), f"SHA-256 mismatch (got {actual[:12]}..., metadata.json "
+                                  f"expects {expected[:12]}...): the file was changed or corrupted; retrain")])
+    data = model_path.read_bytes()
+    untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
+    if untrusted:
+        raise InputError([Problem(str(model_path), f"contains types that are not trusted: {', '.join(untrusted)}")])
+    try:
+        model = sio.loads(data, trusted=TRUSTED_TYPES)
+    except Exception as exc:  # noqa: BLE001 - any failure here is a bad file, not a bug of ours
+        raise InputError([Problem(str(model_path), f"cannot be loaded: {type(exc).__name__}: {exc}")]) from None
+    if not isinstance(model, CapacityModel):
+        raise InputError([Problem(str(model_path), f"holds a {type(model).__name__}, expected a CapacityModel")])
+    return model, meta
+
+
+def train_model(company: CompanyData, plan_year: int, folder: str | Path, *,
+                quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), random_state: int = 0,
+                metadata: dict[str, Any] | None = None) -> tuple[CapacityModel, dict[str, Any]]:
+    """``quotaopt train``: backtest the last complete year, fit for ``plan_year``, save.
+
+    The backtest (fit on the years before the last complete year, score that year)
+    goes into the metadata so a model folder carries the evidence for its quality;
+    it is ``None`` with a reason when the history is too short to backtest.
+
+    Returns
+    -------
+    model : CapacityModel
+    metadata : dict
+        What was written to ``metadata.json``.
+    """
+    seen = observed_years(company)
+    meta: dict[str, Any] = {"plan_year": plan_year, "data_files": dict(company.files), **(metadata or {})}
+    scored = max((y for y in seen if y < plan_year), default=None)
+    try:
+        if scored is None:
+            raise InputError(["no complete year before the plan year"])
+        meta["backtest"] = table_records(backtest(company, scored, quantiles, random_state))
+    except InputError as exc:
+        meta["backtest"] = None
+        meta["backtest_skipped"] = str(exc)
+    model = fit_capacity(company, plan_year, quantiles, random_state)
+    save_model(model, folder, meta)
+    return load_model(folder)

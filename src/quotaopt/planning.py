@@ -1,0 +1,271 @@
+"""The main job: scenario -> capacity -> allocation -> periods -> simulation -> PlanResult.
+
+Each stage is its own module; this one orders them, records timings, and turns the
+stage outputs into the tables of contract §4. Nothing here touches the disk except
+through :mod:`quotaopt.runs`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.data import CompanyData
+from quotaopt.errors import InputError, Problem
+from quotaopt.pipeline import Inputs
+from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.scenario import Scenario
+
+Progress = Callable[[str], None]
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str, progress: Progress | None) -> Iterator[None]:
+    if progress is not None:
+        progress(name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 4)
+
+
+def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[float, dict[str, Any]]:
+    """The company number and how it was reached.
+
+    Order of precedence: ``target.company``; ``target.growth`` over the last complete
+    year's bookings (compounded when that year is not the one before the plan year);
+    the root unit's ``target`` in teams.csv; else growth 0.
+    """
+    cfg = scenario.target
+    if cfg.company is not None:
+        return float(cfg.company), {"kind": "company", "growth": None, "base_year": None, "base_bookings": None}
+    root = company.teams[company.teams["parent_id"].isna()]
+    root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
+    if cfg.growth is None and np.isfinite(root_target):
+        return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
+    growth = cfg.growth or 0.0
+    history = company.bookings[company.bookings["date"].dt.year < plan_year]
+    base_year = min(company.last_complete_year(), plan_year - 1)
+    base = float(history.loc[history["date"].dt.year == base_year, "amount"].sum())
+    if base <= 0:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"cannot grow from {base_year}: its bookings total {base:,.0f} (expected > 0); "
+                                  "set target.company instead", column="target.growth")])
+    target = base * (1.0 + growth) ** (plan_year - base_year)
+    return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
+
+
+def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Capacity P10/P50/P90 for every active rep, after the market what-if."""
+    from quotaopt import capacity as cap
+
+    kind = scenario.capacity.model
+    info: dict[str, Any] = {"model": kind}
+    if kind == "given":
+        frame = cap.given_capacity(company)
+    elif kind == "train":
+        model = cap.fit_capacity(company, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
+        frame = cap.predict_capacity(model, company, plan_year)
+    else:
+        from quotaopt.model_store import load_model
+
+        model, metadata = load_model(scenario.base_dir / kind)
+        info["model_sha256"] = metadata.get("model_sha256")
+        frame = cap.predict_capacity(model, company, plan_year)
+    factor = 1.0 + scenario.market.growth
+    for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
+        frame[column] = (frame[column] * factor).round(2)
+    info["market_growth"] = scenario.market.growth
+    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    return frame, info
+
+
+def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame) -> pd.DataFrame:
+    plan = reps.merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
+    plan = plan.merge(sim_reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
+    plan["stretch"] = (plan["quota"] / plan["capacity_p50"]).round(4)
+    last = plan["last_quota"]
+    plan["change"] = (plan["quota"] / last - 1.0).where(last > 0).round(4)
+    plan["p_attain"] = plan["p_attain"].round(4)
+    plan["expected_payout"] = plan["expected_payout"].round(2)
+    plan["quota"] = plan["quota"].round().astype("int64")
+    return plan[PLAN_COLUMNS].sort_values("rep_id", kind="stable").reset_index(drop=True)
+
+
+def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame) -> pd.DataFrame:
+    units = alloc_units.merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
+    units["quota"] = units["quota"].round().astype("int64")
+    units["capacity_p50"] = units["capacity_p50"].round(2)
+    units["p_attain"] = units["p_attain"].round(4)
+    return units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
+
+
+def _fairness(plan: pd.DataFrame) -> dict[str, float]:
+    stretch = plan["stretch"].to_numpy(dtype=float)
+    p = plan["p_attain"].to_numpy(dtype=float)
+    return {
+        "stretch_min": round(float(stretch.min()), 4),
+        "stretch_max": round(float(stretch.max()), 4),
+        "stretch_mean": round(float(stretch.mean()), 4),
+        "stretch_std": round(float(stretch.std()), 4),
+        "stretch_spread": round(float(stretch.max() - stretch.min()), 4),
+        "p_attain_min": round(float(p.min()), 4),
+        "p_attain_max": round(float(p.max()), 4),
+    }
+
+
+def round_floats(value: Any, digits: int = 6) -> Any:
+    """Round every float in a nested structure, so summary.json is stable across platforms."""
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
+                   plan_year: int, target: float) -> Any:
+    """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
+
+    ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles.
+    """
+    from quotaopt.periods import quarter_quotas
+    from quotaopt.seasonality import learn_month_weights, learn_quarter_noise
+    from quotaopt.simulate import DEFAULT_QUARTER_NOISE, simulate
+
+    roles = reps.set_index("rep_id")["role"]
+    weights = learn_month_weights(history, groups=roles)
+    quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
+                              scenario.allocation.unit, weights, scenario.allocation.ramp)
+    sim_input = reps.merge(quarters, on="rep_id", how="left")
+    season = scenario.periods.seasonality
+    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else _quarter_weights(weights)
+    try:
+        noise = learn_quarter_noise(history, groups=roles, month_weights=weights)
+    except Exception:  # noqa: BLE001 - too little history to learn it: use the documented default
+        noise = DEFAULT_QUARTER_NOISE
+    if not np.isfinite(noise):
+        noise = DEFAULT_QUARTER_NOISE
+    return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
+                    quarter_weights=quarter_weights, quarter_noise=noise)
+
+
+def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """The summary.json keys that come from the simulation."""
+    return {
+        **{k: sim.summary[k] for k in ("p_company_target", "expected_payout", "payout_p10", "payout_p50",
+                                       "payout_p90", "cost_of_sales")},
+        "reps_expected": {"ge_100": sim.summary["share_ge_100"], "80_100": sim.summary["share_80_100"],
+                          "lt_80": sim.summary["share_lt_80"]},
+        "fairness": _fairness(plan),
+        "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
+    }
+
+
+def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1) -> PlanResult:
+    """Run the whole planning pipeline on validated inputs.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`quotaopt.pipeline.load_inputs` (a scenario is required).
+    progress : callable, optional
+        Called with each stage name as it starts.
+    workers : int
+        Processes for the per-unit allocation solves.
+
+    Returns
+    -------
+    PlanResult
+    """
+    from quotaopt.allocation import allocate
+    from quotaopt.periods import decompose
+    from quotaopt.seasonality import learn_month_weights
+
+    scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
+    if scenario is None:
+        raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
+    timings: dict[str, float] = {}
+    history = company.bookings[company.bookings["date"].dt.year < plan_year]
+
+    with _stage(timings, "capacity", progress):
+        capacity, capacity_info = estimate_capacity(scenario, company, plan_year)
+        target, basis = company_target(scenario, company, plan_year)
+        reps = company.active_reps.merge(capacity, on="rep_id", how="left")
+        company_total = target * (1.0 + scenario.target.over_assignment)
+
+    with _stage(timings, "allocation", progress):
+        alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers)
+        reps = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
+
+    with _stage(timings, "periods", progress):
+        weights = learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
+        deal_size = _average_deal_size(history, reps["rep_id"])
+        periods = decompose(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
+                            scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
+
+    with _stage(timings, "simulation", progress):
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target)
+
+    plan = _plan_table(reps, alloc.reps, sim.reps)
+    units = _units_table(alloc.units, sim.units)
+    summary = {
+        "scenario": scenario.name,
+        "plan_year": plan_year,
+        "company_target": round(target, 2),
+        "target_basis": basis,
+        "total_quota": int(plan["quota"].sum()),
+        "over_assignment": float(plan["quota"].sum()) / target - 1.0,
+        "over_assignment_requested": scenario.target.over_assignment,
+        "reps": len(plan),
+        "units": len(units),
+        **simulation_summary(sim, plan, scenario),
+        # Timings vary run to run: they go to the manifest, never to summary.json.
+        "solver": {k: v for k, v in alloc.solver.items() if not k.endswith("_s")},
+        "capacity": capacity_info,
+        "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
+        "bookings_credit_notes": int((history["amount"] < 0).sum()),
+    }
+    timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
+    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods), units=units,
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+
+
+def _integral(periods: pd.DataFrame) -> pd.DataFrame:
+    """Period quotas as integers when they are whole numbers (unit >= 1), for clean files."""
+    if len(periods) and np.allclose(periods["quota"], periods["quota"].round()):
+        return periods.assign(quota=periods["quota"].round().astype("int64"))
+    return periods
+
+
+def distributions(sim: Any) -> dict[str, np.ndarray]:
+    """Per-draw arrays and the rep attainment histogram, for the report's charts."""
+    out = dict(sim.draws)
+    hist = sim.attainment_histogram
+    if hist:
+        out["rep_attainment_edges"] = hist["edges"]
+        out["rep_attainment_counts"] = hist["counts"]
+    return out
+
+
+def _average_deal_size(history: pd.DataFrame, rep_ids: pd.Series) -> pd.Series:
+    """Average positive deal size per rep over the history, the company's for reps without deals."""
+    deals = history[history["amount"] > 0]
+    per_rep = deals.groupby("rep_id")["amount"].mean()
+    overall = float(deals["amount"].mean()) if len(deals) else 1.0
+    return per_rep.reindex(rep_ids).fillna(overall).rename("avg_deal_size")
+
+
+def _quarter_weights(month_weights: pd.DataFrame) -> np.ndarray:
+    """Company-wide quarter weights from learned month weights (the '__all__' row)."""
+    row = month_weights.loc["__all__"] if "__all__" in month_weights.index else month_weights.mean()
+    months = np.asarray(row, dtype=float)[:12]
+    return months.reshape(4, 3).sum(axis=1) / months.sum()

@@ -1,0 +1,412 @@
+"""Re-plan the rest of the year after tracking: past periods stay, the rest is re-optimised.
+
+Rules (contract §5 ``track --replan``):
+
+- **Frozen periods**: every period that has started on or before the as-of date keeps
+  its quota (the period in progress was already communicated to the rep). Everything
+  after is re-optimised.
+- **What is allocated**: the company's remaining quota, ``total quota - frozen quota``,
+  so the annual plan adds up to the same company total. Each rep's remaining capacity
+  is the posterior forecast of what it books over the unfrozen periods
+  (:mod:`quotaopt.tracking_forecast`: its updated level x the expected share of the
+  year in those periods).
+- **Same constraints on the remaining part**: ``stretch`` bounds remaining quota /
+  remaining capacity P50; ``max_change`` bounds the change of the remaining quota
+  against the parent's remaining quota; ``flex``, ``ka_share``, ``unit`` and
+  ``fairness`` as in the plan; a locked rep keeps its annual quota; a unit with a fixed
+  target in teams.csv keeps its annual total. The new-hire ``ramp`` is not applied a
+  second time: it already shapes both the remaining capacity and the parent's
+  remaining quota that ``max_change`` holds the new quota to.
+- **When stretch and max_change cannot both hold** for a rep (its remaining capacity
+  moved more than the two windows allow, e.g. a rep at 40% pace), max_change wins: a
+  re-plan must not move anyone's remaining quota by more than promised. Such reps are
+  listed under ``stretch_relaxed`` in the manifest and audit log. A company or unit
+  that cannot carry its remaining quota within the constraints is still infeasible
+  (exit 3, with the reasons).
+- **Periods**: a rep's new remaining quota is split over the unfrozen periods in the
+  proportions of its parent's quotas there (seasonality and ramp kept), by working
+  days when the parent had nothing there; whole ``unit`` multiples, largest remainder.
+
+The result is checked again (rule 3: never trust a status alone) before it is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from quotaopt import tracking
+from quotaopt.data import CompanyData
+from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.runs import StoredRun, WrittenRun
+from quotaopt.scenario import AllocationConfig, Scenario
+from quotaopt.tracking_forecast import unit_forecast
+
+if TYPE_CHECKING:
+    from quotaopt.track_api import Assessment
+
+_TOL = 1e-6
+
+
+def frozen_labels(labels: list[str], plan_year: int, as_of: dt.date) -> list[bool]:
+    """For each period label: True when the period has started on or before ``as_of``."""
+    starts, _ = tracking.period_spans(labels, plan_year)
+    return [bool(s <= tracking.day_index(as_of, plan_year)) for s in starts]
+
+
+def split_remaining(amount: np.ndarray, weights: np.ndarray, unit: float) -> np.ndarray:
+    """Split each row's amount over columns by ``weights`` in whole units, summing exactly.
+
+    Largest remainder; a part of ``amount`` that is not a whole unit goes to the
+    heaviest column; rows with all-zero weights spread evenly.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / w.shape[1])
+    units = np.floor(np.asarray(amount, dtype=np.float64) / unit + 1e-9)
+    ideal = units[:, None] * w
+    base = np.floor(ideal + 1e-9)
+    need = (units - base.sum(axis=1)).astype(np.int64)
+    rank = np.argsort(np.argsort(-(ideal - base), axis=1, kind="stable"), axis=1, kind="stable")
+    out = (base + (rank < need[:, None])) * unit
+    out[np.arange(len(out)), np.argmax(w, axis=1)] += amount - units * unit
+    return out
+
+
+def _round_floats(value: Any, digits: int = 6) -> Any:
+    if isinstance(value, dict):
+        return {k: _round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_round_floats(v, digits) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _reconcile(cap: np.ndarray, remaining: np.ndarray, locked: np.ndarray, config: AllocationConfig,
+               unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Let max_change win where it cannot meet stretch on a rep's remaining part.
+
+    A rep far behind (or ahead) can have a remaining capacity whose stretch window lies
+    wholly outside the max_change window around its parent's remaining quota. In a
+    re-plan the promise not to move a rep's quota by more than max_change comes first:
+    the capacity the allocation sees is moved just enough for the stretch window to
+    reach the nearest whole-unit max_change bound. Returns the capacities (3, reps) and
+    a mask of the reps whose stretch bound was relaxed that way.
+    """
+    lo_s, hi_s = config.stretch
+    mc = config.max_change
+    out = cap.copy()
+    if mc is None:
+        return out, np.zeros(len(remaining), dtype=bool)
+    has = (remaining > 0) & ~np.isfinite(locked)
+    lo_mc = np.ceil((1.0 - mc) * remaining / unit - 1e-9) * unit
+    hi_mc = np.floor((1.0 + mc) * remaining / unit + 1e-9) * unit
+    p50 = cap[1]
+    raise_to = np.where(has & (lo_mc > hi_s * p50) & (hi_s > 0), lo_mc / max(hi_s, 1e-12) * (1 + 1e-9), p50)
+    lower_to = np.where(has & (hi_mc < lo_s * p50) & (lo_s > 0), hi_mc / max(lo_s, 1e-12) * (1 - 1e-9), raise_to)
+    relaxed = lower_to != p50
+    scale = np.divide(lower_to, p50, out=np.ones_like(p50), where=p50 > 0)
+    out = out * scale[None, :]
+    return out, relaxed
+
+
+def _alloc_frames(run: StoredRun, company: CompanyData, rest_cap: np.ndarray, frozen_q: np.ndarray,
+                  member: sp.csr_matrix, config: AllocationConfig) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The allocation inputs for the remaining part of the year, and the reps whose stretch gave way."""
+    plan = run.plan
+    unit = float(config.unit)
+    quota = plan["quota"].to_numpy(dtype=np.float64)
+    remaining = quota - frozen_q
+    reps_csv = company.reps.set_index(company.reps["rep_id"].astype("str"))
+    ids = plan["rep_id"].astype("str")
+    locked = reps_csv["locked_quota"].reindex(ids).to_numpy(dtype=np.float64)
+    floor = 1e-3 * unit  # capacities must be > 0; a rep with nothing left to book gets a token one
+    cap, relaxed = _reconcile(np.maximum(rest_cap, floor), remaining, locked, config, unit)
+    reps = pd.DataFrame({
+        "rep_id": ids.to_numpy(), "team_id": plan["team_id"].astype("str").to_numpy(),
+        "role": plan["role"].astype("str").to_numpy(),
+        "fte": reps_csv["fte"].reindex(ids).fillna(1.0).to_numpy(dtype=np.float64),
+        "hire_date": pd.NaT,
+        "last_quota": np.where(remaining > 0, remaining, np.nan),
+        "locked_quota": np.where(np.isfinite(locked), remaining, np.nan),
+        "capacity_p10": cap[0], "capacity_p50": cap[1], "capacity_p90": cap[2],
+        "capacity_p50_forecast": np.maximum(rest_cap[1], floor), "stretch_relaxed": relaxed,
+    })
+    teams = company.teams[["team_id", "parent_id", "target"]].copy()
+    annual = run.units.set_index(run.units["unit_id"].astype("str"))["quota"].astype(float)
+    frozen_unit = pd.Series(member.T @ frozen_q, index=run.units["unit_id"].astype("str"))
+    fixed = teams["target"].notna().to_numpy()
+    ids_t = teams["team_id"].astype("str")
+    teams["target"] = np.where(fixed, annual.reindex(ids_t).to_numpy() - frozen_unit.reindex(ids_t).to_numpy(), np.nan)
+    return reps, teams, relaxed
+
+
+def _periods(run: StoredRun, labels: list[str], frozen: list[bool], new_rest: np.ndarray, hire_idx: np.ndarray,
+             plan_year: int, unit: float) -> pd.DataFrame:
+    """Frozen periods as they were, the new remaining quota over the others."""
+    periods = run.periods.assign(rep_id=run.periods["rep_id"].astype("str"), period=run.periods["period"].astype("str"))
+    ids = run.plan["rep_id"].astype("str")
+    wide = periods.pivot_table(index="rep_id", columns="period", values="quota", aggfunc="sum",
+                               fill_value=0.0).reindex(index=ids, columns=labels, fill_value=0.0)
+    open_cols = [i for i, f in enumerate(frozen) if not f]
+    weights = wide.to_numpy(dtype=np.float64)[:, open_cols]
+    starts, ends = tracking.period_spans(labels, plan_year)
+    _, cum = tracking.year_days(plan_year)
+    first = np.maximum(starts[open_cols][None, :], hire_idx[:, None])
+    workdays = np.clip(cum[np.maximum(first, ends[open_cols][None, :])] - cum[first], 0, None).astype(float)
+    weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, workdays)
+    new = wide.to_numpy(dtype=np.float64).copy()
+    new[:, open_cols] = split_remaining(new_rest, weights, unit)
+    out = pd.DataFrame({"rep_id": np.repeat(ids.to_numpy(), len(labels)), "period": np.tile(labels, len(ids)),
+                        "quota": new.reshape(-1)})
+    for extra in ("deals", "touches"):
+        if extra in periods.columns:
+            per = periods.groupby("rep_id")[[extra, "quota"]].sum()
+            ratio = (per[extra] / per["quota"].where(per["quota"] > 0)).reindex(ids).fillna(0.0).to_numpy()
+            out[extra] = np.round(out["quota"].to_numpy() * np.repeat(ratio, len(labels)), 2)
+    # The frozen rows are copied, not recomputed: identical bytes to the parent's.
+    old = periods.set_index(["rep_id", "period"])
+    keep = out["period"].isin([lab for lab, f in zip(labels, frozen, strict=True) if f]).to_numpy()
+    keys = pd.MultiIndex.from_arrays([out["rep_id"], out["period"]])
+    for column in out.columns[2:]:
+        if column in old.columns:
+            values = out[column].to_numpy(dtype=np.float64, copy=True)
+            values[keep] = old[column].reindex(keys[keep]).to_numpy(dtype=np.float64)
+            out[column] = values
+    return out
+
+
+def verify_replan(run: StoredRun, plan: pd.DataFrame, periods: pd.DataFrame, units: pd.DataFrame,
+                  frozen_set: set[str], member: sp.csr_matrix) -> list[str]:
+    """Every invariant of a re-plan; returns the broken ones (empty when all hold)."""
+    problems = []
+    old = run.periods.assign(rep_id=run.periods["rep_id"].astype("str"), period=run.periods["period"].astype("str"))
+    old_f = old[old["period"].isin(frozen_set)].set_index(["rep_id", "period"])["quota"].sort_index()
+    new_f = periods[periods["period"].isin(frozen_set)].set_index(["rep_id", "period"])["quota"].sort_index()
+    if not old_f.index.equals(new_f.index) or not np.array_equal(old_f.to_numpy(), new_f.to_numpy()):
+        problems.append("a past period's quota changed")
+    sums = periods.groupby("rep_id")["quota"].sum().reindex(plan["rep_id"])
+    if not np.allclose(sums.to_numpy(), plan["quota"].to_numpy(dtype=float), rtol=0, atol=_TOL):
+        problems.append("a rep's periods do not sum to its quota")
+    if abs(float(plan["quota"].sum()) - float(run.plan["quota"].sum())) > _TOL:
+        problems.append("the company total changed")
+    subtree = member.T @ plan["quota"].to_numpy(dtype=float)
+    if not np.allclose(subtree, units["quota"].to_numpy(dtype=float), rtol=0, atol=_TOL):
+        problems.append("a unit's quota is not the sum of its reps")
+    return problems
+
+
+def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment: Assessment,
+           as_of: dt.date) -> tuple[PlanResult, dict[str, Any]]:
+    """Re-optimise the periods after the as-of date (see the module notes).
+
+    Parameters
+    ----------
+    run : StoredRun
+        The tracked run (the parent).
+    company : CompanyData
+        Its data folder.
+    scenario : Scenario
+        The parent's resolved scenario (same constraints).
+    assessment : Assessment
+        From :func:`quotaopt.track_api.assess` at ``as_of``.
+    as_of : date
+
+    Returns
+    -------
+    (PlanResult, change) : tuple
+        The new plan and a summary of what changed (for the manifest and audit log).
+
+    Raises
+    ------
+    InputError
+        Every period has already started (nothing left to re-plan).
+    InfeasibleError
+        The remaining quota cannot be carried within the constraints (with the reasons).
+    SolverError
+        The solver failed, or the re-plan breaks an invariant.
+    """
+    from quotaopt.allocation import allocate
+    from quotaopt.track_api import hire_dates
+
+    start = time.perf_counter()
+    plan_year = int(run.manifest.get("plan_year") or run.summary["plan_year"])
+    unit = float(scenario.allocation.unit)
+    labels = sorted(pd.unique(run.periods["period"].astype("str")))
+    frozen = frozen_labels(labels, plan_year, as_of)
+    if all(frozen):
+        raise InputError([Problem("--as-of", f"every period of {plan_year} has started by {as_of.isoformat()}: "
+                                  "nothing left to re-plan")])
+    frozen_set = {lab for lab, f in zip(labels, frozen, strict=True) if f}
+    plan = run.plan.reset_index(drop=True)
+    ids = plan["rep_id"].astype("str")
+    periods = run.periods.assign(rep_id=run.periods["rep_id"].astype("str"), period=run.periods["period"].astype("str"))
+    frozen_q = periods[periods["period"].isin(frozen_set)].groupby("rep_id")["quota"].sum().reindex(ids, fill_value=0.0)
+    frozen_q_arr = frozen_q.to_numpy(dtype=np.float64)
+    quota = plan["quota"].to_numpy(dtype=np.float64)
+    hires = tracking.hire_index(hire_dates(plan, company), plan_year)
+    # Expected share of the year in the unfrozen periods: the parent's shape, else working days.
+    first_open = int(tracking.period_spans([lab for lab in labels if lab not in frozen_set][:1], plan_year)[0][0])
+    _, cum = tracking.year_days(plan_year)
+    days_before = tracking.elapsed_share(np.array([0]), np.array([len(cum) - 1]), hires, first_open - 1, cum)[:, 0]
+    share = np.where(quota > 0, np.divide(quota - frozen_q_arr, quota, out=np.zeros_like(quota), where=quota > 0),
+                     1.0 - days_before)
+    post = assessment.posterior
+    member = tracking.unit_members(run.units, plan["team_id"])
+    reps_in, teams_in, _ = _alloc_frames(run, company, post.quantiles(share), frozen_q_arr, member,
+                                         scenario.allocation)
+    remaining_total = float((quota - frozen_q_arr).sum())
+    alloc = allocate(reps_in, teams_in, remaining_total, scenario.allocation, plan_year)
+    new_rest = alloc.reps.set_index("rep_id")["quota"].reindex(ids).to_numpy(dtype=np.float64)
+    if abs(new_rest.sum() - remaining_total) > _TOL:
+        raise SolverError(f"re-plan: the remaining quotas add up to {new_rest.sum():,.0f}, not {remaining_total:,.0f} "
+                          f"(the remaining total is not a whole multiple of allocation.unit {unit:g})")
+    new_periods = _periods(run, labels, frozen, new_rest, hires, plan_year, unit)
+    new_quota = frozen_q_arr + new_rest
+    result, change = _assemble(run, scenario, assessment, plan, new_quota, new_periods, alloc, member, frozen_set,
+                               as_of, reps_in)
+    problems = verify_replan(run, result.plan, result.periods, result.units, frozen_set, member)
+    if problems:
+        raise SolverError("re-plan breaks " + "; ".join(problems))
+    result.timings = {"replan": round(time.perf_counter() - start, 4),
+                      "solver_s": float(alloc.solver.get("time_s", 0.0) or 0.0)}
+    return result, change
+
+
+def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: pd.DataFrame, new_quota: np.ndarray,
+              new_periods: pd.DataFrame, alloc: Any, member: sp.csr_matrix, frozen_set: set[str], as_of: dt.date,
+              reps_in: pd.DataFrame) -> tuple[PlanResult, dict[str, Any]]:
+    """Tables, summary and change record of the new run."""
+    post, actual, done = assessment.posterior, assessment.actual, assessment.done
+    rest = np.clip(1.0 - done, 0.0, 1.0)
+    annual = actual[None, :] + post.quantiles(rest)
+    p_attain = post.prob_at_least(rest, new_quota - actual)
+    new_plan = plan.copy()
+    new_plan["capacity_p10"], new_plan["capacity_p50"], new_plan["capacity_p90"] = (np.round(a, 2) for a in annual)
+    new_plan["quota"] = np.round(new_quota).astype("int64")
+    new_plan["stretch"] = np.round(new_quota / annual[1], 4)
+    last = new_plan["last_quota"].astype(float)
+    new_plan["change"] = (new_plan["quota"] / last - 1.0).where(last > 0).round(4)
+    new_plan["p_attain"] = np.round(p_attain, 4)
+    new_plan["binding"] = alloc.reps.set_index("rep_id")["binding"].reindex(plan["rep_id"].astype("str")).to_numpy()
+    summary = dict(run.summary)
+    target = float(summary.get("company_target") or 0.0)
+    units_quota = member.T @ new_quota
+    root = int(np.flatnonzero(run.units["level"].to_numpy() == 0)[0])
+    quotas = np.concatenate([units_quota, [target]])
+    with_target = sp.hstack([member, member[:, [root]]], format="csr")
+    fc = unit_forecast(post, actual, done, with_target, quotas, scenario.simulation.draws, scenario.simulation.seed)
+    units = run.units.copy()
+    units["quota"] = np.round(units_quota).astype("int64")
+    units["capacity_p50"] = np.round(member.T @ annual[1], 2)
+    units["p_attain"] = fc["p_attain_year"].to_numpy()[:-1].round(4)
+    units = units[UNIT_COLUMNS]
+    p80 = post.prob_at_least(rest, 0.8 * new_quota - actual)
+    stretch = new_plan["stretch"].to_numpy(dtype=float)
+    summary.update({
+        "total_quota": int(new_plan["quota"].sum()),
+        "over_assignment": float(new_plan["quota"].sum()) / target - 1.0 if target > 0 else None,
+        "p_company_target": float(fc["p_attain_year"].iloc[-1]),
+        "reps_expected": {"ge_100": float(p_attain.mean()), "80_100": float((p80 - p_attain).mean()),
+                          "lt_80": float(1.0 - p80.mean())},
+        "fairness": {"stretch_min": float(stretch.min()), "stretch_max": float(stretch.max()),
+                     "stretch_mean": float(stretch.mean()), "stretch_std": float(stretch.std()),
+                     "stretch_spread": float(stretch.max() - stretch.min()),
+                     "p_attain_min": float(p_attain.min()), "p_attain_max": float(p_attain.max())},
+        "solver": {k: v for k, v in alloc.solver.items() if k != "time_s"},
+        "capacity": {"model": "posterior after actuals", "as_of": as_of.isoformat(),
+                     "total_p50": float(annual[1].sum()), "actual_to_date": float(actual.sum())},
+        "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
+    })
+    pay = _payouts(scenario, new_plan, new_periods, units, target, int(summary["plan_year"]))
+    new_plan["expected_payout"] = pay.reps.set_index("rep_id")["expected_payout"].reindex(
+        new_plan["rep_id"]).round(2).to_numpy()
+    summary.update({k: pay.summary[k] for k in ("expected_payout", "payout_p10", "payout_p50", "payout_p90",
+                                                "cost_of_sales")})
+    summary["payout_basis"] = ("simulated on each rep's updated annual band (actuals + forecast); "
+                               "quarters already booked are not pinned")
+    change = _change(run, new_plan, units, frozen_set, as_of, reps_in)
+    summary["replan"] = change
+    result = PlanResult(name=str(summary.get("scenario", run.path.parent.name)), plan_year=int(summary["plan_year"]),
+                        plan=new_plan[PLAN_COLUMNS], periods=new_periods, units=units, summary=_round_floats(summary))
+    return result, change
+
+
+def _payouts(scenario: Scenario, plan: pd.DataFrame, periods: pd.DataFrame, units: pd.DataFrame, target: float,
+             plan_year: int) -> Any:
+    """Expected payouts of the new quotas (the simulator, on the updated annual bands)."""
+    from quotaopt.simulate import QUARTER_COLUMNS, simulate
+
+    labels = sorted(pd.unique(periods["period"]))
+    starts, _ = tracking.period_spans(labels, plan_year)
+    jan1 = pd.Timestamp(f"{plan_year}-01-01")
+    quarter = {lab: int((jan1 + pd.Timedelta(days=int(s))).quarter) for lab, s in zip(labels, starts, strict=True)}
+    by_q = (periods.assign(q=periods["period"].map(quarter))
+            .pivot_table(index="rep_id", columns="q", values="quota", aggfunc="sum", fill_value=0.0)
+            .reindex(columns=[1, 2, 3, 4], fill_value=0.0))
+    by_q.columns = list(QUARTER_COLUMNS)
+    sim_input = plan.merge(by_q, left_on="rep_id", right_index=True, how="left")
+    return simulate(sim_input, units, scenario.incentives, scenario.simulation, target)
+
+
+def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_set: set[str], as_of: dt.date,
+            reps_in: pd.DataFrame) -> dict[str, Any]:
+    """What the re-plan changed against its parent (manifest, audit log, summary)."""
+    old = run.plan["quota"].to_numpy(dtype=float)
+    new = new_plan["quota"].to_numpy(dtype=float)
+    delta = new - old
+    order = np.argsort(delta, kind="stable")
+    ids = new_plan["rep_id"].astype("str").to_numpy()
+
+    def rows(idx: np.ndarray) -> list[dict[str, Any]]:
+        return [{"rep_id": str(ids[i]), "from": int(old[i]), "to": int(new[i])} for i in idx if delta[i] != 0]
+
+    unit_delta = units["quota"].to_numpy(dtype=float) - run.units["quota"].to_numpy(dtype=float)
+    gave = reps_in[reps_in["stretch_relaxed"]]
+    relaxed = [{"rep_id": str(rep), "remaining_capacity_p50": round(float(cap), 2), "parent_remaining_quota": float(last)}
+               for rep, cap, last in zip(gave["rep_id"], gave["capacity_p50_forecast"].to_numpy(dtype=float),
+                                         gave["last_quota"].to_numpy(dtype=float), strict=True)]
+    return {
+        "parent_run": run.run_id, "as_of": as_of.isoformat(),
+        "frozen_periods": sorted(frozen_set), "reps": len(ids),
+        "reps_changed": int((delta != 0).sum()), "quota_moved": float(np.abs(delta).sum() / 2.0),
+        "remaining_quota": float(reps_in["last_quota"].fillna(0.0).sum()),
+        "largest_increases": rows(order[::-1][:5]), "largest_decreases": rows(order[:5]),
+        "units_changed": [{"unit_id": str(u), "from": int(a), "to": int(b)}
+                          for u, a, b, d in zip(units["unit_id"], run.units["quota"], units["quota"], unit_delta,
+                                                strict=True) if d != 0],
+        "total_quota": int(new.sum()),
+        # Reps whose stretch bound gave way to max_change on the remaining part (see _reconcile).
+        "stretch_relaxed": relaxed,
+    }
+
+
+def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
+    """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
+    from quotaopt.api import headline, package_versions, result_files
+    from quotaopt.runs import write_run
+
+    actuals = track_meta.get("actuals") or {}
+    manifest = {
+        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
+        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
+        "inputs": {**run.manifest.get("inputs", {}),
+                   f"actuals/{Path(str(actuals.get('file', 'actuals.csv'))).name}": actuals.get("sha256")},
+        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
+        "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
+    }
+    audit = {"headline": headline(result.summary),
+             "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
+                                               "largest_increases", "largest_decreases", "units_changed",
+                                               "stretch_relaxed")}}
+    return write_run(run.runs_root, result.name, result_files(result), manifest, audit=audit)

@@ -1,0 +1,169 @@
+"""status.html: one self-contained page (inline CSS, no script, no network) for a tracking date.
+
+Top: the as-of date, the thresholds and the count of each colour. Then the
+traffic-light tree of units with their reps (folded below the second level, using
+``<details>`` so it works without JavaScript; a flag marks a calibration meeting), and
+the list of units and reps that need a calibration meeting (red, or pace more than 15%
+off plan either way).
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+COLOURS = {"green": "#16a34a", "yellow": "#eab308", "red": "#dc2626"}
+FILLS = {"green": "#dcfce7", "yellow": "#fef9c3", "red": "#fee2e2"}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#111827;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.meta{color:#4b5563;font-size:13px;margin-bottom:12px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #e5e7eb;border-radius:8px;padding:8px 14px;min-width:120px}
+.card b{font-size:20px;display:block}
+.dot{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:6px;vertical-align:middle}
+.green{background:#16a34a}.yellow{background:#eab308}.red{background:#dc2626}
+details{margin:0}summary{cursor:pointer;list-style:none}summary::-webkit-details-marker{display:none}
+.row{display:grid;grid-template-columns:minmax(220px,2fr) repeat(6,minmax(90px,1fr));gap:6px;padding:3px 0;
+border-bottom:1px solid #f3f4f6;font-size:13px;align-items:center}
+.row.head{font-weight:600;color:#374151;border-bottom:2px solid #d1d5db}
+.num{text-align:right;font-variant-numeric:tabular-nums}.rep{color:#374151}
+.flag{color:#b91c1c;font-weight:600;margin-left:4px}
+table{border-collapse:collapse;font-size:13px}th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb}
+th{text-align:left;background:#f9fafb}td.num{text-align:right}
+.note{color:#6b7280;font-size:12px;margin-top:6px}
+"""
+
+_HEAD = ("Unit / rep", "Quota", "Plan to date", "Actual", "Pace", "P(year)", "Forecast P50")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _money(value: Any) -> str:
+    return "-" if _missing(value) else f"{float(value):,.0f}"
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    return "-" if _missing(value) else f"{100.0 * float(value):.{digits}f}%"
+
+
+def _dot(status: Any) -> str:
+    name = str(status) if str(status) in COLOURS else "yellow"
+    return f'<span class="dot {name}" title="{escape(name)}"></span>'
+
+
+def _cells(row: pd.Series, label: str, depth: int = 0) -> str:
+    flag = '<span class="flag" title="calibration meeting">&#9873;</span>' if bool(row["calibrate"]) else ""
+    values = (_money(row["quota"]), _money(row["plan_to_date"]), _money(row["actual_to_date"]),
+              _pct(row["pace"]), _pct(row["p_attain_year"], 0), _money(row["forecast_p50"]))
+    # Indent the label only, so the number columns line up at every depth.
+    return (f'<div style="padding-left:{18 * depth}px">{_dot(row["status"])}{label}{flag}</div>'
+            + "".join(f'<div class="num">{v}</div>' for v in values))
+
+
+def _rep_label(rep: pd.Series) -> str:
+    return escape(str(rep["id"])) + " <small>(" + escape(str(rep["role"])) + ")</small>"
+
+
+def _tree(status: pd.DataFrame) -> str:
+    units = status[status["kind"] == "unit"]
+    reps = status[status["kind"] == "rep"]
+    children: dict[str | None, list[pd.Series]] = {}
+    for _, row in units.iterrows():
+        parent = None if _missing(row["parent_id"]) else str(row["parent_id"])
+        children.setdefault(parent, []).append(row)
+    rep_of: dict[str, list[pd.Series]] = {}
+    for _, row in reps.iterrows():
+        rep_of.setdefault(str(row["parent_id"]), []).append(row)
+
+    def node(row: pd.Series, depth: int) -> str:
+        uid = str(row["id"])
+        inner = "".join(node(child, depth + 1) for child in children.get(uid, []))
+        inner += "".join(
+            f'<div class="row rep">{_cells(rep, _rep_label(rep), depth + 1)}</div>' for rep in rep_of.get(uid, []))
+        head = f'<summary class="row">{_cells(row, "<b>" + escape(uid) + "</b>", depth)}</summary>'
+        opened = " open" if depth < 2 else ""
+        return f"<details{opened}>{head}{inner}</details>"
+
+    header = '<div class="row head">' + "".join(
+        f'<div class="{"num" if i else ""}">{escape(h)}</div>' for i, h in enumerate(_HEAD)) + "</div>"
+    return header + "".join(node(root, 0) for root in children.get(None, []))
+
+
+def _calibration(status: pd.DataFrame) -> str:
+    flagged = status[status["calibrate"].astype(bool)].copy()
+    if flagged.empty:
+        return '<p class="note">No unit or rep needs a calibration meeting.</p>'
+    flagged["_order"] = flagged["kind"].map({"unit": 0, "rep": 1})
+    flagged = flagged.sort_values(["_order", "deviation", "id"], kind="stable", na_position="first")
+    rows = []
+    for _, row in flagged.iterrows():
+        why = "red" if row["status"] == "red" else ("ahead of plan" if float(row["deviation"]) > 0 else "behind plan")
+        rows.append(
+            f"<tr><td>{_dot(row['status'])}{escape(str(row['kind']))}</td><td>{escape(str(row['id']))}</td>"
+            f"<td>{escape('' if _missing(row['parent_id']) else str(row['parent_id']))}</td>"
+            f"<td class=num>{_money(row['plan_to_date'])}</td><td class=num>{_money(row['actual_to_date'])}</td>"
+            f"<td class=num>{_pct(row['pace'])}</td><td class=num>{_pct(row['deviation'])}</td>"
+            f"<td class=num>{_pct(row['p_attain_year'], 0)}</td><td>{escape(why)}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Kind", "Id", "Parent", "Plan to date", "Actual", "Pace", "Deviation",
+                                             "P(year)", "Why"))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
+    """The tracking page for one as-of date, as UTF-8 bytes.
+
+    Parameters
+    ----------
+    status : DataFrame
+        The rows of status.csv.
+    meta : dict
+        ``as_of``, ``run_id``, ``thresholds`` (red, green, calibration_deviation) and
+        ``counts`` as :func:`quotaopt.track_api.assess` records them.
+    """
+    th = meta.get("thresholds", {})
+    red, green = float(th.get("red", 0.85)), float(th.get("green", 1.0))
+    limit = float(th.get("calibration_deviation", 0.15))
+    reps = status[status["kind"] == "rep"]
+    cards = "".join(
+        f'<div class="card">{_dot(s)}{escape(s)}<b>{int((reps["status"] == s).sum())}</b>reps</div>'
+        for s in ("green", "yellow", "red"))
+    root = status[(status["kind"] == "unit") & (status["level"] == 0)]
+    if len(root):
+        r = root.iloc[0]
+        cards += (f'<div class="card">company pace<b>{_pct(r["pace"])}</b>{_money(r["actual_to_date"])} booked</div>'
+                  f'<div class="card">P(company quota)<b>{_pct(r["p_attain_year"], 0)}</b>'
+                  f'forecast {_money(r["forecast_p50"])}</div>')
+    cards += f'<div class="card">calibration<b>{int(status["calibrate"].astype(bool).sum())}</b>units and reps</div>'
+    ignored = meta.get("ignored_actuals") or {}
+    notes = []
+    if ignored.get("rows_after_as_of"):
+        notes.append(f"{ignored['rows_after_as_of']} actuals rows dated after the as-of date are not counted.")
+    if ignored.get("rows_without_quota"):
+        notes.append(f"{ignored['rows_without_quota']} actuals rows ({_money(ignored.get('amount_without_quota'))}) "
+                     "belong to reps without a quota in this plan and count in no unit.")
+    replan = meta.get("replan")
+    if replan:
+        notes.append(f"Re-planned as run {escape(str(replan.get('run_id')))}.")
+    title = f"Tracking {meta.get('as_of', '')}"
+    body = (
+        f"<h1>{escape(title)}</h1>"
+        f'<div class="meta">run {escape(str(meta.get("run_id", "")))} &middot; plan year {escape(str(meta.get("plan_year", "")))}'
+        f" &middot; pace = actual / plan to date: {_dot('red')}below {_pct(red, 0)} "
+        f"{_dot('yellow')}{_pct(red, 0)} to below {_pct(green, 0)} {_dot('green')}{_pct(green, 0)} or more"
+        f" &middot; P(year) = chance of reaching the annual quota given the actuals so far"
+        f' &middot; <span class="flag">&#9873;</span> calibration meeting &middot; click a unit to fold it</div>'
+        f'<div class="cards">{cards}</div>'
+        f"<h2>Traffic lights by unit</h2>{_tree(status)}"
+        f"<h2>Calibration meeting (red, or pace more than {_pct(limit, 0)} off plan)</h2>{_calibration(status)}"
+        + "".join(f'<p class="note">{n}</p>' for n in notes)  # notes are built from escaped parts
+    )
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
+            f"<body>{body}</body></html>\n")
+    return page.encode("utf-8")

@@ -1,0 +1,56 @@
+"""Batch: many scenarios on a local pool or a Dask cluster, failures isolated, same plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quotaopt.cli import main
+from quotaopt.runs import PLAN_FILES
+
+
+def _variants(tiny: Path) -> list[Path]:
+    """Three what-if scenarios over the tiny company (market +10%, flat, -5%)."""
+    paths = []
+    for name, growth in (("a", 0.10), ("b", 0.0), ("c", -0.05)):
+        path = tiny.parent / f"plan_{name}.yaml"
+        path.write_text(f"extends: tiny.yaml\nname: plan_{name}\nmarket:\n  growth: {growth}\n")
+        paths.append(path)
+    return paths
+
+
+def _plan_files(out: Path, scenario: str) -> dict[str, bytes]:
+    (run,) = [p for p in (out / scenario).iterdir() if p.is_dir()]
+    return {name: (run / name).read_bytes() for name in PLAN_FILES}
+
+
+def test_one_failing_scenario_does_not_stop_the_others(tiny: Path, tmp_path: Path) -> None:
+    bad = tiny.parent / "broken.yaml"
+    bad.write_text("extends: tiny.yaml\nname: broken\nallocation:\n  stretch: [2, 1]\n")
+    good = _variants(tiny)[0]
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(main, ["batch", str(good), str(bad), "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "broken.yaml" in result.output and "failed" in result.output
+    assert "allocation.stretch" in result.output
+    assert "1 of 2 scenarios planned" in result.output
+    assert _plan_files(out, "plan_a")
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_plans_as_the_local_pool(tiny: Path, tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    scenarios = [str(p) for p in _variants(tiny)]
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    result = CliRunner().invoke(main, ["batch", *scenarios, "--workers", "2", "--out", str(local)])
+    assert result.exit_code == 0, result.output
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = CliRunner().invoke(main, ["batch", *scenarios, "--scheduler", cluster.scheduler_address,
+                                           "--out", str(remote)])
+    assert result.exit_code == 0, result.output
+    assert "3 of 3 scenarios planned" in result.output
+    for name in ("plan_a", "plan_b", "plan_c"):
+        assert _plan_files(local, name) == _plan_files(remote, name), name
