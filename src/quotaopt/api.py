@@ -208,3 +208,49 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
                            extra_manifest={"derived_from": {"run": run.run_id, "action": "simulate",
                                                             "draws": draws, "seed": seed}})
     return result, written
+
+
+def _truth_capacity(company_folder: Path) -> Any:
+    """The generator's truth/capacity.csv beside a synthetic company, if there is one."""
+    import pandas as pd
+
+    path = company_folder / "truth" / "capacity.csv"
+    return pd.read_csv(path, dtype={"rep_id": "str"}) if path.is_file() else None
+
+
+def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = None) -> tuple[Any, Path]:
+    """``quotaopt backtest``: fit on years < ``year``, score ``year`` against the baselines.
+
+    Writes ``backtest.json`` beside the scenario's runs (``runs/<scenario>/backtest.json``
+    unless ``out`` names the runs folder) and returns the table and that path. Where the
+    data folder carries a generator's ``truth/capacity.csv``, P50 is also scored against it.
+    """
+    from quotaopt.backtest import backtest, table_records
+
+    inputs = load_inputs(scenario)
+    assert inputs.scenario is not None
+    sc = inputs.scenario
+    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.simulation.seed,
+                     truth=_truth_capacity(inputs.company.folder))
+    runs_root = Path(out) if out is not None else default_runs_root(inputs)
+    target = runs_root / sc.name / "backtest.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record = {"scenario": sc.name, "inputs": input_hashes(inputs), **table_records(table)}
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_bytes(json_bytes(record))
+    tmp.replace(target)  # atomic: a reader sees the old file or the new one
+    return table, target
+
+
+def train_scenario(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
+    from quotaopt.model_store import train_model
+
+    inputs = load_inputs(scenario)
+    assert inputs.scenario is not None
+    sc = inputs.scenario
+    folder = Path(model_out) if model_out is not None else Path("models") / sc.name
+    _, meta = train_model(inputs.company, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
+                          random_state=sc.simulation.seed,
+                          metadata={"scenario": sc.name, "inputs": input_hashes(inputs)})
+    return folder, meta

@@ -258,6 +258,41 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool) -> None:
         click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--model-out", "model_out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Model folder to write (default: models/<scenario name>).")
+def train(scenario: Path, model_out: Path | None) -> None:
+    """Fit the capacity model on the history and save it with its backtest."""
+    from quotaopt.api import train_scenario
+
+    with _Progress():
+        folder, meta = train_scenario(scenario, model_out)
+    click.echo(f"model written to {folder} (training years {meta.get('training_years')})")
+    scores = meta.get("backtest")
+    if scores:
+        for row in scores["methods"]:
+            click.echo(f"  backtest {scores['year']} {row['method']:<24} WAPE {row['wape']:.3f}")
+    else:
+        click.echo(f"  no backtest: {meta.get('backtest_skipped')}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--year", type=int, required=True, help="Year to score; the model is fitted on the years before.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Runs folder for backtest.json (default: runs/ beside the scenario).")
+def backtest(scenario: Path, year: int, out_dir: Path | None) -> None:
+    """Score the capacity model on a past year against naive baselines."""
+    from quotaopt.api import backtest_scenario
+
+    with _Progress():
+        table, path = backtest_scenario(scenario, year, out_dir)
+    with _wide_pandas():
+        click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    click.echo(f"wrote {path}")
+
+
 def _wide_pandas() -> Any:
     import pandas as pd
 

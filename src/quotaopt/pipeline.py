@@ -24,6 +24,15 @@ class Inputs:
     plan_year: int
 
 
+def resolve_model_dir(scenario_dir: Path, model: str) -> Path:
+    """A trained model folder named in a scenario: relative to the scenario file, else to the cwd."""
+    for base in (scenario_dir, Path.cwd()):
+        candidate = (base / model).resolve()
+        if (candidate / "metadata.json").exists():
+            return candidate
+    return (scenario_dir / model).resolve()
+
+
 def _check_consistency(scenario: Scenario, company: CompanyData, label: str) -> None:
     """Cross-checks between the scenario and the data it points at."""
     problems: list[Problem] = []
@@ -32,7 +41,7 @@ def _check_consistency(scenario: Scenario, company: CompanyData, label: str) -> 
         problems.append(Problem(label, f"capacity.model is 'given' but capacity.csv is missing in {company.folder}",
                                 column="capacity.model"))
     elif model not in ("given", "train"):
-        model_dir = (scenario.base_dir / model).resolve()
+        model_dir = resolve_model_dir(scenario.base_dir, model)
         if not (model_dir / "metadata.json").exists():
             problems.append(Problem(label, f"no trained model at {model_dir} (expected 'train', 'given' or a folder "
                                     "written by quotaopt train)", column="capacity.model"))

@@ -72,8 +72,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         frame = cap.predict_capacity(model, company, plan_year)
     else:
         from quotaopt.model_store import load_model
+        from quotaopt.pipeline import resolve_model_dir
 
-        model, metadata = load_model(scenario.base_dir / kind)
+        model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, company, plan_year)
     factor = 1.0 + scenario.market.growth

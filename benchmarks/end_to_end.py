@@ -1,0 +1,205 @@
+"""End-to-end timing of ``quotaopt plan`` by stage, with peak memory, against baselines.
+
+For each size it generates a company (Parquet above 10,000 reps), then runs the whole
+plan in a child process (so peak memory is that size's own) and records the time of
+each stage: load and validate, capacity, allocation, periods, simulation, writing. In
+the same child it times the baselines a user would otherwise pick: the spreadsheet
+method (the target split by last year's share, in pandas) and, up to --monolithic-max
+reps, the single monolithic MILP. It prints ratios, fits the growth exponent of each
+stage between the two largest sizes, and writes BENCHMARKS.md.
+
+    python benchmarks/end_to_end.py                      # 1,000 and 10,000 reps
+    python benchmarks/end_to_end.py --sizes 1000 10000 100000 --write BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIO = """\
+name: bench
+data: data/
+target: {{growth: 0.05, over_assignment: 0.05}}
+capacity: {{model: train}}
+allocation:
+  unit: 1000
+  stretch: [0.7, 1.5]
+  flex: 0.05
+  solver: {{backend: highs, time_limit: 600, mip_gap: 0.001, threads: 1}}
+periods: {{split: month, seasonality: learned}}
+incentives:
+  plans:
+    - name: all
+      kind: bonus
+      target_incentive: 20000
+      period: quarter
+      tiers:
+        - {{from: 0.0, to: 1.0, rate: 1.0}}
+        - {{from: 1.0, rate: 2.0}}
+      cap: 2.5
+simulation: {{draws: {draws}, seed: 7}}
+"""
+
+STAGES = ["load", "capacity", "allocation", "periods", "simulation", "writing"]
+
+
+def child(folder: Path, workers: int, monolithic: bool) -> dict:
+    """Run one plan in this process and time its stages (called in a subprocess)."""
+    import pandas as pd
+
+    from quotaopt.api import plan
+
+    marks: list[tuple[str, float]] = [("load", time.perf_counter())]
+
+    def progress(stage: str) -> None:
+        name = stage if stage in STAGES else "writing"
+        if marks[-1][0] != name:
+            marks.append((name, time.perf_counter()))
+
+    result, written = plan(folder / "bench.yaml", out=folder / "runs", progress=progress, workers=workers)
+    marks.append(("end", time.perf_counter()))
+    stages = {name: round(marks[i + 1][1] - t, 3) for i, (name, t) in enumerate(marks[:-1])}
+
+    # Baseline 1: the spreadsheet method - the company total split by last year's share.
+    from quotaopt.data import load_company
+
+    company = load_company(folder / "data")
+    start = time.perf_counter()
+    last_year = company.bookings["date"].dt.year.max()
+    booked = company.bookings[company.bookings["date"].dt.year == last_year].groupby("rep_id")["amount"].sum()
+    active = company.active_reps["rep_id"]
+    share = booked.reindex(active).fillna(0.0).clip(lower=0.0)
+    total = float(result.summary["total_quota"])
+    spreadsheet = pd.Series((share / share.sum() * total / 1000.0).round() * 1000.0, index=active)
+    spreadsheet_s = time.perf_counter() - start
+    assert len(spreadsheet) == len(active)
+
+    out = {"reps": int(len(active)), "stages": stages, "total_s": round(sum(stages.values()), 3),
+           "spreadsheet_s": round(spreadsheet_s, 4), "solver": result.summary["solver"],
+           "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if monolithic:
+        from quotaopt.allocation import allocate
+        from quotaopt.pipeline import load_inputs
+        from quotaopt.planning import company_target, estimate_capacity
+
+        inputs = load_inputs(folder / "bench.yaml")
+        assert inputs.scenario is not None
+        cap, _ = estimate_capacity(inputs.scenario, inputs.company, inputs.plan_year)
+        target, _ = company_target(inputs.scenario, inputs.company, inputs.plan_year)
+        reps = inputs.company.active_reps.merge(cap, on="rep_id")
+        company_total = target * (1 + inputs.scenario.target.over_assignment)
+        timings = {}
+        for label, decompose in (("decomposed", True), ("monolithic", False)):
+            start = time.perf_counter()
+            res = allocate(reps, inputs.company.teams, company_total, inputs.scenario.allocation,
+                           inputs.plan_year, decompose=decompose, workers=workers)
+            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver["status"],
+                              "gap": res.solver.get("gap")}
+        out["allocation_modes"] = timings
+    return out
+
+
+def run_size(n: int, workers: int, draws: int, monolithic_max: int, tmp: Path) -> dict:
+    from quotaopt.datasets import generate_company
+
+    folder = tmp / f"n{n}"
+    start = time.perf_counter()
+    generate_company(folder / "data", n_reps=n, years=3, seed=11, fmt="parquet" if n > 10_000 else "csv")
+    generate_s = time.perf_counter() - start
+    (folder / "bench.yaml").write_text(SCENARIO.format(draws=draws))
+    cmd = [sys.executable, __file__, "--child", str(folder), "--workers", str(workers)]
+    if n <= monolithic_max:
+        cmd.append("--monolithic")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"plan failed at {n} reps:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["generate_s"] = round(generate_s, 2)
+    return out
+
+
+def exponent(small: dict, large: dict, key: str) -> float | None:
+    a = small["stages"].get(key) if key != "total" else small["total_s"]
+    b = large["stages"].get(key) if key != "total" else large["total_s"]
+    if not a or not b or a <= 0 or b <= 0:
+        return None
+    return math.log(b / a) / math.log(large["reps"] / small["reps"])
+
+
+def report(results: list[dict], args: argparse.Namespace) -> str:
+    lines = ["# Benchmarks", "",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}, {platform.system()}. Shared and noisy: read ratios, not seconds.",
+             "", "Reproduce:", "", "```", f"python benchmarks/end_to_end.py --sizes {' '.join(map(str, args.sizes))} "
+             f"--draws {args.draws} --workers {args.workers} --write BENCHMARKS.md", "```", "",
+             "## Whole `plan` by stage (seconds) and peak memory", "",
+             "| reps | " + " | ".join(STAGES) + " | total | peak RSS (MB) | spreadsheet (s) | plan / spreadsheet |",
+             "|---|" + "---|" * (len(STAGES) + 4)]
+    for r in results:
+        cells = [f"{r['stages'].get(s, 0):.2f}" for s in STAGES]
+        ratio = r["total_s"] / max(r["spreadsheet_s"], 1e-6)
+        lines.append(f"| {r['reps']:,} | " + " | ".join(cells) +
+                     f" | {r['total_s']:.1f} | {r['maxrss_mb']:.0f} | {r['spreadsheet_s']:.3f} | {ratio:,.0f}x |")
+    if len(results) >= 2:
+        small, large = results[-2], results[-1]
+        lines += ["", f"## Growth exponent from {small['reps']:,} to {large['reps']:,} reps (1.0 = linear)", "",
+                  "| stage | exponent |", "|---|---|"]
+        for s in [*STAGES, "total"]:
+            e = exponent(small, large, s)
+            lines.append(f"| {s} | {'n/a' if e is None else f'{e:.2f}'} |")
+    modes = [r for r in results if "allocation_modes" in r]
+    if modes:
+        lines += ["", "## Allocation: decomposed per unit vs one monolithic MILP", "",
+                  "| reps | decomposed (s) | status | monolithic (s) | status, gap | monolithic / decomposed |",
+                  "|---|---|---|---|---|---|"]
+        for r in modes:
+            d, m = r["allocation_modes"]["decomposed"], r["allocation_modes"]["monolithic"]
+            gap = "" if m["gap"] is None else f", gap {m['gap']:.2%}"
+            lines.append(f"| {r['reps']:,} | {d['s']:.2f} | {d['status']} | {m['s']:.2f} | {m['status']}{gap} | "
+                         f"{m['s'] / max(d['s'], 1e-6):.1f}x |")
+    lines += ["", "## Where the time goes", ""]
+    big = results[-1]
+    order = sorted(big["stages"].items(), key=lambda kv: -kv[1])
+    lines.append(", ".join(f"{k} {v / big['total_s']:.0%}" for k, v in order) + f" at {big['reps']:,} reps.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--draws", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--monolithic-max", type=int, default=1000, help="Largest size to also solve as one MILP.")
+    parser.add_argument("--write", type=Path, default=None, help="Write the Markdown report here.")
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--monolithic", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.workers, args.monolithic)))
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sorted(args.sizes):
+            r = run_size(n, args.workers, args.draws, args.monolithic_max, Path(tmp))
+            results.append(r)
+            print(f"{n:>7,} reps: total {r['total_s']:.1f} s, peak {r['maxrss_mb']:.0f} MB, "
+                  f"stages {r['stages']}, plan/spreadsheet {r['total_s'] / max(r['spreadsheet_s'], 1e-6):,.0f}x",
+                  flush=True)
+    text = report(results, args)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
