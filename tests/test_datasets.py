@@ -264,7 +264,7 @@ def test_no_actuals_without_actuals_through(large: Path) -> None:
         ({"n_reps": 0}, "n_reps"),
         ({"years": 0}, "years"),
         ({"fmt": "xlsx"}, "fmt"),
-        ({"actuals_through": "2026-05-01"}, "plan year 2027"),
+        ({"actuals_through": "2026-05-01"}, "outside the plan year"),
         ({"actuals_through": "May 1st"}, "not a date"),
     ],
 )

@@ -177,7 +177,8 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     Quotas, periods and units are kept; p_attain, expected payouts and the simulated
     summary figures are recomputed.
     """
-    from quotaopt.planning import distributions, round_floats, simulate_stage, simulation_summary
+    from quotaopt.planning import distributions, simulate_stage, simulation_summary
+    from quotaopt.result import round_floats
 
     run = read_run(run_path)
     simulation: dict[str, Any] = {}

@@ -7,6 +7,7 @@ Rows are numbered as lines of the file (the header is line 1).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -445,6 +446,29 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.D
     if check.problems:
         raise InputError(check.problems)
     return out
+
+
+def parse_date_in_year(value: Any, plan_year: int, label: str, key: str) -> dt.date:
+    """A date given as text or date object, which must fall inside ``plan_year``.
+
+    Raises
+    ------
+    InputError
+        Naming ``label`` and ``key`` when it is not an ISO date or outside the year.
+    """
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError([Problem(label, f"not a date (got {value!r}, expected YYYY-MM-DD)", column=key)]) from None
+    if day.year != plan_year:
+        raise InputError([Problem(label, f"outside the plan year (got {day.isoformat()}, expected a date in {plan_year})",
+                                  column=key)])
+    return day
 
 
 def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem
 from quotaopt.pipeline import Inputs
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
@@ -117,19 +117,6 @@ def _fairness(plan: pd.DataFrame) -> dict[str, float]:
         "p_attain_min": round(float(p.min()), 4),
         "p_attain_max": round(float(p.max()), 4),
     }
-
-
-def round_floats(value: Any, digits: int = 6) -> Any:
-    """Round every float in a nested structure, so summary.json is stable across platforms."""
-    if isinstance(value, dict):
-        return {k: round_floats(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [round_floats(v, digits) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else round(float(value), digits)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from quotaopt import tracking
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.runs import StoredRun, WrittenRun
 from quotaopt.scenario import AllocationConfig, Scenario
 from quotaopt.tracking_forecast import unit_forecast
@@ -78,18 +78,6 @@ def split_remaining(amount: np.ndarray, weights: np.ndarray, unit: float) -> np.
     out = (base + (rank < need[:, None])) * unit
     out[np.arange(len(out)), np.argmax(w, axis=1)] += amount - units * unit
     return out
-
-
-def _round_floats(value: Any, digits: int = 6) -> Any:
-    if isinstance(value, dict):
-        return {k: _round_floats(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_round_floats(v, digits) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else round(float(value), digits)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def _reconcile(cap: np.ndarray, remaining: np.ndarray, locked: np.ndarray, config: AllocationConfig,
@@ -338,7 +326,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     change = _change(run, new_plan, units, frozen_set, as_of, reps_in)
     summary["replan"] = change
     result = PlanResult(name=str(summary.get("scenario", run.path.parent.name)), plan_year=int(summary["plan_year"]),
-                        plan=new_plan[PLAN_COLUMNS], periods=new_periods, units=units, summary=_round_floats(summary))
+                        plan=new_plan[PLAN_COLUMNS], periods=new_periods, units=units, summary=round_floats(summary))
     return result, change
 
 

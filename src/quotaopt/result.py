@@ -50,3 +50,16 @@ class PlanResult:
     summary: dict[str, Any]
     distributions: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def round_floats(value: Any, digits: int = 6) -> Any:
+    """Round every float in a nested structure, so summary.json is stable across platforms."""
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

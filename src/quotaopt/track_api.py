@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt import tracking
-from quotaopt.data import CompanyData, load_actuals, load_company, sha256_file
+from quotaopt.data import CompanyData, load_actuals, load_company, parse_date_in_year, sha256_file
 from quotaopt.errors import InputError, Problem
 from quotaopt.runs import StoredRun, WrittenRun, csv_bytes, json_bytes, read_run, sha256_bytes
 from quotaopt.scenario import Scenario, validate_scenario
@@ -62,25 +62,8 @@ class TrackOutcome:
 
 
 def parse_as_of(value: str | dt.date, plan_year: int) -> dt.date:
-    """The as-of date, which must lie inside the plan year.
-
-    Raises
-    ------
-    InputError
-        Not an ISO date, or outside the plan year.
-    """
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise InputError([Problem("--as-of", f"not a date (got {value!r}, expected YYYY-MM-DD)")]) from None
-    if day.year != plan_year:
-        raise InputError([Problem("--as-of", f"outside the plan year (got {day.isoformat()}, expected a date in {plan_year})")])
-    return day
+    """The as-of date, which must lie inside the plan year (InputError naming ``--as-of``)."""
+    return parse_date_in_year(value, plan_year, "--as-of", "date")
 
 
 def hire_dates(plan: pd.DataFrame, company: CompanyData) -> pd.Series:

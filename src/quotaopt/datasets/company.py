@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from quotaopt.data import parse_date_in_year
 from quotaopt.datasets import books as books_mod
 from quotaopt.datasets import org as org_mod
 from quotaopt.datasets import sales as sales_mod
@@ -45,21 +46,6 @@ def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any) -> 
     if fmt not in FORMATS:
         problems.append(_problem("fmt", f"not allowed (got {fmt!r}, expected one of {', '.join(FORMATS)})"))
     return problems
-
-
-def _parse_date(value: Any, plan_year: int) -> dt.date:
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise InputError([_problem("actuals_through", f"not a date (got {value!r}, expected YYYY-MM-DD)")]) from None
-    if day.year != plan_year:
-        raise InputError([_problem("actuals_through", f"must be inside the plan year {plan_year} (got {day.isoformat()})")])
-    return day
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
@@ -189,7 +175,8 @@ def generate_company(
     if problems:
         raise InputError(problems)
     plan_year = end_year + 1
-    through = None if actuals_through is None else _parse_date(actuals_through, plan_year)
+    through = (None if actuals_through is None
+               else parse_date_in_year(actuals_through, plan_year, "generate_company", "actuals_through"))
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
         raise InputError([_problem("out_dir", f"{out} exists and is not an empty folder (pass overwrite=True to replace it)")])
