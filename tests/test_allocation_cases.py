@@ -104,17 +104,22 @@ CASES = [
 ]
 
 
-def run(case: Case, backend: str, decompose: bool = True) -> Any:
+def run(case: Case, backend: str, decompose: bool = True, unit_solver: str = "exact") -> Any:
     cfg = {"unit": 1, "stretch": (0.8, 1.3), "flex": 0.05, **case.config,
            "solver": {"backend": backend, "mip_gap": 1e-6, "time_limit": 20}}
     return allocate(pd.DataFrame(case.reps), case.teams, case.total, AllocationConfig(**cfg), 2027,
-                    decompose=decompose)
+                    decompose=decompose, unit_solver=unit_solver)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+# The exact unit solver once (the backend only solves stage A there), and every backend
+# solving each unit as a MILP.
+PATHS = [("highs", "exact"), *((b, "milp") for b in BACKENDS)]
+
+
+@pytest.mark.parametrize(("backend", "unit_solver"), PATHS, ids=lambda v: str(v))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_hand_solved(case: Case, backend: str) -> None:
-    result = run(case, backend)
+def test_hand_solved(case: Case, backend: str, unit_solver: str) -> None:
+    result = run(case, backend, unit_solver=unit_solver)
     quotas = result.reps["quota"].to_numpy()
     expected = np.array(case.quotas, dtype=float)
     if case.sort:
@@ -201,16 +206,18 @@ def test_time_limited_solve_is_feasible_with_gap_never_optimal(backend: str) -> 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backend_reports_infeasible(backend: str) -> None:
     A = sp.csr_matrix(np.ones((1, 2)))
-    p = Problem(c=np.ones(2), A=A, row_lo=[10.0], row_hi=[10.0], col_lo=np.zeros(2), col_hi=np.full(2, 3.0),
+    p = Problem(c=np.ones(2), A=A, row_lo=np.array([10.0]), row_hi=np.array([10.0]), col_lo=np.zeros(2), col_hi=np.full(2, 3.0),
                 integer=np.ones(2, bool))
     assert get_backend(backend)(p, SolveOptions()).status == "infeasible"
 
 
-def test_no_usable_solution_raises_solver_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from quotaopt.allocation import decompose
+@pytest.mark.parametrize("where", ["stage A", "unit MILPs", "monolithic"])
+def test_no_usable_solution_raises_solver_error(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    from quotaopt.allocation import decompose, engine, monolithic
     from quotaopt.allocation.problem import Solution
 
-    monkeypatch.setattr(decompose, "get_backend", lambda name: lambda p, o: Solution("error", message="stub"))
+    module = {"stage A": engine, "unit MILPs": decompose, "monolithic": monolithic}[where]
+    monkeypatch.setattr(module, "get_backend", lambda name: lambda p, o, s=None: Solution("error", message="stub"))
     with pytest.raises(SolverError) as info:
-        run(CASES[0], "highs")
+        run(CASES[0], "highs", decompose=where != "monolithic", unit_solver="milp")
     assert info.value.exit_code == 4

@@ -7,7 +7,9 @@ each side, so that explanations and the ``binding`` column can name it.
 Precedence (documented in docs/allocation.md): ``locked`` replaces everything;
 ``ramp`` is a cap that also lowers any floor above it (a new hire's ramp policy
 outranks ``stretch_min`` and ``max_change``); ``stretch`` and ``max_change`` are hard
-and a conflict between them is infeasible.
+and a conflict between them is infeasible. ``max_change`` only binds reps who were
+fully ramped for the whole previous year (see :func:`full_year_last`): anyone else's
+last quota was a ramped share of a year and says nothing about a full one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,43 @@ class RepBounds:
     conflict: np.ndarray  # bool: no whole multiple of unit fits
 
 
+def _dates(hire_date: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    dates = pd.to_datetime(hire_date)
+    year = dates.dt.year.to_numpy(dtype=float)
+    return year, dates.dt.month.to_numpy(dtype=float), dates.dt.day.to_numpy(dtype=float), ~np.isnan(year)
+
+
+def _full_quarters(year: np.ndarray, month: np.ndarray, day: np.ndarray, on_year: int, on_month: int) -> np.ndarray:
+    """Full quarters of tenure on the first day of ``on_month`` of ``on_year`` (negative before the hire)."""
+    months = (on_year - year) * 12 + (on_month - month) - (day > 1)
+    return np.floor(months / 3)
+
+
+def full_year_last(hire_date: pd.Series, plan_year: int, n_quarters: int) -> np.ndarray:
+    """True for reps fully ramped for the whole year before ``plan_year``.
+
+    That is, at least ``n_quarters`` (= ``len(ramp)``) full quarters of tenure on
+    January 1 of ``plan_year - 1``. Only for them is ``last_quota`` a full year's quota,
+    comparable with this year's; a rep who ramped during the previous year carries a
+    ramped share there (e.g. 76k against a fully ramped capacity of 595k), so
+    ``max_change`` and the year-on-year change penalty ignore it.
+
+    Parameters
+    ----------
+    hire_date : Series of datetime64
+        NaT counts as fully ramped (an established rep whose date is unknown).
+    plan_year : int
+    n_quarters : int
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    year, month, day, known = _dates(hire_date)
+    k = _full_quarters(year, month, day, plan_year - 1, 1)
+    return ~known | (np.nan_to_num(k, nan=0.0) >= n_quarters)
+
+
 def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -> np.ndarray:
     """Mean ramp share over the four quarters of ``plan_year``.
 
@@ -55,18 +94,13 @@ def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -
     ndarray
         r in [0, 1] per rep; NaT hire dates count as fully ramped.
     """
-    dates = pd.to_datetime(hire_date)
-    year = dates.dt.year.to_numpy(dtype=float)
-    month = dates.dt.month.to_numpy(dtype=float)
-    day = dates.dt.day.to_numpy(dtype=float)
-    known = ~np.isnan(year)
-    shares = np.ones((len(dates), 4))
+    year, month, day, known = _dates(hire_date)
+    shares = np.ones((year.size, 4))
     table = np.asarray(ramp, dtype=float)
     for quarter in range(4):
         q_month = 3 * quarter + 1
-        months = (plan_year - year) * 12 + (q_month - month) - (day > 1)
         hired_after = (year > plan_year) | ((year == plan_year) & ((month > q_month) | ((month == q_month) & (day > 1))))
-        k = np.floor(np.where(known, months, 1e9) / 3).astype(np.int64)
+        k = np.where(known, _full_quarters(year, month, day, plan_year, q_month), 1e9).astype(np.int64)
         k = np.clip(k, 0, None)
         share = np.where(k < len(table), table[np.minimum(k, len(table) - 1)], 1.0)
         shares[:, quarter] = np.where(known & hired_after, 0.0, share)
@@ -92,13 +126,18 @@ def define_stretch_bounds(p50: np.ndarray, stretch: tuple[float, float]) -> tupl
     return stretch[0] * p50, stretch[1] * p50
 
 
-def define_max_change_bounds(last: np.ndarray, max_change: float | None) -> tuple[np.ndarray, np.ndarray]:
+def define_max_change_bounds(last: np.ndarray, max_change: float | None,
+                             full_year: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``max_change``: |quota - last_quota| <= max_change x last_quota.
 
     Not prorated by fte. A missing or non-positive last_quota sets no bound (a rep back
-    from leave with last_quota 0 is not pinned to 0).
+    from leave with last_quota 0 is not pinned to 0), nor does the last quota of a rep
+    who was not fully ramped for the whole previous year (``full_year`` False; see
+    :func:`full_year_last`).
     """
     has = np.isfinite(last) & (last > 0) & (max_change is not None)
+    if full_year is not None:
+        has &= full_year
     mc = 0.0 if max_change is None else max_change
     lo = np.where(has, np.maximum(0.0, (1 - mc) * np.nan_to_num(last)), -np.inf)
     hi = np.where(has, (1 + mc) * np.nan_to_num(last), np.inf)
@@ -123,15 +162,18 @@ def rep_bounds(
     r: np.ndarray,
     ref: np.ndarray,
     config: AllocationConfig,
+    full_year: np.ndarray | None = None,
 ) -> RepBounds:
     """Intersect every family of rep bounds (all arrays in scaled units).
+
+    ``full_year`` marks the reps whose last quota counts for ``max_change`` (all when None).
 
     Returns
     -------
     RepBounds
     """
     s_lo, s_hi = define_stretch_bounds(p50, config.stretch)
-    m_lo, m_hi = define_max_change_bounds(last, config.max_change)
+    m_lo, m_hi = define_max_change_bounds(last, config.max_change, full_year)
     cap = define_ramp_bounds(r, ref, fte, config.stretch[1])
     lock = define_locked_bounds(locked)
 

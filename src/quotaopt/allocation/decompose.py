@@ -1,17 +1,20 @@
-"""Solving: the lexicographic two-stage solve, and units solved separately in parallel.
+"""Solving: the lexicographic two-stage solve, and units solved separately.
 
 Once stage A has fixed every unit's ka and longtail totals, units share no variable or
-row, so groups of units (*chunks*) are solved independently through a pluggable
-``map_fn(func, items) -> results`` (``map``, a process pool, or a Dask client later).
-A chunk is a unit of *work* (its arrays are built in one vectorised pass and shipped
-to a worker once); inside, every unit is its own small model.
+row. Every unit is then solved either by :mod:`~quotaopt.allocation.exact` (default:
+exact, vectorised over all units, no MILP) or, with ``unit_solver="milp"``, as its own
+small two-stage MILP through the configured backend. Groups of units (*chunks*) go
+through a pluggable ``map_fn(func, items) -> results`` (``map``, a process pool, or a
+Dask client's map); a chunk's arrays are built in one vectorised pass and shipped once.
 """
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -19,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from quotaopt.allocation.backends import get_backend
-from quotaopt.allocation.formulation import Block, build_problem, stage_one_cost
+from quotaopt.allocation.exact import ExactInfeasible, solve_exact
+from quotaopt.allocation.formulation import (
+    CHANGE_PENALTY,
+    Block,
+    build_problem,
+    stage_one_cost,
+    unit_max,
+)
 from quotaopt.allocation.problem import (
     STATUSES,
     Problem,
@@ -32,7 +42,7 @@ from quotaopt.errors import SolverError
 
 MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 #: Reps per task handed to ``map_fn`` (each unit inside is still its own model).
-CHUNK_REPS = 2000
+CHUNK_REPS = 500
 # Stage two may not let a unit's largest deviation grow by more than this.
 _FIX_ABS, _FIX_REL = 1e-7, 1e-6
 
@@ -87,23 +97,26 @@ def checked(solution: Solution, what: str, backend: str) -> Solution:
     return solution
 
 
-def lexicographic(problem: Problem, D: np.ndarray, backend: str, options: SolveOptions,
-                  what: str) -> tuple[np.ndarray, Stats]:
+def lexicographic(problem: Problem, cols: dict[str, np.ndarray], blk: Block, backend: str,
+                  options: SolveOptions, what: str) -> tuple[np.ndarray, Stats]:
     """Minimise the sum of unit maxima, then, with each unit's maximum held, the stage-two costs.
 
-    The first stage's incumbent satisfies the second stage's extra bounds, so stage two
-    always has a solution to return; if it stops without one we keep stage one's.
+    The hold is each unit's largest deviation *recomputed* at stage one's integer
+    values (not the solver's D, which meets its rows only to tolerance), so stage one's
+    incumbent is always feasible for stage two. If stage two stops without a solution
+    we keep stage one's (status ``feasible``).
     """
     solve = get_backend(backend)
+    D = cols["D"]
     first = checked(solve(problem.with_objective(stage_one_cost(problem, D)), options), what, backend)
     assert first.x is not None
+    held = np.maximum(unit_max(blk, cols, first.x), first.x[D])
     hi = problem.col_hi.copy()
-    held = first.x[D]
     hi[D] = np.minimum(hi[D], held + _FIX_ABS + _FIX_REL * np.abs(held))
     second = solve(problem.with_col_bounds(problem.col_lo, hi), options)
     x = second.x if second.usable and second.x is not None else first.x
     status = worst(first.status, second.status if second.usable else "feasible")
-    stats = Stats(status, first.objective, first.bound, first.time_s + second.time_s, 0.0,
+    stats = Stats(status, first.objective / blk.scale, first.bound / blk.scale, first.time_s + second.time_s, 0.0,
                   problem.n_vars, problem.n_rows, 2, [first.message, second.message])
     return x, stats
 
@@ -118,7 +131,7 @@ class BlockResult:
 
 
 def solve_block(task: tuple[Block, str, SolveOptions]) -> BlockResult:
-    """Solve every unit of a chunk, one model per unit (top-level, so process pools can pickle it).
+    """Solve every unit of a chunk as its own MILP (top-level, so process pools can pickle it).
 
     One model per unit, not one block-diagonal model per chunk: branch and bound on
     independent components multiplies their trees, so a 400-rep chunk took seconds
@@ -132,12 +145,26 @@ def solve_block(task: tuple[Block, str, SolveOptions]) -> BlockResult:
         start = time.perf_counter()
         problem, cols = build_problem(part)
         built = time.perf_counter() - start
-        x, stats = lexicographic(problem, cols["D"], backend, options, f"unit {part.units[0]}")
+        x, stats = lexicographic(problem, cols, part, backend, options, f"unit {part.units[0]}")
         stats.build_s = built
         total.add(stats)
         q[offset:offset + part.reps.size] = x[cols["q"]]
         offset += part.reps.size
     return BlockResult(blk.reps, q, total)
+
+
+def solve_block_exact(task: tuple[Block, str, SolveOptions]) -> BlockResult:
+    """Solve every unit of a chunk with the exact unit solver (no MILP; same signature as solve_block)."""
+    blk = task[0]
+    start = time.perf_counter()
+    try:
+        q, largest = solve_exact(blk, CHANGE_PENALTY)
+    except ExactInfeasible as exc:
+        raise StageInfeasible(str(exc)) from None
+    objective = float(largest.sum())
+    stats = Stats("optimal", objective, objective, time.perf_counter() - start, 0.0, 0, 0, 0,
+                  ["exact unit solver"])
+    return BlockResult(blk.reps, q.astype(float), stats)
 
 
 def chunk_units(sizes: np.ndarray, units: np.ndarray, chunk_reps: int) -> list[np.ndarray]:
@@ -150,18 +177,48 @@ def chunk_units(sizes: np.ndarray, units: np.ndarray, chunk_reps: int) -> list[n
     return np.split(units, cuts)
 
 
-def default_map(workers: int) -> MapFn:
-    """``map`` when ``workers <= 1``, else a local process pool of ``workers`` processes.
+_POOLS: dict[int, ProcessPoolExecutor] = {}
 
-    The pool uses the ``spawn`` start method: forking a process that already runs
-    solver thread pools is not safe.
+
+def _warm() -> None:
+    # Import the solving modules once per worker, when it starts, not inside the first task.
+    import quotaopt.allocation.backends.highs  # noqa: F401
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` processes, started once and reused by later allocations.
+
+    ``spawn``, not ``fork``: forking a process that already runs solver thread pools is
+    not safe. Starting a spawned worker (interpreter, numpy, scipy, highspy) costs
+    about a second of CPU, so pools are kept for the life of the process.
     """
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm)
+        _POOLS[workers] = pool
+    return pool
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    """Stop the kept worker processes (at exit, or to account for their CPU time)."""
+    for pool in _POOLS.values():
+        pool.shutdown(wait=True, cancel_futures=True)
+    _POOLS.clear()
+
+
+def default_map(workers: int) -> MapFn:
+    """``map`` when ``workers <= 1``, else a local process pool of ``workers`` processes (kept)."""
     if workers <= 1:
         return lambda func, items: [func(item) for item in items]
 
     def pool_map(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        # Results come back in order whatever the chunk size, so serial and pooled agree.
         chunksize = max(1, len(items) // (workers * 4))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-            return list(ex.map(func, items, chunksize=chunksize))
+        try:
+            return list(_pool(workers).map(func, items, chunksize=chunksize))
+        except BrokenProcessPool as exc:
+            _POOLS.pop(workers, None)
+            raise SolverError(f"a worker process of the allocation pool died ({exc})") from None
 
     return pool_map

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,20 +19,30 @@ from quotaopt.allocation.decompose import (
     checked,
     chunk_units,
     default_map,
-    lexicographic,
     solve_block,
+    solve_block_exact,
 )
 from quotaopt.allocation.explain import binding, explain_infeasible, precheck
 from quotaopt.allocation.fairness import deviations, fair_line, linearisation_error
-from quotaopt.allocation.formulation import build_monolithic, make_block
+from quotaopt.allocation.formulation import make_block
 from quotaopt.allocation.inputs import Prepared, prepare
+from quotaopt.allocation.monolithic import solve_monolithic
 from quotaopt.allocation.problem import SolveOptions
-from quotaopt.allocation.targets import Pools, Shares, pools, shares, unit_totals_problem
+from quotaopt.allocation.targets import (
+    STAGE_A_SCALE,
+    Pools,
+    Shares,
+    pools,
+    shares,
+    unit_totals_problem,
+)
 from quotaopt.allocation.verify import integrality, verify_plan
 from quotaopt.errors import InfeasibleError, SolverError
 from quotaopt.scenario import AllocationConfig
 
-STAGE_A_SCALE = 1e4
+UnitSolver = Literal["exact", "milp"]
+#: Reps per chunk of the exact unit solver (vectorised: bigger is cheaper, up to memory).
+EXACT_CHUNK_REPS = 50_000
 
 
 @dataclass
@@ -69,9 +79,6 @@ def _stage_a(prep: Prepared, pool: Pools, share: Shares, backend: str,
              options: SolveOptions) -> tuple[np.ndarray, Stats]:
     start = time.perf_counter()
     problem, _ = unit_totals_problem(prep, pool, share)
-    # Stage A's costs are small (flex is priced at 1% per relative unit) and near-ties
-    # between roundings are common: scale them up and ask for a proven optimum, so that
-    # every backend picks the same unit totals.
     problem = problem.with_objective(problem.c * STAGE_A_SCALE)
     built = time.perf_counter() - start
     exact = replace(options, mip_gap=0.0)
@@ -85,35 +92,31 @@ def _stage_a(prep: Prepared, pool: Pools, share: Shares, backend: str,
 
 
 def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, options: SolveOptions,
-                map_fn: MapFn, chunk_reps: int) -> tuple[np.ndarray, float, Stats]:
+                map_fn: MapFn | None, workers: int, chunk_reps: int | None,
+                unit_solver: UnitSolver) -> tuple[np.ndarray, Stats]:
     R, stats = _stage_a(prep, pool, share, backend, options)
     units = np.flatnonzero(pool.n_reps > 0)
+    exact = unit_solver == "exact"
+    size = chunk_reps or (EXACT_CHUNK_REPS if exact else CHUNK_REPS)
     start = time.perf_counter()
-    blocks = [make_block(prep, pool, c, R[c]) for c in chunk_units(pool.n_reps, units, chunk_reps)]
+    blocks = [make_block(prep, pool, c, R[c]) for c in chunk_units(pool.n_reps, units, size)]
     stats.build_s += time.perf_counter() - start
-    results: list[BlockResult] = list(map_fn(solve_block, [(blk, backend, options) for blk in blocks]))
+    if map_fn is None:
+        # The exact solver does a 100,000-rep company in about a second: starting worker
+        # processes would cost more than they save, so it runs here unless told otherwise.
+        map_fn = default_map(1 if exact else workers)
+    func = solve_block_exact if exact else solve_block
+    results: list[BlockResult] = list(map_fn(func, [(blk, backend, options) for blk in blocks]))
     q_raw = np.zeros(prep.n_reps)
     for res in results:
         q_raw[res.reps] = res.q
         stats.add(res.stats)
-    return q_raw, 0.0, stats
-
-
-def _monolithic(prep: Prepared, pool: Pools, share: Shares, backend: str,
-                options: SolveOptions) -> tuple[np.ndarray, np.ndarray, Stats]:
-    start = time.perf_counter()
-    problem, cols, blk = build_monolithic(prep, pool, share)
-    built = time.perf_counter() - start
-    x, stats = lexicographic(problem, cols["D"], backend, options, "the whole company")
-    stats.build_s = built
-    q_raw = np.zeros(prep.n_reps)
-    q_raw[blk.reps] = x[cols["q"]]
-    return q_raw, x[cols["T"]], stats
+    return q_raw, stats
 
 
 def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
              plan_year: int, *, decompose: bool = True, workers: int = 1, map_fn: MapFn | None = None,
-             chunk_reps: int = CHUNK_REPS) -> AllocationResult:
+             chunk_reps: int | None = None, unit_solver: UnitSolver = "exact") -> AllocationResult:
     """Split the company total over the team tree and every active rep.
 
     Parameters
@@ -130,11 +133,18 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     decompose : bool
         Fix unit totals first, then solve units separately (default); False solves one model.
     workers : int
-        Processes for the decomposed path when ``map_fn`` is not given.
+        Processes for the per-unit MILPs (``unit_solver="milp"``) when ``map_fn`` is not
+        given; the exact unit solver is vectorised and runs in this process.
     map_fn : callable, optional
         ``map_fn(func, items) -> iterable of results``, e.g. a Dask client's map + gather.
-    chunk_reps : int
-        About how many reps one separately solved model holds.
+    chunk_reps : int, optional
+        About how many reps one task handed to ``map_fn`` holds (default 2,000 for
+        ``milp``, 50,000 for ``exact``).
+    unit_solver : {'exact', 'milp'}
+        How units with fixed totals are solved: ``exact`` (default; the proven optimum of
+        both stages, no MILP, see docs/allocation.md) or one small two-stage MILP per unit
+        through ``config.solver.backend``. Stage A and the monolithic model always use
+        the backend.
 
     Returns
     -------
@@ -159,11 +169,11 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     backend, options = config.solver.backend, _options(config)
     try:
         if decompose:
-            q_raw, _, stats = _decomposed(prep, pool, share, backend, options,
-                                          map_fn or default_map(workers), chunk_reps)
+            q_raw, stats = _decomposed(prep, pool, share, backend, options, map_fn, workers, chunk_reps,
+                                       unit_solver)
             totals = None
         else:
-            q_raw, t_raw, stats = _monolithic(prep, pool, share, backend, options)
+            q_raw, t_raw, stats = solve_monolithic(prep, pool, share, backend, options)
             totals, _ = integrality(t_raw)
     except StageInfeasible:
         raise InfeasibleError(explain_infeasible(prep, pool, share, backend, options)) from None
@@ -173,11 +183,12 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
         problems.insert(0, f"quotas are not whole multiples of unit (off by up to {off:.2g} units)")
     if problems:
         raise SolverError(f"{backend} returned a plan that breaks {len(problems)} constraint(s): " + "; ".join(problems[:3]))
-    return _result(prep, pool, share, q, stats, backend, decompose, time.perf_counter() - start)
+    method = unit_solver if decompose else "monolithic"
+    return _result(prep, pool, share, q, stats, backend, method, time.perf_counter() - start)
 
 
 def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: Stats, backend: str,
-            decompose: bool, elapsed: float) -> AllocationResult:
+            method: str, elapsed: float) -> AllocationResult:
     unit, tree, cfg = prep.unit, prep.tree, prep.config
     quota = q * unit
     free = ~prep.is_locked
@@ -210,7 +221,8 @@ def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: St
         "backend": backend, "status": stats.status, "objective": float(stats.objective),
         "gap": float(stats.gap), "bound": float(stats.bound), "time_s": elapsed,
         "n_vars": stats.n_vars, "n_rows": stats.n_rows, "n_solves": stats.n_solves,
-        "mode": "decomposed" if decompose else "monolithic", "fairness": cfg.fairness,
+        "mode": "monolithic" if method == "monolithic" else "decomposed", "unit_solver": method,
+        "fairness": cfg.fairness,
         "max_deviation": float(dev.max()) if dev.size else 0.0,
         "sum_max_deviation": float(largest.sum()), "total_deviation": float(dev.sum()),
         "build_s": stats.build_s, "solve_s": stats.time_s,

@@ -174,7 +174,8 @@ def explain_infeasible(prep: Prepared, pool: Pools, share: Shares, backend: str,
             frac = K[u] / max(K[u] + L[u], 1e-9)
             bound = cfg.ka_share[0] if fam == KA_LO else cfg.ka_share[1]
             side = "below" if fam == KA_LO else "above"
-            text = (f"{who}: its ka reps can only carry {frac:.0%} of its quota, {side} ka_share "
+            verb = "can only carry" if fam == KA_LO else "must carry at least"
+            text = (f"{who}: its ka reps {verb} {frac:.0%} of its quota, {side} ka_share "
                     f"{'>=' if fam == KA_LO else '<='} {bound:.0%} (by {amount(s)})")
         found.append((s, text))
     found.sort(key=lambda item: -item[0])

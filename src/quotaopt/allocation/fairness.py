@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 Z90 = 1.2815515655446004  # standard normal 90% quantile
@@ -58,7 +59,7 @@ def z_score(q: np.ndarray, p50: np.ndarray, s_lo: np.ndarray, s_hi: np.ndarray) 
     return log_ratio / np.where(log_ratio < 0, s_lo, s_hi)
 
 
-def p_attain(quota: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> np.ndarray:
+def p_attain(quota: ArrayLike, p10: ArrayLike, p50: ArrayLike, p90: ArrayLike) -> np.ndarray:
     """Chance of selling at least ``quota`` under the split log-normal through P10/P50/P90.
 
     Parameters

@@ -2,15 +2,21 @@
 
 A *block* is a set of units with their direct reps. With unit totals fixed (the
 decomposed path) a block is any group of units and blocks are independent; the
-monolithic model is one block spanning every unit, tied to the tree rows of
-:mod:`quotaopt.allocation.targets`.
+monolithic model (:mod:`~quotaopt.allocation.monolithic`) is one block spanning every
+unit, tied to the tree rows of :mod:`quotaopt.allocation.targets`.
 
 Columns (scaled units = currency / ``unit``):
 
 - ``q``  integer quota of each rep, bounds from :mod:`~quotaopt.allocation.bounds`
 - ``K``, ``L``  ka / longtail totals of each unit's direct reps
 - ``d``  deviation of each free rep from its unit's fair level; ``D`` its unit's largest
-- ``c_up``, ``c_dn``  year-on-year change of reps with a last quota
+- ``c_up``, ``c_dn``  year-on-year change of reps with a last quota (a full year's, see bounds)
+
+Deviations are stretch (or probability) points, about 1e-3 for a one-unit rounding;
+solvers' absolute tolerances (1e-6 to 1e-7) would be a thousandth of that. So ``d``
+and ``D`` are modelled multiplied by ``Block.scale`` (the median P50 of the company,
+the same for every block so that chunking cannot change a result): one unit of quota
+off a typical rep is then a deviation of about 1. Objectives are divided back.
 
 The builder's costs are the *second* stage (total deviation + small penalties);
 :func:`stage_one_cost` gives the first (sum over units of the largest deviation).
@@ -25,13 +31,7 @@ import numpy as np
 from quotaopt.allocation.fairness import FairLine, fair_line
 from quotaopt.allocation.inputs import Prepared
 from quotaopt.allocation.problem import Builder, Problem
-from quotaopt.allocation.targets import (
-    Pools,
-    Shares,
-    define_flex_penalty,
-    define_ka_share_constraints,
-    define_tree_constraints,
-)
+from quotaopt.allocation.targets import Pools, define_ka_share_constraints
 
 #: Penalty per relative unit of year-on-year change (a tie-breaker under total deviation).
 CHANGE_PENALTY = 0.01
@@ -58,6 +58,7 @@ class Block:
     last: np.ndarray  # scaled, NaN = none
     line: FairLine  # for the free reps, in order
     ka_share: tuple[float, float] | None
+    scale: float = 1.0  # deviations are modelled times this (see module docstring)
 
     @property
     def n_units(self) -> int:
@@ -76,7 +77,7 @@ class Block:
             out.append(Block(
                 self.units[u], None if self.R is None else self.R[u], self.K_lo[u], self.K_hi[u], self.L_lo[u],
                 self.L_hi[u], self.locked_sum[u], self.mixed[u], self.reps[r], self.rep_unit[r] - k, self.lo[r],
-                self.hi[r], self.ka[r], self.locked[r], self.last[r], line, self.ka_share,
+                self.hi[r], self.ka[r], self.locked[r], self.last[r], line, self.ka_share, self.scale,
             ))
         return out
 
@@ -105,8 +106,13 @@ def make_block(prep: Prepared, pool: Pools, units: np.ndarray, R: np.ndarray | N
                      prep.p10[fr], prep.p50[fr], prep.p90[fr], b.lo_int[fr].astype(float), b.hi_int[fr].astype(float))
     return Block(units, None if R is None else np.asarray(R, dtype=np.int64),
                  pool.lo_ka[units], pool.hi_ka[units], pool.lo_lt[units], pool.hi_lt[units], pool.locked[units], pool.mixed[units], reps, ru,
-                 b.lo_int[reps], b.hi_int[reps], prep.ka[reps], prep.is_locked[reps], prep.last[reps], line,
-                 prep.config.ka_share)
+                 b.lo_int[reps], b.hi_int[reps], prep.ka[reps], prep.is_locked[reps], prep.last_ref[reps], line,
+                 prep.config.ka_share, deviation_scale(prep))
+
+
+def deviation_scale(prep: Prepared) -> float:
+    """Factor on modelled deviations: the median P50 (scaled units), 1 without reps."""
+    return float(np.median(prep.p50)) if prep.n_reps else 1.0
 
 
 def define_unit_variables(b: Builder, blk: Block) -> np.ndarray:
@@ -141,9 +147,11 @@ def define_fairness_constraints(b: Builder, blk: Block, q: np.ndarray, K: np.nda
     d = b.add_vars("d", free.size, 0.0, np.inf, cost=1.0)
     D = b.add_vars("D", blk.n_units, 0.0, np.inf)
     a = line.a - line.b * blk.locked_sum[u]
+    # In stretch mode a is 0 up to float noise (~1e-14); noise as a row bound makes HiGHS warn.
+    a = np.where(np.abs(a) < 1e-9, 0.0, a)
     local = np.repeat(np.arange(free.size), 4)
     cols = np.stack([d, q[free], K[u], L[u]], 1).ravel()
-    for name, w, sign in (("dev_up", line.w_up, 1.0), ("dev_dn", line.w_dn, -1.0)):
+    for name, w, sign in (("dev_up", line.w_up * blk.scale, 1.0), ("dev_dn", line.w_dn * blk.scale, -1.0)):
         vals = np.stack([np.ones(free.size), -sign * w, sign * w * line.b, sign * w * line.b], 1).ravel()
         b.add_rows(name, free.size, local, cols, vals, -sign * w * a, np.inf)
     b.add_rows("dev_max", free.size, np.repeat(np.arange(free.size), 2), np.stack([D[u], d], 1).ravel(),
@@ -151,18 +159,52 @@ def define_fairness_constraints(b: Builder, blk: Block, q: np.ndarray, K: np.nda
     return d, D
 
 
+def fixed_fair_quota(blk: Block) -> np.ndarray:
+    """Fair quota of every free rep when the pool totals are fixed (``blk.R``)."""
+    assert blk.R is not None
+    u = blk.rep_unit[~blk.locked]
+    return blk.line.a + blk.line.b * (np.asarray(blk.R, dtype=float) - blk.locked_sum)[u]
+
+
+def define_rounding_cuts(b: Builder, blk: Block, q: np.ndarray, d: np.ndarray) -> None:
+    """Valid inequalities for fixed totals: the deviation's chord between floor(y) and ceil(y).
+
+    With y fixed, f(q) = max(w_up (q - y), w_dn (y - q)) is convex, so for every
+    *integer* q it lies above the line through (floor y, f(floor y)) and (ceil y,
+    f(ceil y)). The LP relaxation then knows a quota cannot sit exactly on a
+    fractional fair level (its bound rises from 0 to near the rounding optimum) and
+    branch and bound has little left to prove. No integer solution is cut off.
+    """
+    free = np.flatnonzero(~blk.locked)
+    y = fixed_fair_quota(blk)
+    fy = np.floor(y)
+    frac = (y - fy > 1e-9) & (y - fy < 1 - 1e-9)
+    k = np.flatnonzero(frac)
+    w_up, w_dn = blk.line.w_up[k] * blk.scale, blk.line.w_dn[k] * blk.scale
+    at_floor, at_ceil = w_dn * (y[k] - fy[k]), w_up * (fy[k] + 1 - y[k])
+    slope = at_ceil - at_floor
+    rows = np.repeat(np.arange(k.size), 2)
+    b.add_rows("rounding", k.size, rows, np.stack([d[k], q[free[k]]], 1).ravel(),
+               np.stack([np.ones(k.size), -slope], 1).ravel(), at_floor - slope * fy[k], np.inf)
+
+
 def define_change_penalty(b: Builder, blk: Block, q: np.ndarray) -> None:
-    """Year-on-year change: price |q - last_quota| / last_quota (CHANGE_PENALTY)."""
+    """Year-on-year change: price |q - last_quota| / last_quota (CHANGE_PENALTY).
+
+    Only a full year's last quota counts (``blk.last`` is NaN otherwise). Weighted by
+    ``blk.scale`` like the deviations it is added to.
+    """
     has = np.flatnonzero(~blk.locked & np.isfinite(blk.last) & (blk.last > 0))
     last = blk.last[has]
-    weight = CHANGE_PENALTY / last
+    weight = blk.scale * CHANGE_PENALTY / last
     c_up = b.add_vars("c_up", has.size, 0.0, np.inf, cost=weight)
     c_dn = b.add_vars("c_dn", has.size, 0.0, np.inf, cost=weight)
     b.add_rows("change", has.size, np.repeat(np.arange(has.size), 3), np.stack([q[has], c_up, c_dn], 1).ravel(),
                np.tile([1.0, -1.0, 1.0], has.size), last, last)
 
 
-def _rep_part(b: Builder, blk: Block, K: np.ndarray, L: np.ndarray) -> dict[str, np.ndarray]:
+def define_rep_part(b: Builder, blk: Block, K: np.ndarray, L: np.ndarray) -> dict[str, np.ndarray]:
+    """Every rep-level family for the units of ``blk``: q, pool sums, ka_share, fairness, change."""
     q = define_unit_variables(b, blk)
     define_pool_constraints(b, blk, q, K, L)
     define_ka_share_constraints(b, blk.ka_share, K, L, np.flatnonzero(blk.mixed))
@@ -188,27 +230,28 @@ def build_problem(blk: Block) -> tuple[Problem, dict[str, np.ndarray]]:
         local = np.arange(blk.n_units)
         b.add_rows("pool_total", blk.n_units, np.concatenate([local, local]), np.concatenate([K, L]), 1.0,
                    blk.R, blk.R)
-    cols = _rep_part(b, blk, K, L)
+    cols = define_rep_part(b, blk, K, L)
+    if blk.R is not None:
+        define_rounding_cuts(b, blk, cols["q"], cols["d"])
     return b.build(), cols
 
 
-def build_monolithic(prep: Prepared, pool: Pools, share: Shares) -> tuple[Problem, dict[str, np.ndarray], Block]:
-    """One model over the whole tree: unit totals and every rep's quota together.
+def unit_max(blk: Block, cols: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Each unit's largest deviation (modelled, i.e. times ``scale``) at ``x`` rounded.
 
-    Chance fairness is linearised around each pool's top-down share.
+    Recomputed from the integer values rather than read from ``x``: a solver's
+    continuous values meet the rows only to its tolerance, and holding D below its
+    own slightly-too-small value made stage two infeasible (1 unit in 8,381).
     """
-    b = Builder()
-    T, K, L, _ = define_tree_constraints(b, prep, pool, share, capacity_rows=False)
-    units = np.flatnonzero(pool.n_reps > 0)
-    free_lo = pool.lo_ka + pool.lo_lt - pool.locked
-    free_hi = pool.hi_ka + pool.hi_lt - pool.locked
-    pool_target = np.where(share.has_children, share.pool, share.unit)
-    around = np.clip(pool_target - pool.locked, free_lo, free_hi)[units]
-    blk = make_block(prep, pool, units, around=around.astype(float))
-    cols = _rep_part(b, blk, K[units], L[units])
-    define_flex_penalty(b, T, share, np.isfinite(prep.tree.fixed))
-    cols["T"] = T
-    return b.build(), cols, blk
+    free = ~blk.locked
+    u = blk.rep_unit[free]
+    q = np.rint(x[cols["q"]])[free]
+    R = np.rint(x[cols["K"]]) + np.rint(x[cols["L"]])
+    y = blk.line.a + blk.line.b * (R - blk.locked_sum)[u]
+    dev = blk.scale * np.maximum(blk.line.w_up * (q - y), blk.line.w_dn * (y - q))
+    largest = np.zeros(blk.n_units)
+    np.maximum.at(largest, u, dev)
+    return largest
 
 
 def stage_one_cost(problem: Problem, D: np.ndarray) -> np.ndarray:

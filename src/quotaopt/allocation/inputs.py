@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from quotaopt.allocation.bounds import RepBounds, ramp_factor, ramp_reference, rep_bounds
+from quotaopt.allocation.bounds import (
+    RepBounds,
+    full_year_last,
+    ramp_factor,
+    ramp_reference,
+    rep_bounds,
+)
 from quotaopt.errors import InputError, Problem
 from quotaopt.scenario import AllocationConfig
 
@@ -60,7 +66,8 @@ class Prepared:
     p10: np.ndarray  # scaled units
     p50: np.ndarray
     p90: np.ndarray
-    last: np.ndarray  # scaled units, NaN = none
+    last: np.ndarray  # scaled units, NaN = none (as given)
+    full_year: np.ndarray  # bool: fully ramped all of plan_year - 1, so last_quota is comparable
     locked: np.ndarray  # scaled units, NaN = not locked
     ramp: np.ndarray  # r in [0, 1]
     ramp_ref: np.ndarray  # scaled units per fte
@@ -70,6 +77,11 @@ class Prepared:
     def n_reps(self) -> int:
         """Number of reps."""
         return int(self.rep_ids.size)
+
+    @property
+    def last_ref(self) -> np.ndarray:
+        """Last quota where it is a full year's quota (max_change, change penalty); NaN elsewhere."""
+        return np.where(self.full_year, self.last, np.nan)
 
     @property
     def is_locked(self) -> np.ndarray:
@@ -195,10 +207,12 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
     ka = role == "ka"
     r = ramp_factor(reps["hire_date"], plan_year, config.ramp)
     ref = ramp_reference(p50 / unit, fte, ka, r)
-    bounds = rep_bounds(p50 / unit, fte, last / unit, locked / unit, r, ref, config)
+    full_year = full_year_last(reps["hire_date"], plan_year, len(config.ramp))
+    bounds = rep_bounds(p50 / unit, fte, last / unit, locked / unit, r, ref, config, full_year)
     return Prepared(
         tree=tree, unit=unit, config=config, company_requested=float(company_total),
         company=int(np.floor(company_total / unit + 0.5)), rep_ids=rep_ids, rep_unit=rep_unit.astype(np.int64),
-        ka=ka, fte=fte, p10=p10 / unit, p50=p50 / unit, p90=p90 / unit, last=last / unit, locked=locked / unit,
+        ka=ka, fte=fte, p10=p10 / unit, p50=p50 / unit, p90=p90 / unit, last=last / unit, full_year=full_year,
+        locked=locked / unit,
         ramp=r, ramp_ref=ref, bounds=bounds,
     )

@@ -75,6 +75,7 @@ class Problem:
     def __post_init__(self) -> None:
         A = sp.csr_matrix(self.A, dtype=np.float64)
         A.sum_duplicates()
+        A.eliminate_zeros()  # explicit zeros only make solvers warn about tiny entries
         m, n = A.shape
         c = _vector("c", self.c, n)
         if not np.isfinite(c).all():
@@ -121,6 +122,11 @@ class Problem:
     def with_col_bounds(self, col_lo: np.ndarray, col_hi: np.ndarray) -> Problem:
         """The same problem with other column bounds."""
         return replace(self, col_lo=col_lo, col_hi=col_hi)
+
+    def with_rows(self, A: sp.spmatrix, row_lo: np.ndarray, row_hi: np.ndarray) -> Problem:
+        """The same problem with more rows appended (e.g. an objective held from an earlier solve)."""
+        return replace(self, A=sp.vstack([self.A, sp.csr_matrix(A)]).tocsr(),
+                       row_lo=np.concatenate([self.row_lo, row_lo]), row_hi=np.concatenate([self.row_hi, row_hi]))
 
     def objective_value(self, x: np.ndarray) -> float:
         """Objective at ``x``."""

@@ -26,7 +26,8 @@ def make_company(n_reps: int, seed: int = 0, *, team_size: int = 12, plan_year: 
         Mean reps per team (sizes vary from about half to one and a half of it).
     new_hire_frac, locked_frac, fixed_frac : float
         Shares of reps hired in the last year, of reps with a locked quota, and of teams
-        with a fixed target (set to their capacity x ``stretch``).
+        with a fixed target (set to their capacity x ``stretch``). Reps hired during the
+        year before ``plan_year`` have a ramped last quota (their share of that year).
 
     Returns
     -------
@@ -59,7 +60,10 @@ def make_company(n_reps: int, seed: int = 0, *, team_size: int = 12, plan_year: 
     s_lo, s_hi = rng.uniform(0.12, 0.3, n_reps), rng.uniform(0.15, 0.45, n_reps)
     p10 = np.round(p50 * np.exp(-1.2816 * s_lo), -2)
     p90 = np.round(p50 * np.exp(1.2816 * s_hi), -2)
-    last = np.where(new, np.nan, np.round(p50 * rng.uniform(0.85, 1.15, n_reps), -3))
+    # Last year's quota was set under last year's ramp: a rep hired during it carries a
+    # ramped share (as in `quotaopt generate` data), and a rep absent last year none.
+    ramp_last = ramp_factor(pd.Series(hire), plan_year - 1, (0.25, 0.5, 0.75, 1.0))
+    last = np.where(ramp_last > 0, np.round(base * fte * ramp_last * rng.uniform(0.85, 1.15, n_reps), -3), np.nan)
     locked = np.where(rng.random(n_reps) < locked_frac, np.round(p50 * stretch, -3), np.nan)
     reps = pd.DataFrame({
         "rep_id": [f"R{i:06d}" for i in range(n_reps)], "team_id": team_ids[team_of],

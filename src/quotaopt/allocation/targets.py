@@ -22,8 +22,11 @@ from quotaopt.allocation.fairness import quantile, sigmas, z_score
 from quotaopt.allocation.inputs import Prepared
 from quotaopt.allocation.problem import Builder, Problem
 
-#: Penalty per relative unit of flex used (stage A and the monolithic stage 2).
+#: Penalty per relative unit of flex used (stage A and the monolithic level one).
 FLEX_PENALTY = 0.01
+#: Stage A's costs are small and near-ties between roundings are common: they are
+#: multiplied by this and solved to a proven optimum, so every backend picks the same totals.
+STAGE_A_SCALE = 1e4
 _EPS = 1e-9
 # Soft-row families of stage A (what an elastic re-solve may relax).
 COMPANY, TARGET, FLEX, POOL_FLEX, CAP_KA, CAP_LT, KA_LO, KA_HI = range(8)
@@ -235,9 +238,17 @@ def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares, *, elastic: 
         b.add_terms(soft_rows.row, up, 1.0)
         b.add_terms(soft_rows.row, dn, -1.0)
         return b.build(), soft_rows
+    define_unit_total_costs(b, prep, pool, share, T, K, L)
+    del n
+    return b.build(), soft_rows
+
+
+def define_unit_total_costs(b: Builder, prep: Prepared, pool: Pools, share: Shares, T: np.ndarray,
+                            K: np.ndarray, L: np.ndarray, scale: float = 1.0) -> None:
+    """Stage A's costs: leaving each pool's fair interval, then flex use (all times ``scale``)."""
     f_lo, f_hi = fair_interval(prep, pool)
     with_reps = np.flatnonzero(pool.cap_free > 0)
-    weight = 1.0 / pool.cap_free[with_reps]
+    weight = scale / pool.cap_free[with_reps]
     v_up = b.add_vars("v_up", with_reps.size, 0, np.inf, cost=weight)
     v_dn = b.add_vars("v_dn", with_reps.size, 0, np.inf, cost=weight)
     local = np.repeat(np.arange(with_reps.size), 3)
@@ -245,18 +256,45 @@ def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares, *, elastic: 
                np.tile([1.0, 1.0, -1.0], with_reps.size), -np.inf, f_hi[with_reps])
     b.add_rows("fair_lo", with_reps.size, local, np.stack([K[with_reps], L[with_reps], v_dn], 1).ravel(),
                1.0, f_lo[with_reps], np.inf)
-    define_flex_penalty(b, T, share, np.isfinite(prep.tree.fixed))
-    del n
-    return b.build(), soft_rows
+    # Chords (see define_flex_penalty): v_up >= (c - f)(R - floor f) with c = ceil f, and
+    # v_dn >= (f - floor f)(floor f + 1 - R), exact at the integers around each end f.
+    hi_end, lo_end = _near_integer(f_hi[with_reps]), _near_integer(f_lo[with_reps])
+    up_frac, dn_frac = np.ceil(hi_end) - hi_end, lo_end - np.floor(lo_end)
+    vals = np.stack([-up_frac, -up_frac, np.ones(with_reps.size)], 1).ravel()
+    b.add_rows("fair_hi_chord", with_reps.size, local, np.stack([K[with_reps], L[with_reps], v_up], 1).ravel(),
+               vals, -up_frac * np.floor(hi_end), np.inf)
+    vals = np.stack([dn_frac, dn_frac, np.ones(with_reps.size)], 1).ravel()
+    b.add_rows("fair_lo_chord", with_reps.size, local, np.stack([K[with_reps], L[with_reps], v_dn], 1).ravel(),
+               vals, dn_frac * (np.floor(lo_end) + 1), np.inf)
+    define_flex_penalty(b, T, share, np.isfinite(prep.tree.fixed), scale)
 
 
-def define_flex_penalty(b: Builder, T: np.ndarray, share: Shares, fixed: np.ndarray) -> None:
-    """``flex``: price each unit's move away from its top-down share (relative, FLEX_PENALTY)."""
+def _near_integer(values: np.ndarray) -> np.ndarray:
+    """Snap values within 1e-9 of an integer onto it (a chord row would get ~1e-12 coefficients)."""
+    nearest = np.rint(values)
+    return np.where(np.abs(values - nearest) <= 1e-9 * np.maximum(1.0, np.abs(values)), nearest, values)
+
+
+def define_flex_penalty(b: Builder, T: np.ndarray, share: Shares, fixed: np.ndarray, scale: float = 1.0) -> None:
+    """``flex``: price each unit's move away from its top-down share (relative, FLEX_PENALTY).
+
+    Shares are fractional and totals integers, so the LP relaxation would sit every
+    total exactly on its share and branch and bound would have to round them all. A
+    chord row makes the relaxation price the integers around the share exactly:
+    ``e_up + e_dn >= f + (1 - 2f)(T - floor s)`` (f = s - floor s) holds with equality
+    at floor s and ceil s and below |T - s| at every other integer, so no integer
+    solution is cut off. (Stage A on 10,000 reps: 2.2 s of cut rounds before.)
+    """
     free = np.flatnonzero(~fixed & (share.unit > 0))
     free = free[free != 0]
-    weight = FLEX_PENALTY / share.unit[free]
+    weight = scale * FLEX_PENALTY / share.unit[free]
     e_up = b.add_vars("flex_up", free.size, 0, np.inf, cost=weight)
     e_dn = b.add_vars("flex_dn", free.size, 0, np.inf, cost=weight)
     local = np.arange(free.size)
     b.add_rows("flex", free.size, np.repeat(local, 3), np.stack([T[free], e_up, e_dn], 1).ravel(),
                np.tile([1.0, -1.0, 1.0], free.size), share.unit[free], share.unit[free])
+    s = _near_integer(share.unit[free])
+    frac = s - np.floor(s)
+    b.add_rows("flex_chord", free.size, np.repeat(local, 3), np.stack([T[free], e_up, e_dn], 1).ravel(),
+               np.stack([-(1 - 2 * frac), np.ones(free.size), np.ones(free.size)], 1).ravel(),
+               frac - (1 - 2 * frac) * np.floor(s), np.inf)

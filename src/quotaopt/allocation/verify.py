@@ -54,8 +54,9 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
     fail(free & ~ramped_floor & (q < cfg.stretch[0] * prep.p50 - tol), f"stretch >= {cfg.stretch[0]:g} broken")
     fail(free & (q > cfg.stretch[1] * prep.p50 + tol), f"stretch <= {cfg.stretch[1]:g} broken")
     if cfg.max_change is not None:
-        has = free & np.isfinite(prep.last) & (prep.last > 0)
-        last = np.nan_to_num(prep.last)
+        # Only a full year's last quota binds (see bounds.full_year_last).
+        has = free & np.isfinite(prep.last_ref) & (prep.last_ref > 0)
+        last = np.nan_to_num(prep.last_ref)
         fail(has & ~ramped_floor & (q < (1 - cfg.max_change) * last - tol), "max_change (decrease) broken")
         fail(has & (q > (1 + cfg.max_change) * last + tol), "max_change (increase) broken")
     cap = np.where(prep.ramp < 1, prep.ramp * cfg.stretch[1] * prep.ramp_ref * prep.fte, np.inf)
