@@ -11,11 +11,21 @@ Run: ``.venv/bin/python benchmarks/capacity.py [--reps 10000] [--years 3]``
    truth_wape_shocks: after the year's company and team shocks).
 3. With ``--compare``, the same backtest for the learners considered (the default
    blend, trees alone, quantile-loss boosting) over ``--seeds``.
+4. With ``--calibration``, the plan-year calibration over ``--seeds``: a company of
+   ``--cal-reps`` x ``--cal-years`` is fitted for its plan year and the P50/P10/P90
+   are scored against the generator's ``truth/plan_year_bookings.csv`` -- as is, and
+   divided by the plan year's company-wide shock (truth/meta.json), which no model
+   can foresee. Calibrated: median actual / P50 near 1, about half below P50, 80%
+   inside P10-P90. ``--skip-backtest`` leaves out part 2.
+
+Example (the issue's numbers): ``.venv/bin/python benchmarks/capacity.py --skip-scale
+--skip-backtest --calibration --cal-reps 1000 --cal-years 3 --seeds 3 5 7 11 13 17 19 23``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -23,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from quotaopt.backtest import backtest
+from quotaopt.backtest import backtest, calibration
 from quotaopt.capacity import fit_capacity, predict_capacity
 from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
@@ -32,6 +42,7 @@ from quotaopt.features import training_set
 VARIANTS = {
     "conformal blend (default)": {},
     "conformal, trees only": {"linear_weight": 0.0},
+    "conformal, fixed blend 0.3": {"linear_weight": 0.3},
     "quantile-loss boosting": {"method": "quantile"},
 }
 
@@ -84,6 +95,29 @@ def table(root: Path, reps: int, years: int, seeds: list[int], compare: bool) ->
                       f"P10-P90 coverage {model['coverage_p10_p90']:.1%}")
 
 
+def plan_year(root: Path, reps: int, years: int, seeds: list[int]) -> None:
+    end_year = 2026
+    rows = []
+    for seed in seeds:
+        folder = generate_company(root / f"cal{seed}", n_reps=reps, years=years, seed=seed, end_year=end_year)
+        company = load_company(folder)
+        start = time.perf_counter()
+        cap = predict_capacity(fit_capacity(company, end_year + 1), company, end_year + 1)
+        took = time.perf_counter() - start
+        deals = pd.read_csv(folder / "truth" / "plan_year_bookings.csv", dtype={"rep_id": "str"})
+        actual = deals.groupby("rep_id")["amount"].sum()
+        shock = json.loads((folder / "truth" / "meta.json").read_text())["shocks"][str(end_year + 1)]["company"]
+        raw, deshocked = calibration(cap, actual), calibration(cap, actual / shock)
+        rows.append({"seed": seed, "reps": len(cap), "median_actual/p50": raw["median_ratio"],
+                     "below_p50": raw["share_below_p50"], "in_p10_p90": raw["coverage_p10_p90"],
+                     "company_shock": shock, "median/p50 deshocked": deshocked["median_ratio"],
+                     "below deshocked": deshocked["share_below_p50"], "seconds": took})
+    frame = pd.DataFrame(rows)
+    print(f"\n== plan-year calibration: {reps} reps x {years} years of history, plan year {end_year + 1} ==")
+    print(frame.round(3).to_string(index=False))
+    print("  mean: " + ", ".join(f"{k} {v:.3f}" for k, v in frame.drop(columns=["seed", "reps"]).mean().items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=10_000)
@@ -93,12 +127,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--compare", action="store_true", help="also backtest the other learners")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-backtest", action="store_true")
+    parser.add_argument("--calibration", action="store_true", help="also score the plan year against the truth")
+    parser.add_argument("--cal-reps", type=int, default=1_000)
+    parser.add_argument("--cal-years", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="quotaopt-bench-") as tmp:
         root = Path(tmp)
         if not args.skip_scale:
             scale(root, args.reps, args.years, args.seeds[0])
-        table(root, args.bt_reps, args.bt_years, args.seeds, args.compare)
+        if not args.skip_backtest:
+            table(root, args.bt_reps, args.bt_years, args.seeds, args.compare)
+        if args.calibration:
+            plan_year(root, args.cal_reps, args.cal_years, args.seeds)
 
 
 if __name__ == "__main__":

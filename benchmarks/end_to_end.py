@@ -34,7 +34,7 @@ capacity: {{model: train}}
 allocation:
   unit: 1000
   stretch: [0.7, 1.5]
-  flex: 0.05
+  flex: 0.15
   solver: {{backend: highs, time_limit: 600, mip_gap: 0.001, threads: 1}}
 periods: {{split: month, seasonality: learned}}
 incentives:

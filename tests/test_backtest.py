@@ -3,6 +3,7 @@ acceptance run on a generated company of 1,000 reps and 4 years."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,12 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quotaopt.backtest import backtest, baselines, bias, mdape, wape
+from quotaopt.backtest import backtest, baselines, bias, calibration, mdape, wape
+from quotaopt.capacity import fit_capacity, predict_capacity
 from quotaopt.data import load_company
 from quotaopt.errors import InputError
 from quotaopt.features import training_set
 
 datasets = pytest.importorskip("quotaopt.datasets")
+
+
+def test_calibration_by_hand():
+    cap = pd.DataFrame({"rep_id": ["a", "b", "c", "d"], "capacity_p10": [50.0, 50, 50, 50],
+                        "capacity_p50": [100.0, 100, 100, 100], "capacity_p90": [150.0, 150, 150, 150]})
+    got = calibration(cap, pd.Series({"a": 40.0, "b": 90.0, "c": 120.0}))  # d booked nothing
+    assert got == pytest.approx({"n": 4, "median_ratio": 0.65, "share_below_p50": 0.75,
+                                 "coverage_p10_p90": 0.5, "total_ratio": 250 / 400})
 
 
 def test_metrics_by_hand():
@@ -63,7 +73,7 @@ def test_backtest_needs_history(small):
 
 def test_baselines_split_team_totals(small):
     company, _ = small
-    X, _ = training_set(company, [2026], as_of=2026)
+    X, _ = training_set(company, [2026], as_of=2026, depth=2)
     preds = baselines(X, company, 2026)
     both = (X["share1"] >= 1) & (X["share2"] >= 1)
     growth = X.loc[both, "b1"].sum() / X.loc[both, "b2"].sum()
@@ -101,3 +111,23 @@ def test_acceptance_1000_reps_4_years(tmp_path: Path):
     table = backtest(load_company(bare), 2026).set_index("method")
     assert "team_potential" not in table.index
     assert table.loc["model", "wape"] <= table.drop("model")["wape"].min(), table
+
+
+@pytest.mark.slow
+def test_plan_year_p50_is_calibrated(tmp_path: Path):
+    """The plan-year P50 is a median of what reps then book, and the band holds ~80%.
+
+    The generator draws a company-wide shock for the plan year that no model can
+    foresee (sd 7%); the actuals are divided by it (truth/meta.json) so that one
+    seed can judge the forecast rather than the year's luck. A model that replays
+    the last training year's luck missed this company's median by 10-15%.
+    """
+    folder = datasets.generate_company(tmp_path / "co", n_reps=1000, years=3, seed=7)
+    company = load_company(folder)
+    capacity = predict_capacity(fit_capacity(company, 2027), company, 2027)
+    plan = pd.read_csv(folder / "truth" / "plan_year_bookings.csv", dtype={"rep_id": "str"})
+    shock = json.loads((folder / "truth" / "meta.json").read_text())["shocks"]["2027"]["company"]
+    got = calibration(capacity, plan.groupby("rep_id")["amount"].sum() / shock)
+    assert 0.93 <= got["median_ratio"] <= 1.07, got
+    assert 0.42 <= got["share_below_p50"] <= 0.58, got
+    assert 0.7 <= got["coverage_p10_p90"] <= 0.9, got

@@ -54,3 +54,21 @@ def test_dask_cluster_gives_the_same_plans_as_the_local_pool(tiny: Path, tmp_pat
     assert "3 of 3 scenarios planned" in result.output
     for name in ("plan_a", "plan_b", "plan_c"):
         assert _plan_files(local, name) == _plan_files(remote, name), name
+
+
+def test_compare_shows_how_the_what_ifs_move(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(main, ["batch", *map(str, _variants(tiny)), "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    runs = [str(next((out / n).iterdir())) for n in ("plan_a", "plan_b", "plan_c")]
+    csv = tmp_path / "abc.csv"
+    result = CliRunner().invoke(main, ["compare", *runs, "--out", str(csv)])
+    assert result.exit_code == 0, result.output
+    for row in ("p_company_target", "expected_payout", "total_quota", "delta: plan_b"):
+        assert row in result.output
+    import pandas as pd
+
+    table = pd.read_csv(csv, index_col=[0, 1])
+    p = table.loc[("headline", "p_company_target")]
+    assert float(p["plan_a"]) > float(p["plan_c"])  # more market, better odds of the same number
+    assert ("unit_quota", "EU") in table.index

@@ -19,7 +19,14 @@ from quotaopt.capacity import CapacityModel, fit_capacity, given_capacity, predi
 from quotaopt.data import load_company
 from quotaopt.errors import InputError
 from quotaopt.features import rep_year_features
-from quotaopt.model_store import METADATA_FILE, MODEL_FILE, load_model, save_model, train_model
+from quotaopt.model_store import (
+    FORMAT_VERSION,
+    METADATA_FILE,
+    MODEL_FILE,
+    load_model,
+    save_model,
+    train_model,
+)
 
 FAST = {"max_iter": 25, "learning_rate": 0.2, "min_samples_leaf": 5}
 
@@ -62,6 +69,33 @@ def test_bad_parameters_are_refused_at_fit():
         CapacityModel(quantiles=(0.5, 0.1)).fit(X, y)
     with pytest.raises(ValueError, match="method"):
         CapacityModel(method="magic").fit(X, y)
+    with pytest.raises(ValueError, match="linear_weight"):
+        CapacityModel(linear_weight=1.5, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="level_error"):
+        CapacityModel(**FAST).fit(X, y, level_error=np.zeros(3))
+
+
+def test_auto_blend_weight_follows_the_out_of_fold_error():
+    X, y = _data()
+    auto = CapacityModel(n_folds=3, **FAST).fit(X, y)
+    assert auto.linear_weight_ in np.round(np.linspace(0, 1, 11), 1)
+    # The data are log-linear in X[:, 0]: the linear part must get most of the weight.
+    assert auto.linear_weight_ >= 0.5
+    assert CapacityModel(n_folds=3, linear_weight=0.0, **FAST).fit(X, y).linear_ is None
+    assert CapacityModel(n_folds=3, linear_weight=0.3, **FAST).fit(X, y).linear_weight_ == 0.3
+
+
+@pytest.mark.parametrize("method", ["conformal", "quantile"])
+def test_level_error_widens_the_band_not_the_median(method):
+    """A company-level forecast error of +-20% on every row: wider band, same middle."""
+    X, y = _data(400)
+    plain = CapacityModel(method=method, n_folds=3, linear_weight=0.0, **FAST).fit(X, y)
+    wide = CapacityModel(method=method, n_folds=3, linear_weight=0.0, **FAST).fit(X, y, level_error=np.full(400, 0.2))
+    q0, q1 = plain.predict_quantiles(X), wide.predict_quantiles(X)
+    assert np.median(q1[:, 2] / q1[:, 0]) > 1.1 * np.median(q0[:, 2] / q0[:, 0])
+    assert np.median(q1[:, 1] / q0[:, 1]) == pytest.approx(1.0, abs=0.05)
+    zero = CapacityModel(method=method, n_folds=3, **FAST).fit(X, y, level_error=np.zeros(400))
+    np.testing.assert_allclose(zero.predict_quantiles(X), CapacityModel(method=method, n_folds=3, **FAST).fit(X, y).predict_quantiles(X))
 
 
 @pytest.mark.parametrize("method", ["conformal", "quantile"])
@@ -129,7 +163,9 @@ def fitted(company):
 
 def test_fit_capacity_uses_complete_years(fitted):
     assert fitted.training_years_ == [2025, 2026]
+    assert fitted.history_depth_ == 2  # what the 2026 rows had
     assert "exposure" in fitted.feature_names_in_ and "year" not in fitted.feature_names_in_
+    assert not {"level", "level_forecast", "base_level"} & set(fitted.feature_names_in_)
 
 
 def test_predict_capacity_covers_active_reps(company, fitted):
@@ -159,7 +195,7 @@ def test_new_hires_and_one_year_reps_get_sensible_predictions(company, fitted):
     assert band[new].median() > band[established].median()  # less known, wider band
     one = (feats["hist_years"] == 1) & (feats["share1"] >= 1)
     if one.any():
-        anchor = p50[one] / (feats.loc[one, "rel1"] * feats.loc[one, "level"])
+        anchor = p50[one] / (feats.loc[one, "rel1"] * feats.loc[one, "base_level"] * feats.loc[one, "level"])
         assert anchor.between(0.4, 2.5).all(), anchor.describe()
 
 
@@ -220,13 +256,24 @@ def _store(folder: Path, obj: object) -> Path:
 
     folder.mkdir()
     sio.dump(obj, folder / MODEL_FILE)
-    (folder / METADATA_FILE).write_text(json.dumps({"model_sha256": sha256_file(folder / MODEL_FILE)}))
+    meta = {"model_sha256": sha256_file(folder / MODEL_FILE), "format_version": FORMAT_VERSION}
+    (folder / METADATA_FILE).write_text(json.dumps(meta))
     return folder
 
 
 def test_load_refuses_untrusted_types(tmp_path: Path):
     with pytest.raises(InputError, match="not trusted.*Evil"):
         load_model(_store(tmp_path / "evil", Evil()))
+
+
+def test_load_refuses_an_older_format(company, fitted, tmp_path: Path):
+    """A model of version 1 read money at last year's level, not in index units."""
+    folder = tmp_path / "old"
+    save_model(fitted, folder, {})
+    meta = json.loads((folder / METADATA_FILE).read_text())
+    (folder / METADATA_FILE).write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(InputError, match="format_version 1.*retrain"):
+        load_model(folder)
 
 
 def test_load_refuses_other_estimators(tmp_path: Path):

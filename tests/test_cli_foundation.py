@@ -64,6 +64,7 @@ def test_plan_abc_extend_the_example() -> None:
 
     growth = {name: load_scenario(REPO / "scenarios" / f"{name}.yaml").market.growth for name in ("plan_a", "plan_b", "plan_c")}
     assert growth == {"plan_a": 0.10, "plan_b": 0.0, "plan_c": -0.05}
+    assert load_scenario(REPO / "scenarios" / "plan_a.yaml").target.growth == 0.18
     assert load_scenario(REPO / "scenarios" / "plan_c.yaml").data_dir == (REPO / "scenarios" / "example").resolve()
 
 

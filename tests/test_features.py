@@ -1,4 +1,5 @@
-"""Features per rep and year: hand-computed values, no look-ahead, optional files."""
+"""Features per rep and year: hand-computed values, no look-ahead, optional files,
+the company level (established reps, realised for training years, forecast otherwise)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from quotaopt.errors import InputError
 from quotaopt.features import (
     company_index,
     employed_share,
+    history_depth,
     level_factor,
     model_columns,
     observed_years,
@@ -86,6 +88,18 @@ def test_company_index_chains_same_rep_growth(hand):
     assert index.to_dict() == pytest.approx({2023: 1.0, 2024: 1.1, 2025: 1.21})
 
 
+def test_company_index_leaves_out_ramping_reps(tmp_path: Path):
+    """Reps in their first year ramp up: their growth is not the company's."""
+    reps = [(f"E{i}", "T1", "longtail", "2018-01-01", 1, "active", 100_000) for i in range(10)]
+    reps += [(f"N{i}", "T2", "longtail", "2024-01-01", 1, "active", 100_000) for i in range(5)]
+    amounts = {(f"E{i}", y): 100_000 * 1.05 ** (y - 2023) for i in range(10) for y in (2023, 2024, 2025)}
+    amounts |= {(f"N{i}", y): v for i in range(5) for y, v in ((2024, 50_000), (2025, 100_000))}
+    index = company_index(load_company(_company(tmp_path, reps, amounts)))
+    # The hires doubled from 2024 to 2025 but the company grew 5%; with fewer than
+    # ten established reps the link would have used everyone employed both years.
+    assert index.to_dict() == pytest.approx({2023: 1.0, 2024: 1.05, 2025: 1.05**2})
+
+
 def test_level_factor_carries_the_trend(hand):
     # Market growth 5% from territories; levels 1, 1.1, 1.21 carried to 2026 and
     # averaged, relative to 2025's level.
@@ -101,22 +115,51 @@ def test_plan_year_rows_and_history(hand):
     r1 = feats.loc["R1"]
     assert r1["b1"] == pytest.approx(1_210_000, rel=1e-6)
     assert r1["b2"] == pytest.approx(1_100_000, rel=1e-6)
-    assert r1["share"] == 1.0 and r1["role_ka"] == 1.0 and r1["hist_years"] == 3
-    # History restated at 2025's company level: R1 grew exactly like the company.
-    assert r1["rel1"] == pytest.approx(1_210_000, rel=1e-6)
-    assert r1["rel2"] == pytest.approx(1_210_000, rel=1e-6)
+    # The model for 2026 learns from 2025, whose rows had two years of history (2023,
+    # 2024): the plan year gets no more, so 2023 is left out.
+    assert r1["share"] == 1.0 and r1["role_ka"] == 1.0 and r1["hist_years"] == 2 and np.isnan(r1["rel3"])
+    # Rates in index units (bookings / company level of their year): R1 grew exactly
+    # like the company, so every year reads the same.
+    assert r1["base_level"] == pytest.approx(1.21)
+    assert r1["rel1"] == pytest.approx(1_000_000, rel=1e-6)
+    assert r1["rel2"] == pytest.approx(1_000_000, rel=1e-6)
     assert r1["growth"] == pytest.approx(0.0, abs=1e-9)
     assert r1["attainment"] == pytest.approx(1_210_000 / 1_100_000, rel=1e-6)
-    # R3: half a year in 2024 annualised; fte 0.5 scales exposure.
+    # R3: half a year in 2024 annualised; fte 0.5 scales exposure, which turns index
+    # units back into money at the level expected for 2026.
     r3 = feats.loc["R3"]
     assert r3["share2"] == pytest.approx(184 / 366)
     assert r3["b2"] == pytest.approx(50_000, rel=1e-6)
-    assert r3["exposure"] == pytest.approx(0.5 * r3["level"])
+    assert r3["rel2"] == pytest.approx(50_000 / (184 / 366) / 1.1, rel=1e-6)
+    assert r3["exposure"] == pytest.approx(0.5 * 1.21 * r3["level"])
+    assert r3["level"] == r3["level_forecast"] == pytest.approx(level_factor(hand, company_index(hand), 2026))
     # R5: a hire during the plan year has no history, negative tenure, a partial year.
     r5 = feats.loc["R5"]
     assert np.isnan(r5["b1"]) and np.isnan(r5["rel1"]) and r5["hist_years"] == 0
     assert r5["tenure"] < 0 and 0.7 < r5["share"] < 0.8
     assert r5["pot"] == 200_000 and r5["n_lt"] == 1
+
+
+def test_history_depth_can_be_asked_for(hand):
+    assert history_depth(hand, 2026) == 2 and history_depth(hand, 2024) == 1
+    r1 = rep_year_features(hand, 2026, depth=3).loc["R1"]
+    assert r1["hist_years"] == 3 and r1["rel3"] == pytest.approx(1_000_000, rel=1e-6)
+    assert r1["rel_mean"] == pytest.approx(1_000_000, rel=1e-6)
+
+
+def test_training_rows_carry_the_realised_level(hand):
+    """A training year is scaled by the level it had; the forecast it would have had is kept."""
+    index = company_index(hand)
+    X, _ = training_set(hand, [2024, 2025])
+    rows = X.loc[X["year"] == 2025]
+    assert rows["level"].to_numpy() == pytest.approx(1.1)  # 1.21 / 1.1, as it happened
+    assert rows["level_forecast"].to_numpy() == pytest.approx(level_factor(hand, index, 2025))
+    assert rows["base_level"].to_numpy() == pytest.approx(1.1)
+    # Scored like a plan year (backtest): the level is forecast from the years before.
+    scored, _ = training_set(hand, [2025], as_of=2025)
+    assert scored["level"].to_numpy() == pytest.approx(level_factor(hand, index, 2025))
+    assert (scored["level"] == scored["level_forecast"]).all()
+    assert not {"level", "level_forecast", "base_level"} & set(model_columns(X))
 
 
 def test_pool_and_territory_columns(hand):
@@ -174,7 +217,12 @@ def test_tiny_company_features(tmp_path: Path):
     assert sorted(feats.index) == ["A1", "A2", "B1", "B2"]  # B3 departed in 2025
     # A1 books 40000 + 100 x month each month of 2026, minus one credit note of 2500.
     assert feats.loc["A1", "b1"] == pytest.approx(12 * 40000 + 100 * 78 - 2500)
-    assert feats.loc["A1", "deals1"] == 12
+    # Deal counts and sizes are relative to the typical full-year rep of the year:
+    # everyone closed 12 deals; A1's deals are the biggest.
+    assert feats["deals1"].tolist() == pytest.approx([1.0] * 4)
+    sizes = {"A1": 40650.0, "A2": 15650.0, "B1": 35650.0, "B2": 14650.0}
+    median = float(np.median(list(sizes.values())))
+    assert feats["avg_deal1"].to_dict() == pytest.approx({rep: v / median for rep, v in sizes.items()})
 
 
 def test_generated_company_smoke(tmp_path: Path):

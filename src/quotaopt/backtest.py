@@ -7,7 +7,9 @@ same rule keeps it out of training). The target is the rep's net bookings in ``Y
 
 Methods, all scored on the same reps:
 
-* ``model`` -- :class:`~quotaopt.capacity.CapacityModel` P50 (and its P10-P90 band).
+* ``model`` -- :class:`~quotaopt.capacity.CapacityModel` P50 (and its P10-P90 band),
+  fitted as for a plan year (:func:`~quotaopt.capacity.fit_capacity` for ``Y``): the
+  company level of ``Y`` is forecast from the years before it.
 * ``last_year`` -- bookings in ``Y - 1``.
 * ``last_year_grown`` -- that times the company's trailing growth (``Y - 1`` over
   ``Y - 2``, on reps employed all of both years).
@@ -25,6 +27,9 @@ with y != 0; ``bias`` = sum (p - y) / sum |y| (positive: over-forecast);
 ``coverage_p10_p90`` = share of reps with P10 <= y <= P90 (model only). With the
 generator's ``truth`` (rep_id, year, capacity[, capacity_with_shocks]), ``truth_wape``
 scores each method against the true expected bookings instead.
+
+:func:`calibration` scores capacity quantiles against the actuals of a plan year
+(median actual / P50, share below P50, P10-P90 coverage).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from quotaopt.capacity import fit_capacity
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem
 from quotaopt.features import model_columns, observed_years, training_set
+
+#: History years the baselines read (``b1`` and ``b2``).
+BASELINE_DEPTH = 2
 
 
 def wape(pred: np.ndarray, actual: np.ndarray) -> float:
@@ -73,7 +81,8 @@ def baselines(X: pd.DataFrame, company: CompanyData, year: int) -> dict[str, np.
     Parameters
     ----------
     X : DataFrame
-        :func:`~quotaopt.features.rep_year_features` rows of ``year``.
+        :func:`~quotaopt.features.rep_year_features` rows of ``year`` with at least
+        two years of history (``depth >= 2``: the growth baselines need ``b2``).
     company : CompanyData
     year : int
 
@@ -105,6 +114,35 @@ def baselines(X: pd.DataFrame, company: CompanyData, year: int) -> dict[str, np.
     elif "terr_pot_per_rep" in X.columns and X["terr_pot_per_rep"].notna().any():
         out["team_potential"] = split(X["terr_pot_per_rep"].fillna(0.0) * fte_years)
     return out
+
+
+def calibration(capacity: pd.DataFrame, actual: pd.Series) -> dict[str, float]:
+    """How actual bookings fall against predicted capacity quantiles (e.g. of the plan year).
+
+    Parameters
+    ----------
+    capacity : DataFrame
+        ``rep_id, capacity_p10, capacity_p50, capacity_p90``, e.g. from
+        :func:`~quotaopt.capacity.predict_capacity`.
+    actual : Series
+        Bookings per ``rep_id`` (index) over the same period; a rep missing from it
+        booked nothing.
+
+    Returns
+    -------
+    dict
+        ``n``; ``median_ratio`` (median of actual / P50: 1 when the P50 is a median);
+        ``share_below_p50`` (0.5 when calibrated); ``coverage_p10_p90`` (0.8 when
+        calibrated); ``total_ratio`` (sum of actuals / sum of P50s, above 1 for
+        skewed outcomes even when calibrated).
+    """
+    cap = capacity.set_index("rep_id")
+    got = actual.reindex(cap.index).fillna(0.0).to_numpy(dtype="float64")
+    p10, p50, p90 = (cap[f"capacity_p{q}"].to_numpy(dtype="float64") for q in (10, 50, 90))
+    return {"n": float(len(cap)), "median_ratio": float(np.median(got / p50)),
+            "share_below_p50": float(np.mean(got < p50)),
+            "coverage_p10_p90": float(np.mean((p10 <= got) & (got <= p90))),
+            "total_ratio": float(got.sum() / p50.sum())}
 
 
 def table_records(table: pd.DataFrame) -> dict[str, object]:
@@ -163,10 +201,12 @@ def backtest(company: CompanyData, year: int, quantiles: Sequence[float] = (0.1,
         raise InputError([Problem("bookings.csv", f"cannot backtest {year}: it needs full bookings for {year} and "
                                   f"the two years before it (observed years: {span})", column="year")])
     model = fit_capacity(company, year, quantiles=quantiles, random_state=random_state, **params)  # type: ignore[arg-type]
-    X, y = training_set(company, [year], as_of=year)  # the trend must not see the scored year
+    X, y = training_set(company, [year], as_of=year)  # the level of the scored year is forecast
     actual = y.to_numpy(dtype="float64")
     q = model.predict_quantiles(X[model_columns(X)], [0.1, 0.5, 0.9])
-    preds = {"model": q[:, 1], **baselines(X, company, year)}
+    # The same rows with the history the baselines need, whatever depth the model had.
+    X_base, _ = training_set(company, [year], as_of=year, depth=BASELINE_DEPTH)
+    preds = {"model": q[:, 1], **baselines(X_base, company, year)}
     rows = []
     for method, pred in preds.items():
         row: dict[str, object] = {"method": method, "n": len(actual), "wape": wape(pred, actual),

@@ -172,7 +172,7 @@ def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
 
     table = compare_runs(list(runs))
     with _wide_pandas():
-        click.echo(table.to_string())
+        click.echo(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"))
     if out_file is not None:
         table.to_csv(out_file, lineterminator="\n")
         click.echo(f"wrote {out_file}")

@@ -21,8 +21,8 @@ capacity:
   quantiles: [0.1, 0.5, 0.9]
 allocation:
   unit: 1000
-  stretch: [0.8, 1.3]
-  max_change: 0.30
+  stretch: [0.75, 1.4]            # quota / capacity P50 per rep
+  max_change: 0.40                # year-on-year, for reps with a full ramped year
   flex: 0.05
   ka_share: [0.3, 0.9]
   ramp: [0.25, 0.5, 0.75, 1.0]

@@ -25,11 +25,13 @@ from quotaopt.features import observed_years
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
-FORMAT_VERSION = 1
+#: Version of the features a saved model reads. 2: money in company-index units and
+#: training years at their realised company level; a version-1 model would misread them.
+FORMAT_VERSION = 2
 
 #: Every non-builtin type a saved CapacityModel contains, beyond skops' own defaults.
 TRUSTED_TYPES = [
-    "quotaopt.capacity.CapacityModel",
+    "quotaopt.capacity_model.CapacityModel",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 
@@ -91,8 +93,8 @@ def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
     Raises
     ------
     InputError
-        Missing files, unreadable metadata, a SHA-256 mismatch, or a type outside
-        :data:`TRUSTED_TYPES`.
+        Missing files, unreadable metadata, a model of another :data:`FORMAT_VERSION`,
+        a SHA-256 mismatch, or a type outside :data:`TRUSTED_TYPES`.
     """
     folder = Path(folder)
     meta_path, model_path = folder / METADATA_FILE, folder / MODEL_FILE
@@ -104,6 +106,10 @@ def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(meta_path), f"is not valid JSON ({exc})")]) from None
     expected = meta.get("model_sha256") if isinstance(meta, dict) else None
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if version != FORMAT_VERSION:
+        raise InputError([Problem(str(meta_path), f"format_version {version} cannot be used by this quotaopt "
+                                  f"(expected {FORMAT_VERSION}): retrain the model", column="format_version")])
     if not isinstance(expected, str):
         raise InputError([Problem(str(meta_path), "has no model_sha256 (expected the hash of model.skops)",
                                   column="model_sha256")])
