@@ -108,6 +108,35 @@ def test_level_factor_carries_the_trend(hand):
     assert level_factor(hand, index, 2026) == pytest.approx(expected)
 
 
+def test_shrunk_slope_weights_the_slope_by_its_reliability():
+    from quotaopt.company_level import LEVEL_NOISE_SD, TREND_PRIOR_SD, shrunk_slope
+
+    # Two points on a line: no residual, so the noise is the prior alone and the
+    # slope (0.1) keeps tau2 / (tau2 + sigma2 / 0.5) of itself.
+    years = np.array([2024.0, 2025.0])
+    weight = TREND_PRIOR_SD**2 / (TREND_PRIOR_SD**2 + LEVEL_NOISE_SD**2 / 0.5)
+    assert shrunk_slope(years, np.array([0.0, 0.1])) == pytest.approx(0.1 * weight)
+    # More years on the same line keep more of the slope, never all of it.
+    kept = [shrunk_slope(np.arange(n, dtype=float), 0.1 * np.arange(n)) / 0.1 for n in (2, 3, 5, 10)]
+    assert all(a < b < 1.0 for a, b in zip(kept[:-1], kept[1:], strict=True))
+    # Noisy levels around the same line keep less than clean ones.
+    noisy = shrunk_slope(np.arange(5, dtype=float), 0.1 * np.arange(5) + np.array([0.2, -0.2, 0.2, -0.2, 0.2]))
+    assert noisy / 0.1 < kept[2]
+    assert shrunk_slope(np.array([2025.0]), np.array([0.3])) == 0.0
+
+
+def test_trend_without_territories_is_the_shrunk_slope(hand):
+    import dataclasses
+
+    from quotaopt.company_level import shrunk_slope, trend_growth
+
+    bare = dataclasses.replace(hand, territories=None, accounts=None)
+    index = company_index(bare)
+    expected = shrunk_slope(index.index.to_numpy(dtype=float), np.log(index.to_numpy()))
+    assert trend_growth(bare, index, 2026) == pytest.approx(expected)
+    assert 0.0 < expected < np.log(1.1)  # the levels grow 10% a year; the trend is shrunk
+
+
 def test_plan_year_rows_and_history(hand):
     feats = rep_year_features(hand, 2026)
     # R4 departed after 2024 (last booking) so has no 2026 row; R5 is hired in 2026.

@@ -25,6 +25,13 @@ Why it is built this way:
 * **The forecast mean-reverts.** The level of a year is forecast as the mean of
   the last (up to) three levels, each carried forward by the trend, so one lucky
   or unlucky year is not assumed to repeat.
+* **A trend seen only in the company's own history is shrunk toward zero.** Fitted
+  on two to four noisy levels and then extrapolated, the raw slope is the least
+  reliable number in the forecast; it is weighted by how much of its variance is
+  signal (empirical Bayes, see :func:`shrunk_slope`). Measured on 40 generated
+  companies not used to choose it (``benchmarks/company_level.py``), the RMSE of the
+  log level forecast fell from 0.177 to 0.103 with two known years, 0.125 to 0.113
+  with three and 0.113 to 0.106 with four.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ MIN_POOL = 10
 LEVEL_WINDOW = 3
 #: Share of a team's yearly deviation treated as luck (measured: 1.0 beat 0.5 and 0).
 TEAM_SHRINK = 1.0
+#: Prior of the trend shrinkage: spread of true yearly log growth between companies.
+TREND_PRIOR_SD = 0.05
+#: Prior year-to-year swing of a company's log level around its trend, and its weight
+#: in degrees of freedom against the residuals actually seen.
+LEVEL_NOISE_SD, LEVEL_NOISE_DOF = 0.07, 2
 
 
 def _link_pool(company: CompanyData, year: int, last_year: pd.Series) -> pd.Index:
@@ -105,7 +117,7 @@ def trend_growth(company: CompanyData, index: pd.Series, as_of: int) -> float:
 
     The planners' market growth from territories.csv (potential-weighted) when
     present; else the least-squares slope of the log index over the observed years
-    before ``as_of`` (0 with fewer than two).
+    before ``as_of``, shrunk toward 0 by :func:`shrunk_slope` (0 with fewer than two).
     """
     terr = company.territories
     if terr is not None and terr["potential"].sum() > 0:
@@ -114,8 +126,35 @@ def trend_growth(company: CompanyData, index: pd.Series, as_of: int) -> float:
     known = index[index.index < as_of]
     if len(known) < 2:
         return 0.0
-    slope = np.polyfit(known.index.to_numpy(dtype="float64"), np.log(known.to_numpy()), 1)[0]
-    return float(np.clip(slope, -0.2, 0.3))
+    return float(np.clip(shrunk_slope(known.index.to_numpy(dtype="float64"), np.log(known.to_numpy())), -0.2, 0.3))
+
+
+def shrunk_slope(years: np.ndarray, log_level: np.ndarray) -> float:
+    """Least-squares slope of ``log_level`` on ``years``, shrunk toward 0 by its noise.
+
+    The slope's sampling variance is ``s2 / sum((t - mean t)^2)``, with ``s2`` the
+    level noise: the prior ``LEVEL_NOISE_SD ** 2`` worth ``LEVEL_NOISE_DOF`` degrees
+    of freedom pooled with the residuals about the line. The slope is multiplied by
+    ``tau2 / (tau2 + variance)`` with ``tau = TREND_PRIOR_SD``, so two years' slope
+    counts for about a fifth and ten years' for nearly all of it.
+
+    Parameters
+    ----------
+    years, log_level : ndarray
+        At least two points.
+
+    Returns
+    -------
+    float
+    """
+    spread = float(((years - years.mean()) ** 2).sum())
+    if len(years) < 2 or spread <= 0:
+        return 0.0
+    fit = np.polyfit(years, log_level, 1)
+    rss = float(((log_level - np.polyval(fit, years)) ** 2).sum())
+    noise = (LEVEL_NOISE_DOF * LEVEL_NOISE_SD**2 + rss) / (LEVEL_NOISE_DOF + len(years) - 2)
+    weight = TREND_PRIOR_SD**2 / (TREND_PRIOR_SD**2 + noise / spread)
+    return float(weight * fit[0])
 
 
 def level_factor(company: CompanyData, index: pd.Series, year: int, as_of: int | None = None) -> float:
