@@ -1,4 +1,4 @@
-"""Batch: many scenarios on a local pool or a Dask cluster, failures isolated, same plans."""
+"""Batch and plan on a local pool or a Dask cluster: failures isolated, the same plans either way."""
 
 from __future__ import annotations
 
@@ -54,6 +54,34 @@ def test_dask_cluster_gives_the_same_plans_as_the_local_pool(tiny: Path, tmp_pat
     assert "3 of 3 scenarios planned" in result.output
     for name in ("plan_a", "plan_b", "plan_c"):
         assert _plan_files(local, name) == _plan_files(remote, name), name
+
+
+@pytest.mark.slow
+def test_plan_on_a_dask_cluster_equals_the_local_pool(tiny: Path, tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    # Enough draws for several chunks of the simulation, so they really are spread out.
+    many = tiny.parent / "many.yaml"
+    many.write_text("extends: tiny.yaml\nname: many\nsimulation:\n  draws: 300000\n")
+    local, remote, serial = tmp_path / "local", tmp_path / "dask", tmp_path / "serial"
+    for out, extra in ((serial, ["--workers", "1"]), (local, ["--workers", "2"])):
+        result = CliRunner().invoke(main, ["plan", str(many), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = CliRunner().invoke(main, ["plan", str(many), "--scheduler", cluster.scheduler_address,
+                                           "--out", str(remote)])
+        assert result.exit_code == 0, result.output
+        ran = set(cluster.scheduler.task_prefixes)
+    assert {"run_chunks", "solve_block_exact"} <= ran, ran  # both stages really went to the cluster
+    assert _plan_files(serial, "many") == _plan_files(local, "many") == _plan_files(remote, "many")
+
+
+def test_plan_with_an_unusable_scheduler_is_a_user_error(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(main, ["plan", str(tiny), "--scheduler", "nonsense://nowhere", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output and "Traceback" not in result.output
+    assert not out.exists() or not any((out / "tiny").glob("*/plan.csv"))
 
 
 def test_compare_shows_how_the_what_ifs_move(tiny: Path, tmp_path: Path) -> None:

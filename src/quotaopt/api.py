@@ -120,7 +120,7 @@ def write_result(
 
 
 def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
-         workers: int = 1) -> tuple[PlanResult, WrittenRun]:
+         workers: int = 1, scheduler: str | None = None) -> tuple[PlanResult, WrittenRun]:
     """Run the main job on a scenario file and write its run folder.
 
     Parameters
@@ -132,7 +132,10 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     progress : callable, optional
         Called with each stage name as it starts.
     workers : int
-        Processes for the per-unit allocation solves.
+        Local workers for the per-unit solves and the chunks of simulation draws.
+    scheduler : str, optional
+        Address of a Dask scheduler to run those on instead.
+        Neither changes the plan.
 
     Returns
     -------
@@ -141,7 +144,7 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     from quotaopt.planning import run_plan
 
     inputs = load_inputs(scenario)
-    result = run_plan(inputs, progress=progress, workers=workers)
+    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     return result, write_result(result, inputs, runs_root, on_stage=progress)
 

@@ -151,14 +151,19 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Parent folder of the runs (default: runs/ beside the scenario).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes for the per-unit allocation solves.")
-def plan(scenario: Path, out_dir: Path | None, workers: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local workers for unit solves and simulation chunks (default: one per CPU core).")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://host:port): unit solves and simulation chunks run there.")
+def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
+    import os
+
     from quotaopt.api import plan as run_plan
 
     with _Progress() as progress:
-        result, written = run_plan(scenario, out=out_dir, progress=progress, workers=workers)
+        result, written = run_plan(scenario, out=out_dir, progress=progress,
+                                   workers=workers or os.cpu_count() or 1, scheduler=scheduler)
     _echo_headline(result.summary, written.path)
 
 

@@ -47,6 +47,13 @@ def map_tasks(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, schedu
 def _map_dask(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str) -> list[R]:
     from dask.distributed import Client
 
-    with Client(scheduler, set_as_default=False, timeout="30s") as client:
+    from quotaopt.errors import InputError, Problem
+
+    try:
+        client = Client(scheduler, set_as_default=False, timeout="30s")
+    except (OSError, ValueError) as exc:  # unreachable or malformed address: the user's to fix
+        raise InputError([Problem("--scheduler", f"cannot connect to the Dask scheduler {scheduler!r}: {exc}")]) \
+            from exc
+    with client:
         futures: list[Any] = client.map(fn, tasks, pure=False)
         return list(client.gather(futures))

@@ -7,6 +7,7 @@ through :mod:`quotaopt.runs`.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -120,10 +121,12 @@ def _fairness(plan: pd.DataFrame) -> dict[str, float]:
 
 
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
-                   plan_year: int, target: float) -> Any:
+                   plan_year: int, target: float, workers: int = 1, map_fn: Any = None) -> Any:
     """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
 
-    ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles.
+    ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
+    ``workers`` (threads) and ``map_fn`` (e.g. a Dask cluster) only change where the
+    chunks of draws run, never the results.
     """
     from quotaopt.periods import quarter_quotas
     from quotaopt.seasonality import learn_month_weights, learn_quarter_noise
@@ -143,7 +146,7 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     if not np.isfinite(noise):
         noise = DEFAULT_QUARTER_NOISE
     return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
-                    quarter_weights=quarter_weights, quarter_noise=noise)
+                    quarter_weights=quarter_weights, quarter_noise=noise, workers=workers, map_fn=map_fn)
 
 
 def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
@@ -158,7 +161,8 @@ def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario) -> dict
     }
 
 
-def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1) -> PlanResult:
+def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
+             scheduler: str | None = None) -> PlanResult:
     """Run the whole planning pipeline on validated inputs.
 
     Parameters
@@ -168,7 +172,11 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1)
     progress : callable, optional
         Called with each stage name as it starts.
     workers : int
-        Processes for the per-unit allocation solves.
+        Local workers: processes for per-unit MILP solves, threads for the chunks of
+        simulation draws. Never changes the plan.
+    scheduler : str, optional
+        Address of a Dask scheduler: the allocation's units and the simulation's
+        chunks run on that cluster instead. Never changes the plan.
 
     Returns
     -------
@@ -182,6 +190,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1)
     if scenario is None:
         raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
     timings: dict[str, float] = {}
+    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
@@ -191,7 +200,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1)
         company_total = target * (1.0 + scenario.target.over_assignment)
 
     with _stage(timings, "allocation", progress):
-        alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers)
+        alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers,
+                         map_fn=map_fn)
         reps = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
 
     with _stage(timings, "periods", progress):
@@ -201,7 +211,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1)
                             scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
 
     with _stage(timings, "simulation", progress):
-        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target)
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, workers=workers,
+                             map_fn=map_fn)
 
     plan = _plan_table(reps, alloc.reps, sim.reps)
     units = _units_table(alloc.units, sim.units)
@@ -225,6 +236,12 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1)
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods), units=units,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+
+
+def _on_cluster(func: Any, items: Any, scheduler: str) -> list[Any]:
+    from quotaopt.parallel import map_tasks
+
+    return map_tasks(func, items, scheduler=scheduler)
 
 
 def _integral(periods: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ noise is independent across reps (shared shocks act on the year).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,10 @@ HIST_STEP = 0.05
 HIST_EDGES = np.round(np.arange(0.0, 3.0 + HIST_STEP / 2, HIST_STEP), 2)
 #: Target draws x reps per chunk (float32 arrays of ~2 MB stay in cache).
 _CHUNK_ELEMENTS = 1 << 19
+#: Most tasks the draws are split into for a ``map_fn`` (each carries the whole setup).
+MAX_TASKS = 16
+#: ``map_fn(func, tasks)``: applies ``func`` to each task, results in task order.
+MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 
 
 @dataclass
@@ -299,6 +304,12 @@ def _run_chunk(st: _Setup, first: int, last: int) -> _Partial:
     )
 
 
+def run_chunks(task: tuple[_Setup, list[tuple[int, int]]]) -> list[_Partial]:
+    """Run several chunks of draws: one task for a process pool or a Dask worker."""
+    st, spans = task
+    return [_run_chunk(st, first, last) for first, last in spans]
+
+
 def simulate(
     reps: pd.DataFrame,
     units: pd.DataFrame,
@@ -310,6 +321,7 @@ def simulate(
     quarter_noise: float = DEFAULT_QUARTER_NOISE,
     keep_draws: bool = True,
     workers: int = 1,
+    map_fn: MapFn | None = None,
 ) -> SimulationResult:
     """Simulate the plan year ``config.draws`` times.
 
@@ -338,6 +350,9 @@ def simulate(
         Keep per-draw company totals (for charts).
     workers : int
         Threads working on chunks at once (numpy releases the GIL). Never changes results.
+    map_fn : callable, optional
+        ``map_fn(func, tasks)`` returning results in task order, e.g. a Dask cluster's
+        (:func:`quotaopt.parallel.map_tasks`); replaces the threads. Never changes results.
 
     Returns
     -------
@@ -370,7 +385,14 @@ def simulate(
         for block_sum in part.block_pay:  # block order: identical sums for any chunking
             pay_sum[:] += block_sum
 
-    if workers > 1 and len(spans) > 1:
+    if map_fn is not None and len(spans) > 1:
+        # A few contiguous groups of chunks per task: the setup travels once per task.
+        size = -(-len(spans) // min(len(spans), MAX_TASKS))
+        tasks = [(st, spans[i:i + size]) for i in range(0, len(spans), size)]
+        for parts in map_fn(run_chunks, tasks):
+            for part in parts:
+                merge(part)
+    elif workers > 1 and len(spans) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for part in pool.map(lambda span: _run_chunk(st, *span), spans):
                 merge(part)
