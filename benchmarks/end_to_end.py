@@ -60,13 +60,19 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     from quotaopt.api import plan
 
     marks: list[tuple[str, float]] = [("load", time.perf_counter())]
+    peaks: dict[str, float] = {}  # the process's peak RSS when each stage ended
+
+    def peak_mb() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     def progress(stage: str) -> None:
         name = stage if stage in STAGES else "writing"
         if marks[-1][0] != name:
+            peaks[marks[-1][0]] = peak_mb()
             marks.append((name, time.perf_counter()))
 
     result, written = plan(folder / "bench.yaml", out=folder / "runs", progress=progress, workers=workers)
+    peaks[marks[-1][0]] = peak_mb()
     marks.append(("end", time.perf_counter()))
     stages = {name: round(marks[i + 1][1] - t, 3) for i, (name, t) in enumerate(marks[:-1])}
 
@@ -86,7 +92,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
 
     out = {"reps": int(len(active)), "stages": stages, "total_s": round(sum(stages.values()), 3),
            "spreadsheet_s": round(spreadsheet_s, 4), "solver": result.summary["solver"],
-           "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+           "maxrss_mb": peak_mb(), "peak_after_mb": peaks}
     if monolithic:
         from quotaopt.allocation import allocate
         from quotaopt.pipeline import load_inputs
@@ -167,6 +173,11 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
             gap = "" if m["gap"] is None else f", gap {m['gap']:.2%}"
             lines.append(f"| {r['reps']:,} | {d['s']:.2f} | {d['status']} | {m['s']:.2f} | {m['status']}{gap} | "
                          f"{m['s'] / max(d['s'], 1e-6):.1f}x |")
+    lines += ["", "## Peak memory (RSS, MB) of the process when each stage ended", "",
+              "| reps | " + " | ".join(STAGES) + " |", "|---|" + "---|" * len(STAGES)]
+    for r in results:
+        after = r.get("peak_after_mb", {})
+        lines.append(f"| {r['reps']:,} | " + " | ".join(f"{after[s]:,.0f}" if s in after else "" for s in STAGES) + " |")
     lines += ["", "## Where the time goes", ""]
     big = results[-1]
     order = sorted(big["stages"].items(), key=lambda kv: -kv[1])

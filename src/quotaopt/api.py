@@ -180,7 +180,12 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     Quotas, periods and units are kept; p_attain, expected payouts and the simulated
     summary figures are recomputed.
     """
-    from quotaopt.planning import distributions, simulate_stage, simulation_summary
+    from quotaopt.planning import (
+        distributions,
+        month_weights_of,
+        simulate_stage,
+        simulation_summary,
+    )
     from quotaopt.result import round_floats
 
     run = read_run(run_path)
@@ -196,7 +201,8 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     hires = company.reps.set_index("rep_id")["hire_date"]
     reps = run.plan.assign(hire_date=run.plan["rep_id"].map(hires))
     units = run.units.assign(parent_id=run.units["parent_id"].where(run.units["parent_id"].notna(), None))
-    sim = simulate_stage(inputs.scenario, reps, units, history, inputs.plan_year, float(run.summary["company_target"]))
+    sim = simulate_stage(inputs.scenario, reps, units, history, inputs.plan_year, float(run.summary["company_target"]),
+                         month_weights_of(inputs.company, history))
     plan_table = run.plan.drop(columns=["p_attain", "expected_payout"]).merge(
         sim.reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
     plan_table["p_attain"] = plan_table["p_attain"].round(4)

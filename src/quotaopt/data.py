@@ -110,6 +110,22 @@ class CompanyData:
         }
 
 
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)``, fast for millions of ids.
+
+    pandas' Arrow-backed ``isin`` turns every element of ``known`` into a Python
+    object first (12 s for 2 million account ids); Arrow's own ``is_in`` takes 1 s.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        hit = pc.is_in(pa.array(values), value_set=pa.array(known.drop_duplicates()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types: pandas can
+        return values.isin(known).to_numpy(dtype=bool)
+    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 class _Checker:
     """Collects problems for one file, with vectorised column checks."""
 
@@ -184,7 +200,7 @@ class _Checker:
         self.add(dup, column, lambda v: f"duplicate id (got {v!r}, expected unique values)")
 
     def exists(self, values: pd.Series, column: str, known: pd.Series, where: str) -> None:
-        missing = (values != "") & ~values.isin(known)
+        missing = (values != "") & ~_isin(values, known)
         self.add(missing, column, lambda v: f"unknown id (got {v!r}, expected an id from {where})")
 
     def allowed(self, values: pd.Series, column: str, choices: tuple[str, ...]) -> None:

@@ -120,20 +120,29 @@ def _fairness(plan: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFrame:
+    """Learned month weights by role, every rep's bookings counted (departed reps' too)."""
+    from quotaopt.seasonality import learn_month_weights
+
+    return learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
+
+
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
-                   plan_year: int, target: float, workers: int = 1, map_fn: Any = None) -> Any:
+                   plan_year: int, target: float, month_weights: pd.DataFrame, workers: int = 1,
+                   map_fn: Any = None) -> Any:
     """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
 
     ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
     ``workers`` (threads) and ``map_fn`` (e.g. a Dask cluster) only change where the
-    chunks of draws run, never the results.
+    chunks of draws run, never the results. ``month_weights``: :func:`month_weights_of`
+    the company (the same shape the periods were split by).
     """
     from quotaopt.periods import quarter_quotas
-    from quotaopt.seasonality import learn_month_weights, learn_quarter_noise
+    from quotaopt.seasonality import learn_quarter_noise
     from quotaopt.simulate import DEFAULT_QUARTER_NOISE, simulate
 
     roles = reps.set_index("rep_id")["role"]
-    weights = learn_month_weights(history, groups=roles)
+    weights = month_weights
     quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
                               scenario.allocation.unit, weights, scenario.allocation.ramp)
     sim_input = reps.merge(quarters, on="rep_id", how="left")
@@ -184,7 +193,6 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     """
     from quotaopt.allocation import allocate
     from quotaopt.periods import decompose
-    from quotaopt.seasonality import learn_month_weights
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
     if scenario is None:
@@ -205,13 +213,13 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         reps = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
 
     with _stage(timings, "periods", progress):
-        weights = learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
+        weights = month_weights_of(company, history)
         deal_size = _average_deal_size(history, reps["rep_id"])
         periods = decompose(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
                             scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
 
     with _stage(timings, "simulation", progress):
-        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, workers=workers,
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, workers=workers,
                              map_fn=map_fn)
 
     plan = _plan_table(reps, alloc.reps, sim.reps)
