@@ -72,6 +72,7 @@ def scale(root: Path, reps: int, years: int, seed: int) -> None:
 
 def table(root: Path, reps: int, years: int, seeds: list[int], compare: bool) -> None:
     end_year = 2026
+    summary = []
     for seed in seeds:
         folder = generate_company(root / f"bt{seed}", n_reps=reps, years=years, seed=seed, end_year=end_year)
         truth = pd.read_csv(folder / "truth" / "capacity.csv", dtype={"rep_id": "str"})
@@ -93,6 +94,16 @@ def table(root: Path, reps: int, years: int, seeds: list[int], compare: bool) ->
                 print(result.round(4).to_string(index=False))
                 print(f"  model WAPE vs best baseline ({base['wape'].idxmin()}): {gain:+.1%} lower; "
                       f"P10-P90 coverage {model['coverage_p10_p90']:.1%}")
+                summary.append({"learner": name, "files": label, "seed": seed, "gain": gain,
+                                "coverage": model["coverage_p10_p90"]})
+    frame = pd.DataFrame(summary)
+    print("\n== summary: WAPE gain over the best baseline (goal >= 20% with all files, > 0 without), "
+          "P10-P90 coverage (goal 70-90%) ==")
+    for (learner, label), part in frame.groupby(["learner", "files"], sort=False):
+        goal = 0.20 if label == "all files" else 0.0
+        print(f"  {learner}, {label}: gain min {part['gain'].min():.1%}, median {part['gain'].median():.1%}, "
+              f"meets goal on {int((part['gain'] >= goal).sum())} of {len(part)} seeds; coverage "
+              f"{part['coverage'].min():.1%}-{part['coverage'].max():.1%}")
 
 
 def plan_year(root: Path, reps: int, years: int, seeds: list[int]) -> None:

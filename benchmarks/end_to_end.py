@@ -50,6 +50,9 @@ incentives:
 simulation: {{draws: {draws}, seed: 7}}
 """
 
+#: Everything after this line of the --write file is kept when the tables are rewritten.
+NOTES_MARKER = "<!-- notes: kept by end_to_end.py -->"
+
 STAGES = ["load", "capacity", "allocation", "periods", "simulation", "writing"]
 
 
@@ -209,7 +212,10 @@ def main() -> None:
     text = report(results, args)
     print(text)
     if args.write:
-        args.write.write_text(text)
+        # Hand-written notes below the marker survive a re-run.
+        old = args.write.read_text() if args.write.exists() else ""
+        kept = old[old.index(NOTES_MARKER):] if NOTES_MARKER in old else ""
+        args.write.write_text(text + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def _real_plan(folder: Path, data: Path) -> Path | None:
         data: {data}
         plan_year: 2027
         target: {{growth: 0.05, over_assignment: 0.10}}
-        allocation: {{unit: 1000, stretch: [0.8, 1.3], max_change: 0.30, flex: 0.05}}
+        allocation: {{unit: 1000, stretch: [0.7, 1.5], max_change: 0.50, flex: 0.15}}
         periods: {{split: month, seasonality: learned}}
         simulation: {{draws: 2000, seed: 11, correlation: {{company: 0.1, team: 0.1}}}}
         """))

@@ -88,6 +88,7 @@ def headline_lines(summary: dict[str, Any], path: Path) -> list[str]:
         f"P(company target met) {s['p_company_target']:.1%}; expected payout {s['expected_payout']:,.0f} "
         f"(P10 {s['payout_p10']:,.0f}, P90 {s['payout_p90']:,.0f}); cost of sales {s['cost_of_sales']:.2%}",
         f"solver {solver['backend']}: {status}",
+        *(f"note: {note}" for note in s.get("allocation_notes", [])),
         f"run folder: {path}",
         f"report: {path / 'report.html'}",
     ]

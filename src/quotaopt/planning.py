@@ -239,6 +239,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "solver": {k: v for k, v in alloc.solver.items() if not k.endswith("_s")},
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
+        "allocation_notes": alloc.notes,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})

@@ -111,6 +111,12 @@ class AllocationConfig(_Strict):
         ge=0,
         description="|quota - last_quota| <= max_change x last_quota. Default unset (no limit).",
     )
+    max_change_conflict: Literal["stretch", "error"] = Field(
+        "stretch",
+        description="When a rep's max_change and stretch bands do not overlap: 'stretch' keeps "
+        "the stretch band and gives the rep the quota nearest last_quota inside it (reported); "
+        "'error' stops the plan as infeasible. Default stretch.",
+    )
     flex: float = Field(
         0.05, ge=0, le=1, description="A unit's total may move +-flex from its top-down share."
     )

@@ -6,8 +6,12 @@ each side, so that explanations and the ``binding`` column can name it.
 
 Precedence (documented in docs/allocation.md): ``locked`` replaces everything;
 ``ramp`` is a cap that also lowers any floor above it (a new hire's ramp policy
-outranks ``stretch_min`` and ``max_change``); ``stretch`` and ``max_change`` are hard
-and a conflict between them is infeasible. ``max_change`` only binds reps who were
+outranks ``stretch_min`` and ``max_change``); ``stretch`` outranks ``max_change`` where
+a rep's two bands do not overlap (:func:`yield_to_stretch`; with
+``max_change_conflict: error`` such a rep makes the plan infeasible instead). Last
+quotas set from one lucky or unlucky year are common, and refusing a whole plan for a
+few of them, or keeping a quota 1.5 times a rep's capacity, serves nobody; the reps
+are reported. ``max_change`` only binds reps who were
 fully ramped for the whole previous year (see :func:`full_year_last`): anyone else's
 last quota was a ramped share of a year and says nothing about a full one.
 """
@@ -38,6 +42,7 @@ class RepBounds:
     lo_src: np.ndarray  # int8 family codes
     hi_src: np.ndarray
     conflict: np.ndarray  # bool: no whole multiple of unit fits
+    max_change_gave_way: np.ndarray  # bool: max_change widened to reach the stretch band
 
 
 def _dates(hire_date: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -144,6 +149,26 @@ def define_max_change_bounds(last: np.ndarray, max_change: float | None,
     return lo, hi
 
 
+def yield_to_stretch(m_lo: np.ndarray, m_hi: np.ndarray, s_lo: np.ndarray, s_hi: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Widen ``max_change`` bands that miss the stretch band just enough to reach it.
+
+    A rep whose last quota needs more than stretch allows gets the largest whole
+    multiple inside the stretch band (and one who needs less, the smallest): the quota
+    closest to last year's that is still fair against capacity.
+
+    Returns
+    -------
+    (m_lo, m_hi, gave_way)
+        The widened bands and which reps were widened.
+    """
+    above = m_lo > s_hi + _EPS * np.maximum(1.0, np.abs(s_hi))
+    below = m_hi < s_lo - _EPS * np.maximum(1.0, np.abs(s_lo))
+    nearest_hi = np.floor(s_hi + _EPS * np.maximum(1.0, np.abs(s_hi)))
+    nearest_lo = np.ceil(s_lo - _EPS * np.maximum(1.0, np.abs(s_lo)))
+    return np.where(above, nearest_hi, m_lo), np.where(below, nearest_lo, m_hi), above | below
+
+
 def define_ramp_bounds(r: np.ndarray, ref: np.ndarray, fte: np.ndarray, stretch_high: float) -> np.ndarray:
     """``ramp``: for reps with r < 1, quota <= r x stretch_high x ref x fte (a cap)."""
     return np.where(r < 1.0, r * stretch_high * ref * fte, np.inf)
@@ -174,6 +199,9 @@ def rep_bounds(
     """
     s_lo, s_hi = define_stretch_bounds(p50, config.stretch)
     m_lo, m_hi = define_max_change_bounds(last, config.max_change, full_year)
+    gave_way = np.zeros(p50.shape, dtype=bool)
+    if config.max_change_conflict == "stretch":
+        m_lo, m_hi, gave_way = yield_to_stretch(m_lo, m_hi, s_lo, s_hi)
     cap = define_ramp_bounds(r, ref, fte, config.stretch[1])
     lock = define_locked_bounds(locked)
 
@@ -199,4 +227,4 @@ def rep_bounds(
     lo_int, hi_int = np.where(is_locked, lock_int, lo_int), np.where(is_locked, lock_int, hi_int)
     lo_src = np.where(is_locked, LOCKED, lo_src).astype(np.int8)
     hi_src = np.where(is_locked, LOCKED, hi_src).astype(np.int8)
-    return RepBounds(lo, hi, lo_int, hi_int, lo_src, hi_src, lo_int > hi_int)
+    return RepBounds(lo, hi, lo_int, hi_int, lo_src, hi_src, lo_int > hi_int, gave_way & ~is_locked)

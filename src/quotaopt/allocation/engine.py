@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -22,7 +22,7 @@ from quotaopt.allocation.decompose import (
     solve_block,
     solve_block_exact,
 )
-from quotaopt.allocation.explain import binding, explain_infeasible, precheck
+from quotaopt.allocation.explain import binding, explain_infeasible, max_change_notes, precheck
 from quotaopt.allocation.fairness import deviations, fair_line, linearisation_error
 from quotaopt.allocation.formulation import make_block
 from quotaopt.allocation.inputs import Prepared, prepare
@@ -61,6 +61,9 @@ class AllocationResult:
     company_total_requested : float
     company_total : float
         The requested total rounded to the nearest whole multiple of ``unit``.
+    notes : list of str
+        What the plan had to give way on, in business words (e.g. reps whose
+        ``max_change`` yielded to stretch); empty when nothing did.
     """
 
     reps: pd.DataFrame
@@ -68,6 +71,7 @@ class AllocationResult:
     solver: dict[str, Any]
     company_total_requested: float
     company_total: float
+    notes: list[str] = field(default_factory=list)
 
 
 def _options(config: AllocationConfig) -> SolveOptions:
@@ -231,7 +235,8 @@ def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: St
         direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)
         blk = make_block(prep, pool, np.flatnonzero(pool.n_reps > 0), R=np.rint(direct[pool.n_reps > 0]))
         solver["linearisation_error"] = _chance_error(prep, q, blk)
-    return AllocationResult(rep_frame, unit_frame, solver, prep.company_requested, float(prep.company * unit))
+    return AllocationResult(rep_frame, unit_frame, solver, prep.company_requested, float(prep.company * unit),
+                            max_change_notes(prep, q))
 
 
 def _chance_error(prep: Prepared, q: np.ndarray, blk: Any) -> float:

@@ -87,6 +87,21 @@ def _limit(reasons: list[str]) -> list[str]:
     return reasons
 
 
+def max_change_notes(prep: Prepared, q: np.ndarray) -> list[str]:
+    """One line per rep whose ``max_change`` gave way to stretch (at most MAX_REASONS, then a count)."""
+    unit, cfg = prep.unit, prep.config
+    notes = []
+    for i in map(int, np.flatnonzero(prep.bounds.max_change_gave_way)):
+        last, quota = prep.last[i] * unit, q[i] * unit
+        side = "<=" if quota < last else ">="
+        edge = cfg.stretch[1] if quota < last else cfg.stretch[0]
+        notes.append(f"rep {prep.rep_ids[i]} (team {prep.tree.ids[prep.rep_unit[i]]}): quota {amount(quota)} is "
+                     f"{quota / last - 1:+.0%} on last quota {amount(last)}, beyond max_change "
+                     f"{cfg.max_change:.0%}, because stretch {side} {edge:g} against P50 "
+                     f"{amount(prep.p50[i] * unit)} comes first")
+    return _limit(notes)
+
+
 def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
     """Reasons the plan cannot exist, found without a solver (empty when none are found)."""
     reasons: list[str] = []

@@ -57,6 +57,12 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
         # Only a full year's last quota binds (see bounds.full_year_last).
         has = free & np.isfinite(prep.last_ref) & (prep.last_ref > 0)
         last = np.nan_to_num(prep.last_ref)
+        # Where max_change gave way to stretch, the quota must be the whole multiple
+        # inside the stretch band nearest the last quota; elsewhere max_change holds.
+        yielded = free & b.max_change_gave_way
+        nearest = np.clip(np.rint(last), np.ceil(cfg.stretch[0] * prep.p50 - tol), np.floor(cfg.stretch[1] * prep.p50 + tol))
+        fail(yielded & (np.abs(q - nearest) > tol), "max_change gave way but the quota is not the nearest fair one")
+        has &= ~yielded
         fail(has & ~ramped_floor & (q < (1 - cfg.max_change) * last - tol), "max_change (decrease) broken")
         fail(has & (q > (1 + cfg.max_change) * last + tol), "max_change (increase) broken")
     cap = np.where(prep.ramp < 1, prep.ramp * cfg.stretch[1] * prep.ramp_ref * prep.fte, np.inf)
