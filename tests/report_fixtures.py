@@ -71,6 +71,8 @@ def make_result(n_reps: int = 40, *, status: str = "optimal", gap: float | None 
         "simulation": {"draws": 2000, "seed": 7},
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "bookings_credit_notes": 3,
+        "allocation_notes": [f"rep {EVIL_REP} (team T): quota 2.25M is -39% on last quota 3.7M, beyond max_change "
+                             "30%, because stretch <= 1.3 against P50 1.73M comes first"],
     }
     dists: dict[str, np.ndarray] = {}
     if distributions:

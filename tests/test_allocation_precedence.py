@@ -49,10 +49,14 @@ def test_error_mode_stops_with_both_sides_named(case: Case) -> None:
 
 
 def test_yield_to_stretch_widens_only_the_reps_that_miss() -> None:
-    m_lo, m_hi = np.array([180.0, 40.0, 90.0, -np.inf]), np.array([220.0, 60.0, 110.0, np.inf])
-    s_lo, s_hi = np.array([80.0, 80.5, 80.0, 80.0]), np.array([130.4, 130.0, 130.0, 130.0])
+    m_lo = np.array([180.0, 40.0, 90.0, -np.inf, 130.2, 129.5])
+    m_hi = np.array([220.0, 60.0, 110.0, np.inf, 200.0, 200.0])
+    s_lo = np.array([80.0, 80.5, 80.0, 80.0, 80.0, 80.0])
+    s_hi = np.array([130.4, 130.0, 130.0, 130.0, 130.6, 130.6])
     lo, hi, moved = yield_to_stretch(m_lo, m_hi, s_lo, s_hi)
-    assert moved.tolist() == [True, True, False, False]
+    # The fifth overlaps the stretch band by 0.4 units but shares no whole multiple with
+    # it; the sixth shares 130.
+    assert moved.tolist() == [True, True, False, False, True, False]
     # To the nearest whole multiple inside the stretch band.
-    assert lo.tolist() == [130.0, 40.0, 90.0, -np.inf]
-    assert hi.tolist() == [220.0, 81.0, 110.0, np.inf]
+    assert lo.tolist() == [130.0, 40.0, 90.0, -np.inf, 130.0, 129.5]
+    assert hi.tolist() == [220.0, 81.0, 110.0, np.inf, 200.0, 200.0]

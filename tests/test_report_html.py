@@ -147,6 +147,9 @@ def test_binding_lists_constraints_and_reps(page: str) -> None:
     for name in ("stretch_max", "max_change", "fairness", "ka_share"):
         assert f"<td>{name}</td>" in binding
     assert escape(EVIL_REP) in binding
+    # What gave way is listed, escaped.
+    assert "Where the plan gave way" in binding
+    assert f"<li>rep {escape(EVIL_REP)} (team T): quota 2.25M is -39%" in binding
 
 
 def test_empty_result_renders() -> None:

@@ -155,17 +155,20 @@ def yield_to_stretch(m_lo: np.ndarray, m_hi: np.ndarray, s_lo: np.ndarray, s_hi:
 
     A rep whose last quota needs more than stretch allows gets the largest whole
     multiple inside the stretch band (and one who needs less, the smallest): the quota
-    closest to last year's that is still fair against capacity.
+    closest to last year's that is still fair against capacity. "Needs more" is
+    counted in whole multiples of ``unit`` (all arrays are scaled): bands that overlap
+    by less than one unit, with no whole multiple in common, miss each other too.
 
     Returns
     -------
     (m_lo, m_hi, gave_way)
         The widened bands and which reps were widened.
     """
-    above = m_lo > s_hi + _EPS * np.maximum(1.0, np.abs(s_hi))
-    below = m_hi < s_lo - _EPS * np.maximum(1.0, np.abs(s_lo))
     nearest_hi = np.floor(s_hi + _EPS * np.maximum(1.0, np.abs(s_hi)))
     nearest_lo = np.ceil(s_lo - _EPS * np.maximum(1.0, np.abs(s_lo)))
+    with np.errstate(invalid="ignore"):  # infinite bands (no last quota) never miss
+        above = np.ceil(m_lo - _EPS * np.maximum(1.0, np.abs(m_lo))) > nearest_hi
+        below = np.floor(m_hi + _EPS * np.maximum(1.0, np.abs(m_hi))) < nearest_lo
     return np.where(above, nearest_hi, m_lo), np.where(below, nearest_lo, m_hi), above | below
 
 

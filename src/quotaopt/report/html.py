@@ -231,8 +231,11 @@ def _binding(result: PlanResult) -> str:
         more = f" and {len(reps) - BINDING_EXAMPLES:,} more" if len(reps) > BINDING_EXAMPLES else ""
         rows.append(f"<tr>{td(name)}{td(count, 'integer')}{td(int(count) / total, 'percent')}"
                     f'<td class="reps">{shown}{more}</td></tr>')
+    notes = result.summary.get("allocation_notes") or []
+    gave_way = ("<p>Where the plan gave way:</p><ul>" + "".join(f"<li>{escape(str(n))}</li>" for n in notes)
+                + "</ul>") if notes else ""
     return (note("The constraint that set each rep's quota (column <code>binding</code> of plan.csv).")
-            + table(["Constraint", "Reps", "Share of reps", "Which reps"], rows))
+            + table(["Constraint", "Reps", "Share of reps", "Which reps"], rows) + gave_way)
 
 
 def _solver(result: PlanResult) -> str:
