@@ -68,8 +68,13 @@ def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float
     years = _training_years(company, plan_year)
     if not years:
         raise InputError([Problem("bookings.csv", f"too little history to train a capacity model for {plan_year} "
-                                  "(expected at least two full calendar years before it); use capacity.model: given")])
+                                  "(expected at least two consecutive full calendar years of bookings before it); "
+                                  "use capacity.model: given")])
     X, y = training_set(company, years, as_of=plan_year)
+    if len(X) < 2:  # e.g. every rep was hired after the history ends
+        raise InputError([Problem("bookings.csv", f"too little history to train a capacity model for {plan_year}: "
+                                  f"{len(X)} rep-year(s) with a year before them to learn from (expected at least 2); "
+                                  "use capacity.model: given")])
     columns = model_columns(X)
     model = CapacityModel(quantiles=tuple(quantiles), exposure_feature="exposure", random_state=random_state, **params)
     level_error = np.log((X["level"] / X["level_forecast"]).to_numpy(dtype="float64"))

@@ -117,6 +117,9 @@ class CapacityModel(RegressorMixin, BaseEstimator):
         ``conformal`` only: the blend weight used.
     n_iter_ : int
         Boosting iterations of the (first) tree model.
+    z_range_ : tuple of float
+        Smallest and largest transformed target seen in training; ``conformal``
+        medians are clipped to it.
     """
 
     def __init__(
@@ -231,10 +234,11 @@ class CapacityModel(RegressorMixin, BaseEstimator):
             # GroupKFold's per-fold ``isin`` is fast on integers and minutes-slow on
             # 100,000s of string ids.
             groups = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
-            k = min(k, len(np.unique(groups)))
-            if k >= 2:
-                splitter = GroupKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+            k_groups = min(k, len(np.unique(groups)))
+            if k_groups >= 2:
+                splitter = GroupKFold(n_splits=k_groups, shuffle=True, random_state=self.random_state)
                 return list(splitter.split(np.zeros(n), groups=groups))
+            # A single group (one rep) cannot be held out from itself: fall back to rows.
         if k < 2:
             raise ValueError(f"the conformal method needs at least 2 samples to cross-fit, got n_samples = {n}")
         return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
@@ -293,6 +297,9 @@ class CapacityModel(RegressorMixin, BaseEstimator):
         middle = float(np.median(np.abs(rate)))
         self.scale_ = 0.1 * middle if middle > 0 else 1.0
         z = np.arcsinh(rate / self.scale_)
+        # Predictions stay within what was seen: the linear part would extrapolate rows
+        # unlike any training row (e.g. only plan-year hires) to absurd, even infinite, amounts.
+        self.z_range_ = (float(z.min()), float(z.max()))
         # What the target would have been had the level been forecast and missed by
         # the row's year's error, one way or the other.
         shifted = None if error is None else [np.arcsinh(rate * np.exp(s * error) / self.scale_) for s in (1.0, -1.0)]
@@ -337,7 +344,11 @@ class CapacityModel(RegressorMixin, BaseEstimator):
         point, spread = self.estimators_
         s = np.maximum(spread.predict(Xa), self.spread_floor_)
         offsets = np.interp(levels, _GRID, self.residual_quantiles_)
-        return self._point(point, self.linear_, Xa)[:, None] + s[:, None] * offsets[None, :]
+        middle = self._point(point, self.linear_, Xa)
+        seen = getattr(self, "z_range_", None)  # absent in models saved before it existed
+        if seen is not None:
+            middle = np.clip(middle, *seen)
+        return middle[:, None] + s[:, None] * offsets[None, :]
 
     def predict_quantiles(self, X: Any, quantiles: Sequence[float] | None = None) -> np.ndarray:
         """Predictive quantiles of bookings, non-decreasing along each row.

@@ -154,7 +154,9 @@ class _Checker:
         """A string column with surrounding space removed; empty cells flagged if required."""
         if column not in self.frame.columns:
             return pd.Series([""] * len(self.frame), index=self.frame.index, dtype="str")
-        values = self.frame[column].fillna("").astype("str").str.strip()
+        raw = self.frame[column]
+        # Ids typed as numbers in Parquet (Int64, float) become their text; missing is "".
+        values = raw.astype("str").where(raw.notna(), "").str.strip()
         if required:
             self.add(values == "", column, "is empty (expected a value)")
         return values

@@ -147,8 +147,10 @@ def _history(company: CompanyData, rows: pd.DataFrame, year: int, ctx: _Context,
     out["growth"] = (out["rel1"] / out["rel2"].where(out["rel2"] > 0) - 1.0).clip(-1.0, 5.0)
     last = year - 1
     known = last in history_years
+    # An observed year can hold no bookings at all (a gap in the data): zero deals, not unknown.
+    booked_last = known and len(yearly) > 0 and last in yearly.index.unique("year")
     for name in ("deals", "deal_sum", "h2", "accounts"):
-        values = yearly[name].xs(last, level="year") if known and len(yearly) else pd.Series(dtype="float64")
+        values = yearly[name].xs(last, level="year") if booked_last else pd.Series(dtype="float64")
         filled = values.reindex(rows.index).fillna(0.0) if known else pd.Series(np.nan, index=rows.index)
         out[f"{name}1"] = filled.where(out["b1"].notna())
     # Counts and deal sizes grow with the company too, and which of the two carries

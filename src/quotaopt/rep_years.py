@@ -30,12 +30,18 @@ def employed_share(hire_date: pd.Series, year: int) -> pd.Series:
 
 
 def observed_years(company: CompanyData) -> list[int]:
-    """Calendar years whose bookings run from January to December, ascending."""
+    """Calendar years whose bookings run from January to December, ascending.
+
+    A year inside that span in which the company booked nothing at all is a hole in
+    the data, not a year of zero sales, and is left out (its neighbours are then not
+    consecutive, so no growth is measured across it).
+    """
     first = company.bookings["date"].min()
     if pd.isna(first):
         return []
     start = first.year if first.month == 1 else first.year + 1
-    return list(range(int(start), company.last_complete_year() + 1))
+    booked = set(company.bookings["date"].dt.year.unique().tolist())
+    return [y for y in range(int(start), company.last_complete_year() + 1) if y in booked]
 
 
 def last_booking_year(company: CompanyData) -> pd.Series:

@@ -1,0 +1,127 @@
+"""Real data is odd: tiny companies, holes in the history, ids stored as numbers.
+
+Each case was found by running the commands on such data and getting an unexpected
+error (exit 1); each must now plan, or stop with exit 2 and a line that says why.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from quotaopt.cli import main
+from quotaopt.data import load_company
+from quotaopt.datasets import generate_company
+from quotaopt.rep_years import observed_years
+
+SCENARIO = """\
+name: odd
+data: data/
+plan_year: 2027
+target: {growth: 0.05, over_assignment: 0.05}
+allocation: {unit: 1000, stretch: [0.5, 2.0], flex: 0.3}
+simulation: {draws: 500, seed: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_company(tmp_path_factory.mktemp("odd") / "data", n_reps=30, years=4, seed=4, end_year=2026)
+
+
+def _copy(company: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(company, data, ignore=shutil.ignore_patterns("truth"))
+    (tmp_path / "odd.yaml").write_text(SCENARIO)
+    return data
+
+
+def _plan(tmp_path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["plan", str(tmp_path / "odd.yaml"), "--out", str(tmp_path / "runs")])
+    return result.exit_code, result.output
+
+
+def test_a_company_of_one_rep_is_planned(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    reps = pd.read_csv(data / "reps.csv", dtype=str)
+    established = reps[(reps["status"] == "active") & (reps["hire_date"] < "2023-01-01")].iloc[:1]
+    established.to_csv(data / "reps.csv", index=False)
+    keep = set(established["rep_id"])
+    for name in ("bookings", "accounts"):
+        frame = pd.read_csv(data / f"{name}.csv", dtype=str)
+        frame[frame["rep_id"].isin(keep)].to_csv(data / f"{name}.csv", index=False)
+    # The other teams stay, empty.
+    territories = pd.read_csv(data / "territories.csv", dtype=str)
+    accounts = pd.read_csv(data / "accounts.csv", dtype=str)
+    territories[territories["territory_id"].isin(accounts["territory_id"])].to_csv(data / "territories.csv",
+                                                                                    index=False)
+    code, output = _plan(tmp_path)
+    assert code == 0, output
+    (run,) = (tmp_path / "runs" / "odd").iterdir()
+    plan = pd.read_csv(run / "plan.csv")
+    assert len(plan) == 1 and plan["quota"].iloc[0] > 0
+
+
+def test_a_year_without_any_booking_is_a_hole_not_zero_sales(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    bookings = pd.read_csv(data / "bookings.csv", dtype=str)
+    bookings[~bookings["date"].str.startswith("2025")].to_csv(data / "bookings.csv", index=False)
+    assert observed_years(load_company(data)) == [2023, 2024, 2026]
+    code, output = _plan(tmp_path)
+    # The model learns 2024 from 2023; 2026 has no year before it, and 2025 is not zeros.
+    assert code == 0, output
+    (run,) = (tmp_path / "runs" / "odd").iterdir()
+    plan = pd.read_csv(run / "plan.csv")
+    assert plan["capacity_p50"].median() > 100_000
+    # Only the hole left: too little history, said plainly.
+    bookings[~bookings["date"].str[:4].isin(["2023", "2025"])].to_csv(data / "bookings.csv", index=False)
+    code, output = _plan(tmp_path)
+    assert code == 2, output
+    assert "two consecutive full calendar years" in output and "capacity.model: given" in output
+
+
+def test_only_plan_year_hires_get_finite_capacities_and_a_clear_answer(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    reps = pd.read_csv(data / "reps.csv", dtype=str)
+    reps = reps[reps["status"] == "active"].assign(hire_date="2027-01-04", last_quota="")
+    reps.to_csv(data / "reps.csv", index=False)
+    for name in ("bookings", "accounts"):
+        frame = pd.read_csv(data / f"{name}.csv", dtype=str)
+        frame[frame["rep_id"].isin(set(reps["rep_id"]))].to_csv(data / f"{name}.csv", index=False)
+    bookings = pd.read_csv(data / "bookings.csv", dtype=str)
+    # Keep a company history booked by people who have left, so only the training rows are missing.
+    reps_all = pd.read_csv(company / "reps.csv", dtype=str)
+    gone = reps_all[reps_all["status"] == "departed"]
+    old = pd.read_csv(company / "bookings.csv", dtype=str)
+    pd.concat([reps, gone]).to_csv(data / "reps.csv", index=False)
+    pd.concat([bookings.iloc[:0], old[old["rep_id"].isin(set(gone["rep_id"]))]]).to_csv(data / "bookings.csv",
+                                                                                         index=False)
+    code, output = _plan(tmp_path)
+    # Their capacities are bounded by what the history saw (once infinite), so the
+    # answer is a business one: the target is far below what these reps must carry.
+    assert code == 3, output
+    assert "least its reps must carry" in output and "expected a finite number" not in output
+
+
+def test_ids_stored_as_numbers_in_parquet_load_as_text(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    names = ("teams", "reps", "bookings", "accounts", "territories")
+    frames = {name: pd.read_csv(data / f"{name}.csv", dtype=str) for name in names}
+    ids = sorted({v for f in frames.values() for c in f.columns if c.endswith("_id") for v in f[c].dropna()})
+    number = {v: i + 1 for i, v in enumerate(ids)}
+    first_team = frames["teams"]["team_id"].iloc[0]
+    for name, frame in frames.items():
+        for column in [c for c in frame.columns if c.endswith("_id")]:
+            # Every id becomes a distinct integer; a missing id stays missing (nullable Int64).
+            frame[column] = pd.array(frame[column].map(number), dtype="Int64")
+        (data / f"{name}.csv").unlink()
+        frame.to_parquet(data / f"{name}.parquet", index=False)
+    loaded = load_company(data)
+    assert loaded.teams["team_id"].iloc[0] == str(number[first_team])
+    assert loaded.teams["parent_id"].isna().sum() == 1  # the root, as from a CSV
+    code, output = _plan(tmp_path)
+    assert code == 0, output
