@@ -29,6 +29,8 @@ def test_stretch_comes_first_and_is_reported(case: Case, backend: str, unit_solv
     assert "beyond max_change" in note and "comes first" in note
     # b keeps its fair share; only a moved beyond max_change.
     assert result.reps["lower_bound"].iloc[0] == result.reps["upper_bound"].iloc[0] == case.quotas[0]
+    # The constraint that set a's quota is the stretch edge, not the max_change it broke.
+    assert result.reps["binding"].iloc[0] == ("stretch_max" if case is ABOVE else "stretch_min")
 
 
 def test_nothing_is_reported_when_the_bands_overlap() -> None:

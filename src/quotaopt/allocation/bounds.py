@@ -215,6 +215,9 @@ def rep_bounds(
     lo, lo_src = np.where(take, m_lo, lo), np.where(take, MAX_CHANGE, lo_src).astype(np.int8)
     take = m_hi <= hi + _EPS
     hi, hi_src = np.where(take, m_hi, hi), np.where(take, MAX_CHANGE, hi_src).astype(np.int8)
+    # Where max_change gave way, the stretch edge it was widened to is what sets the quota.
+    lo_src = np.where(gave_way & (lo_src == MAX_CHANGE), STRETCH_MAX, lo_src).astype(np.int8)
+    hi_src = np.where(gave_way & (hi_src == MAX_CHANGE), STRETCH_MIN, hi_src).astype(np.int8)
     take = cap <= hi + _EPS
     hi, hi_src = np.where(take, cap, hi), np.where(take, RAMP, hi_src).astype(np.int8)
     lo_int = np.ceil(lo - _EPS * np.maximum(1.0, np.abs(lo))).astype(np.int64)
