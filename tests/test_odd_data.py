@@ -125,3 +125,63 @@ def test_ids_stored_as_numbers_in_parquet_load_as_text(company: Path, tmp_path: 
     assert loaded.teams["parent_id"].isna().sum() == 1  # the root, as from a CSV
     code, output = _plan(tmp_path)
     assert code == 0, output
+
+
+def test_half_a_first_year_is_no_base_for_a_growth_target(company: Path, tmp_path: Path) -> None:
+    from quotaopt.errors import InputError
+    from quotaopt.planning import company_target
+    from quotaopt.scenario import load_scenario
+
+    data = _copy(company, tmp_path)
+    bookings = pd.read_csv(data / "bookings.csv", dtype=str)
+    bookings[bookings["date"] >= "2026-07-01"].to_csv(data / "bookings.csv", index=False)
+    scenario = load_scenario(tmp_path / "odd.yaml")
+    with pytest.raises(InputError) as info:
+        company_target(scenario, load_company(data), 2027)
+    assert "there is none" in str(info.value) and "2026-07" in str(info.value) and "target.company" in str(info.value)
+    # With a complete year before it, that year is the base (not the half year after it).
+    full = pd.read_csv(company / "bookings.csv", dtype=str)
+    full[full["date"] < "2026-07-01"].to_csv(data / "bookings.csv", index=False)
+    target, basis = company_target(scenario, load_company(data), 2027)
+    assert basis["base_year"] == 2025
+    assert target == pytest.approx(basis["base_bookings"] * 1.05**2)
+
+
+def test_whole_number_float_ids_from_parquet_match_integer_ids(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    teams = pd.read_csv(data / "teams.csv", dtype=str)
+    number = {v: i + 1 for i, v in enumerate(teams["team_id"])}
+    teams["team_id"] = teams["team_id"].map(number).astype("int64")
+    teams["parent_id"] = teams["parent_id"].map(number)  # the root's NaN makes this float64: 1.0, 2.0 ...
+    assert teams["parent_id"].dtype == "float64"
+    (data / "teams.csv").unlink()
+    teams.to_parquet(data / "teams.parquet", index=False)
+    reps = pd.read_csv(data / "reps.csv", dtype=str)
+    reps["team_id"] = reps["team_id"].map(number).astype("int64")
+    (data / "reps.csv").unlink()
+    reps.to_parquet(data / "reps.parquet", index=False)
+    loaded = load_company(data)
+    assert set(loaded.teams["parent_id"].dropna()) <= set(loaded.teams["team_id"])
+
+
+def test_an_active_rep_hired_after_the_plan_year_is_named(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    reps = pd.read_csv(data / "reps.csv", dtype=str)
+    row = reps.index[reps["status"] == "active"][0]
+    reps.loc[row, "hire_date"] = "2028-03-01"
+    reps.to_csv(data / "reps.csv", index=False)
+    code, output = _plan(tmp_path)
+    assert code == 2, output
+    assert f"rep {reps.loc[row, 'rep_id']}: hire_date 2028-03-01 is after plan year 2027" in output
+    assert "np." not in output and not (tmp_path / "runs").exists()
+
+
+def test_numbers_in_messages_keep_their_digits(company: Path, tmp_path: Path) -> None:
+    data = _copy(company, tmp_path)
+    reps = pd.read_csv(data / "reps.csv", dtype=str)
+    row = reps.index[reps["status"] == "active"][0]
+    reps.loc[row, "locked_quota"] = "1234567.89"
+    reps.to_csv(data / "reps.csv", index=False)
+    code, output = _plan(tmp_path)
+    assert code == 2, output
+    assert "locked_quota 1234567.89 is not a whole multiple of allocation.unit 1000" in output

@@ -168,6 +168,21 @@ def test_a_team_behind_pulls_down_a_teammate_without_actuals() -> None:
     assert alone.mean[-1] == pytest.approx(prior.mean[-1])
 
 
+def test_nothing_booked_in_the_first_days_leaves_the_plan_s_forecast() -> None:
+    # 200 reps, 50 deals a year each, as of 1 January (0.2% of the year done) with
+    # nothing booked. Half a deal over 0.2% of the year once read as a level 80 times the
+    # plan; pooled over the company it put every forecast at 3.7 times the plan.
+    cap = np.array([[7e5, 1e6, 1.4e6]] * 200)
+    teams = np.arange(200) % 10
+    args = (np.full(200, 2e4), np.full(200, 0.04), teams, 0.3, 0.2)
+    prior = update(cap, np.zeros(200), np.zeros(200), *args)
+    early = update(cap, np.zeros(200), np.full(200, 0.002), *args)
+    np.testing.assert_allclose(early.mean, prior.mean)
+    # Once about three deals were due (6% of the year), an empty pipeline does count, downwards.
+    later = update(cap, np.zeros(200), np.full(200, 0.07), *args)
+    assert np.all(later.mean < prior.mean - 0.5)
+
+
 def test_unit_draws_agree_with_the_closed_form_for_a_one_rep_unit() -> None:
     w = _world(40, 9)
     post = update(w["cap"], w["booked"], w["done"], w["deal"], w["kappa"], w["teams"], 0.1, 0.1)

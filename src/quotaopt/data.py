@@ -155,7 +155,10 @@ class _Checker:
         if column not in self.frame.columns:
             return pd.Series([""] * len(self.frame), index=self.frame.index, dtype="str")
         raw = self.frame[column]
-        # Ids typed as numbers in Parquet (Int64, float) become their text; missing is "".
+        # Ids typed as numbers in Parquet become their text; missing is "". A float column
+        # of whole numbers (integers with a gap, as pandas writes them) reads as integers.
+        if pd.api.types.is_float_dtype(raw) and bool((raw.dropna() % 1 == 0).all()):
+            raw = raw.astype("Int64")
         values = raw.astype("str").where(raw.notna(), "").str.strip()
         if required:
             self.add(values == "", column, "is empty (expected a value)")
@@ -494,3 +497,10 @@ def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:
     last = max(company.history_years)
     if plan_year <= last:
         raise InputError([Problem(label, f"plan year {plan_year} is not after the history (bookings run to {last})", column="plan_year")])
+    reps = company.active_reps
+    late = reps[reps["hire_date"] > pd.Timestamp(year=plan_year, month=12, day=31)]
+    if len(late):
+        raise InputError([Problem("reps.csv", f"rep {rid}: hire_date {when:%Y-%m-%d} is after plan year {plan_year}, so "
+                                  f"this active rep cannot carry a quota in it (expected {plan_year}-12-31 or earlier)",
+                                  column="hire_date")
+                          for rid, when in zip(late["rep_id"], late["hire_date"], strict=True)])

@@ -48,9 +48,19 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
     root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
     if cfg.growth is None and np.isfinite(root_target):
         return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
+    from quotaopt.rep_years import observed_years
+
     growth = cfg.growth or 0.0
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
-    base_year = min(company.last_complete_year(), plan_year - 1)
+    # A complete year runs from January to December: half a first year is no base to grow from.
+    complete = [y for y in observed_years(company) if y < plan_year]
+    if not complete:
+        dates = company.bookings["date"]
+        span = f"bookings run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else "no bookings"
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"cannot grow from the last complete year before {plan_year}: there is none "
+                                  f"({span}); set target.company instead", column="target.growth")])
+    base_year = complete[-1]
     base = float(history.loc[history["date"].dt.year == base_year, "amount"].sum())
     if base <= 0:
         raise InputError([Problem(str(scenario.source or "scenario"),

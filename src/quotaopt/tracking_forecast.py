@@ -18,7 +18,12 @@ sqrt(1-c-t) O_i)`` with ``c, t = simulation.correlation``.
 **Update.** The booked amount to date ``A`` over the expected share done ``u`` is a noisy
 reading of the level: ``y = log(A / u) + v(u)/2 - mean = (log L - mean) + N(0, v(u))``
 (``A`` below half an average deal counts as half a deal, so a rep with nothing or only
-credit notes booked still reads as a low level, not minus infinity). The posterior of
+credit notes booked still reads as a low level, not minus infinity). A rep expected to
+have closed fewer than :data:`MIN_EXPECTED_DEALS` deals so far gives no reading at all:
+there the log-normal stand-in for a mostly-zero compound-Poisson sum is biased upwards
+(half a deal over a week of the year reads as a level many times the plan), and
+summed over every rep that bias would move the company's forecast by multiples. The
+forecast is then the plan's own until the year has told something. The posterior of
 the shared factors ``(G, H)`` is Gaussian (precision ``I + sum a a' tau^2 / w``), and
 given them each rep's own factor has a closed-form normal posterior. Every rep's
 pace therefore informs its team's and the company's factor, and through them every
@@ -45,6 +50,8 @@ from quotaopt.sampling import BLOCK, Z90, block_rng
 
 #: Smallest share of the predictive log-variance left to the level (the rest is deal luck).
 MIN_LEVEL_SHARE = 0.2
+#: Fewest deals a rep must be expected to have closed by the as-of date for its pace to count.
+MIN_EXPECTED_DEALS = 3.0
 #: Expected deals per year assumed for a rep when the history has no deal at all.
 DEFAULT_DEALS = 50.0
 _MIN_KAPPA = 1e-6
@@ -202,7 +209,9 @@ def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size
     own2 = tau2 * max(0.0, 1.0 - company - team)
 
     u = np.clip(np.asarray(done, dtype=np.float64), 0.0, 1.0)
-    observed = u > 1e-9
+    # Chosen from what was expected, never from what was booked, so it biases nothing.
+    expected_deals = u * p50 / np.maximum(np.asarray(deal_size, dtype=np.float64), 1e-9)
+    observed = (u > 1e-9) & (expected_deals >= MIN_EXPECTED_DEALS)
     d = luck_var(kappa, u)
     booked = np.maximum(np.asarray(actual, dtype=np.float64), 0.5 * deal_size)
     with np.errstate(divide="ignore", invalid="ignore"):

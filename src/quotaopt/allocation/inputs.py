@@ -149,7 +149,9 @@ def _column(reps: pd.DataFrame, name: str, problems: list[Problem], positive: bo
     if bad.size:
         rid = reps["rep_id"].iloc[bad[0]]
         what = "a finite number > 0" if positive else "a finite number"
-        problems.append(Problem("reps", f"rep {rid}: {name} is {reps[name].iloc[bad[0]]!r}, expected {what}", column=name))
+        value = values[bad[0]]
+        found = "missing" if np.isnan(value) else f"{value:.15g}"
+        problems.append(Problem("reps", f"rep {rid}: {name} is {found}, expected {what}", column=name))
     return values
 
 
@@ -193,11 +195,11 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
     for name, values in (("last_quota", last), ("locked_quota", locked)):
         bad = np.flatnonzero(np.isinf(values) | (values < 0))
         if bad.size:
-            problems.append(Problem("reps", f"rep {rep_ids[bad[0]]}: {name} {values[bad[0]]:g} is not an amount >= 0", column=name))
+            problems.append(Problem("reps", f"rep {rep_ids[bad[0]]}: {name} {values[bad[0]]:.15g} is not an amount >= 0", column=name))
     off_grid = np.isfinite(locked) & (np.abs(locked / unit - np.rint(locked / unit)) > 1e-6)
     if off_grid.any():
         i = int(np.flatnonzero(off_grid)[0])
-        problems.append(Problem("reps", f"rep {rep_ids[i]}: locked_quota {locked[i]:g} is not a whole multiple of allocation.unit {unit:g}", column="locked_quota"))
+        problems.append(Problem("reps", f"rep {rep_ids[i]}: locked_quota {locked[i]:.15g} is not a whole multiple of allocation.unit {unit:.15g}", column="locked_quota"))
     if problems:
         raise InputError(problems)
     order_ok = (p10 <= p50 * (1 + 1e-9)) & (p50 <= p90 * (1 + 1e-9))
