@@ -314,3 +314,15 @@ def test_given_capacity_fills_spread_and_names_missing_reps(company):
     company.capacity = None
     with pytest.raises(InputError, match="capacity.csv"):
         given_capacity(company)
+
+
+def test_a_rep_predicted_below_zero_keeps_a_band_of_the_usual_shape() -> None:
+    from quotaopt.capacity import FLOOR_SHARE, _floor
+
+    q = np.array([[80.0, 100.0, 130.0], [160.0, 200.0, 260.0], [70.0, 100.0, 140.0], [-50.0, -20.0, -5.0]])
+    out = _floor(q, 1)
+    np.testing.assert_array_equal(out[:3], q[:3])  # reps above the floor are untouched
+    floor = FLOOR_SHARE * 100.0  # of the median P50
+    assert out[3, 1] == pytest.approx(floor)
+    # The typical band is 0.8 / 1.3 of the P50 (medians of the ratios), not a single point.
+    assert out[3, 0] == pytest.approx(0.8 * floor) and out[3, 2] == pytest.approx(1.3 * floor)

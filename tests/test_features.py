@@ -88,6 +88,23 @@ def test_company_index_chains_same_rep_growth(hand):
     assert index.to_dict() == pytest.approx({2023: 1.0, 2024: 1.1, 2025: 1.21})
 
 
+def test_one_mega_deal_does_not_move_the_company_level(tmp_path: Path):
+    """A rep whose year jumps 100-fold (a mega-deal, a typo) is left out of the link."""
+    rng = np.random.default_rng(0)
+    reps = [(f"E{i}", "T1", "longtail", "2018-01-01", 1, "active", 100_000) for i in range(20)]
+    amounts = {(f"E{i}", y): 100_000 * 1.05 ** (y - 2023) * float(np.exp(rng.normal(0, 0.1)))
+               for i in range(20) for y in (2023, 2024, 2025)}
+    clean = company_index(load_company(_company(tmp_path / "clean", reps, amounts)))
+    amounts[("E0", 2025)] = 100 * amounts[("E0", 2025)]
+    index = company_index(load_company(_company(tmp_path / "mega", reps, amounts)))
+    assert index[2025] / index[2024] == pytest.approx(clean[2025] / clean[2024], rel=0.08)
+    # Nor does a rep who booked nothing the year before and a fortune this year.
+    amounts[("E1", 2024)] = 0.0
+    amounts[("E1", 2025)] = 10_000_000.0
+    again = company_index(load_company(_company(tmp_path / "zero", reps, amounts)))
+    assert again[2025] / again[2024] == pytest.approx(clean[2025] / clean[2024], rel=0.08)
+
+
 def test_company_index_leaves_out_ramping_reps(tmp_path: Path):
     """Reps in their first year ramp up: their growth is not the company's."""
     reps = [(f"E{i}", "T1", "longtail", "2018-01-01", 1, "active", 100_000) for i in range(10)]

@@ -85,10 +85,19 @@ def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float
 
 
 def _floor(q: np.ndarray, mid: int) -> np.ndarray:
-    """Strictly positive, non-crossing capacities (quotas divide by them)."""
-    positive = q[:, mid][q[:, mid] > 0]
-    floor = FLOOR_SHARE * float(np.median(positive)) if positive.size else 1.0
-    return np.maximum.accumulate(np.maximum(q, floor), axis=1)
+    """Strictly positive, non-crossing capacities (quotas divide by them).
+
+    Each quantile is floored at the typical rep's band shape scaled to FLOOR_SHARE of
+    the median P50, so a rep predicted at or below zero (e.g. a history of credit notes)
+    keeps a band of the usual relative width rather than P10 = P50 = P90, which would
+    claim certainty about the least known rep of all.
+    """
+    positive = q[:, mid] > 0
+    if not positive.any():
+        return np.maximum.accumulate(np.maximum(q, 1.0), axis=1)
+    shape = np.median(q[positive] / q[positive, mid:mid + 1], axis=0)
+    floors = FLOOR_SHARE * float(np.median(q[positive, mid])) * np.maximum(shape, FLOOR_SHARE)
+    return np.maximum.accumulate(np.maximum(q, floors[None, :]), axis=1)
 
 
 def capacity_column(q: float) -> str:

@@ -10,6 +10,9 @@ Why it is built this way:
 * **Same reps, consecutive years.** Each link of the index is the growth of the
   same reps' bookings between two years, so hires, departures and the role mix do
   not move it; market growth and company-wide luck do.
+* **Outliers left out.** A rep whose growth, or whose total in either year, is more
+  than :data:`OUTLIER_Z` robust standard deviations from the median (a mega-deal, a
+  typo) does not enter the link.
 * **Established reps only** (employed since at least a year before the link):
   a rep in their first year is still ramping up, and counting that ramp-up as
   company growth would make the index outgrow the market trend it is carried
@@ -48,6 +51,8 @@ MIN_POOL = 10
 LEVEL_WINDOW = 3
 #: Share of a team's yearly deviation treated as luck (measured: 1.0 beat 0.5 and 0).
 TEAM_SHRINK = 1.0
+#: Robust z-score of a rep's yearly log growth beyond which it is left out of the level's link.
+OUTLIER_Z = 5.0
 #: Prior of the trend shrinkage: spread of true yearly log growth between companies.
 TREND_PRIOR_SD = 0.05
 #: Prior year-to-year swing of a company's log level around its trend, and its weight
@@ -61,6 +66,30 @@ def _link_pool(company: CompanyData, year: int, last_year: pd.Series) -> pd.Inde
     hire = company.reps.set_index("rep_id")["hire_date"].reindex(both)
     established = both[(hire <= pd.Timestamp(year=year - 2, month=1, day=1)).to_numpy()]
     return established if len(established) >= MIN_POOL else both
+
+
+def _extreme(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Which of ``values`` lie more than OUTLIER_Z robust standard deviations from their median."""
+    spread = 1.4826 * float(np.median(np.abs(values - values.median())))
+    if len(values) < MIN_POOL or spread <= 0:
+        return np.zeros(len(index), dtype=bool)
+    return ((values - values.median()).abs() > OUTLIER_Z * spread).reindex(index, fill_value=False).to_numpy(copy=True)
+
+
+def _without_outliers(pair: pd.DataFrame) -> pd.DataFrame:
+    """The link pool less its outliers (robust z above :data:`OUTLIER_Z`).
+
+    One mega-deal (or a typo) in one rep's year must not move the level of the whole
+    company, and with it every other rep's capacity. A rep is left out when its growth
+    between the two years, or its total in either year (on a log scale, among the reps
+    who booked), is an outlier.
+    """
+    now, before = pair.iloc[:, 0], pair.iloc[:, 1]
+    both = (now > 0) & (before > 0)
+    drop = _extreme(pd.Series(np.log(now[both] / before[both])), pair.index)
+    for total in (now, before):
+        drop |= _extreme(pd.Series(np.log(total[total > 0])), pair.index)
+    return pair[~drop]
 
 
 def chain(company: CompanyData, yearly: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
@@ -91,7 +120,7 @@ def chain(company: CompanyData, yearly: pd.DataFrame) -> tuple[pd.Series, pd.Dat
     for i, y in enumerate(years):
         if i > 0 and y - 1 == years[i - 1] and y in totals.columns and y - 1 in totals.columns:
             pool = _link_pool(company, y, last_year)
-            pair = totals.loc[totals.index.isin(pool), [y, y - 1]].fillna(0.0)
+            pair = _without_outliers(totals.loc[totals.index.isin(pool), [y, y - 1]].fillna(0.0))
             now, before = pair.sum()
             link = float(now / before) if now > 0 and before > 0 else 1.0
             level *= link
