@@ -157,6 +157,16 @@ def test_many_problems_are_listed_twenty_then_counted(tiny: Path) -> None:
     assert any("reps.csv:3:role" in line for line in lines)
 
 
+def test_the_count_of_the_rest_counts_rows_not_folded_lines(tiny: Path) -> None:
+    # 300 bad rows of one rule: 50 are listed one by one, the rest folded into one line,
+    # and the closing count says how many rows are not shown, not how many lines.
+    rows = "\n".join(f"2026-05-01,NOPE{i},1,K1" for i in range(300))
+    _append("data/bookings.csv", rows)(tiny.parent)
+    result = CliRunner().invoke(main, ["validate", str(tiny)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("and 280 more problem(s)")
+
+
 def test_valid_tiny_company_passes(tiny: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(tiny)])
     assert result.exit_code == 0, result.output

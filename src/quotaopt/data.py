@@ -147,7 +147,8 @@ class _Checker:
             text = message(value) if callable(message) else message
             self.problems.append(Problem(self.name, text, row=int(i) + self.row_offset, column=column))
         if len(idx) > 50:
-            extra = Problem(self.name, f"... {len(idx) - 50} more rows with the same problem", column=column)
+            extra = Problem(self.name, f"... {len(idx) - 50} more rows with the same problem", column=column,
+                            repeats=len(idx) - 50)
             self.problems.append(extra)
 
     def text(self, column: str, required: bool) -> pd.Series:

@@ -24,12 +24,16 @@ class Problem:
         Line number in the file (the header is line 1), when the problem is in a row.
     column : str or None
         Column name, or key path for scenario files.
+    repeats : int
+        How many problems this one line stands for (a fold of rows with the same
+        problem); the "and N more" count of :class:`InputError` adds them up.
     """
 
     file: str
     message: str
     row: int | None = None
     column: str | None = None
+    repeats: int = 1
 
     def __str__(self) -> str:
         parts = [self.file]
@@ -64,7 +68,8 @@ class InputError(QuotaOptError):
     def render(self) -> str:
         """Format the first ``max_shown`` problems, one per line, and a count of the rest."""
         lines = [str(p) for p in self.problems[: self.max_shown]]
-        rest = len(self.problems) - self.max_shown
+        hidden = self.problems[self.max_shown:]
+        rest = sum(getattr(p, "repeats", 1) for p in hidden)
         if rest > 0:
             lines.append(f"... and {rest} more problem(s)")
         return "\n".join(lines)
