@@ -70,8 +70,10 @@ def _link_pool(company: CompanyData, year: int, last_year: pd.Series) -> pd.Inde
 
 def _extreme(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Which of ``values`` lie more than OUTLIER_Z robust standard deviations from their median."""
+    if len(values) < MIN_POOL:  # too few to tell an outlier from the spread
+        return np.zeros(len(index), dtype=bool)
     spread = 1.4826 * float(np.median(np.abs(values - values.median())))
-    if len(values) < MIN_POOL or spread <= 0:
+    if spread <= 0:
         return np.zeros(len(index), dtype=bool)
     return ((values - values.median()).abs() > OUTLIER_Z * spread).reindex(index, fill_value=False).to_numpy(copy=True)
 
