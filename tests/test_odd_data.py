@@ -185,3 +185,30 @@ def test_numbers_in_messages_keep_their_digits(company: Path, tmp_path: Path) ->
     code, output = _plan(tmp_path)
     assert code == 2, output
     assert "locked_quota 1234567.89 is not a whole multiple of allocation.unit 1000" in output
+
+
+def test_planning_in_the_autumn_uses_the_last_twelve_months(company: Path, tmp_path: Path) -> None:
+    import json
+
+    from quotaopt.rolling import months_short, shifted
+
+    data = _copy(company, tmp_path)
+    bookings = pd.read_csv(data / "bookings.csv", dtype=str)
+    bookings[bookings["date"] <= "2026-08-31"].to_csv(data / "bookings.csv", index=False)
+    loaded = load_company(data)
+    assert months_short(loaded, 2027) == 4
+    assert months_short(load_company(company), 2027) == 0  # a complete 2026: nothing to shift
+    seen = shifted(loaded, 4)
+    assert seen.bookings["date"].max() == pd.Timestamp("2026-12-31")  # 31 August + 4 months
+    assert seen.last_complete_year() == 2026
+    # A rep hired after the last booking keeps their own date (from the end of the shifted history).
+    late = loaded.reps["hire_date"] > pd.Timestamp("2026-08-31")
+    assert (seen.reps.loc[late, "hire_date"] >= pd.Timestamp("2027-01-01")).all()
+    code, output = _plan(tmp_path)
+    assert code == 0, output
+    (run,) = (tmp_path / "runs" / "odd").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["capacity"]["history_months_short"] == 4
+    assert summary["target_basis"]["base_year"] == 2025  # targets still grow from the last complete year
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "odd.yaml"), "--model-out", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output

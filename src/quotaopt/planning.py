@@ -73,22 +73,32 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if."""
     from quotaopt import capacity as cap
+    from quotaopt.rolling import months_short, shifted
 
     kind = scenario.capacity.model
     info: dict[str, Any] = {"model": kind}
+    # Bookings that stop inside the year before the plan: plan on the last twelve months.
+    short = months_short(company, plan_year) if kind != "given" else 0
+    seen = shifted(company, short)
     if kind == "given":
         frame = cap.given_capacity(company)
     elif kind == "train":
-        model = cap.fit_capacity(company, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
-        frame = cap.predict_capacity(model, company, plan_year)
+        model = cap.fit_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
+        frame = cap.predict_capacity(model, seen, plan_year)
     else:
         from quotaopt.model_store import load_model
         from quotaopt.pipeline import resolve_model_dir
 
         model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
-        frame = cap.predict_capacity(model, company, plan_year)
+        frame = cap.predict_capacity(model, seen, plan_year)
     factor = 1.0 + scenario.market.growth
+    if short:
+        from quotaopt.company_level import company_index, trend_growth
+
+        # The predicted twelve months end `short` months before the plan year does.
+        factor *= float(np.exp(trend_growth(seen, company_index(seen), plan_year) * short / 12.0))
+        info["history_months_short"] = short
     for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
         frame[column] = (frame[column] * factor).round(2)
     info["market_growth"] = scenario.market.growth
