@@ -164,25 +164,25 @@ def test_whole_number_float_ids_from_parquet_match_integer_ids(company: Path, tm
     assert set(loaded.teams["parent_id"].dropna()) <= set(loaded.teams["team_id"])
 
 
-def test_an_active_rep_hired_after_the_plan_year_is_named(company: Path, tmp_path: Path) -> None:
+def _plan_with_first_active_rep(company: Path, tmp_path: Path, column: str, value: str) -> tuple[str, int, str]:
+    """Set ``column`` of the first active rep to ``value``, plan; return its id, exit code, output."""
     data = _copy(company, tmp_path)
     reps = pd.read_csv(data / "reps.csv", dtype=str)
     row = reps.index[reps["status"] == "active"][0]
-    reps.loc[row, "hire_date"] = "2028-03-01"
+    reps.loc[row, column] = value
     reps.to_csv(data / "reps.csv", index=False)
-    code, output = _plan(tmp_path)
+    return str(reps.loc[row, "rep_id"]), *_plan(tmp_path)
+
+
+def test_an_active_rep_hired_after_the_plan_year_is_named(company: Path, tmp_path: Path) -> None:
+    rep_id, code, output = _plan_with_first_active_rep(company, tmp_path, "hire_date", "2028-03-01")
     assert code == 2, output
-    assert f"rep {reps.loc[row, 'rep_id']}: hire_date 2028-03-01 is after plan year 2027" in output
+    assert f"rep {rep_id}: hire_date 2028-03-01 is after plan year 2027" in output
     assert "np." not in output and not (tmp_path / "runs").exists()
 
 
 def test_numbers_in_messages_keep_their_digits(company: Path, tmp_path: Path) -> None:
-    data = _copy(company, tmp_path)
-    reps = pd.read_csv(data / "reps.csv", dtype=str)
-    row = reps.index[reps["status"] == "active"][0]
-    reps.loc[row, "locked_quota"] = "1234567.89"
-    reps.to_csv(data / "reps.csv", index=False)
-    code, output = _plan(tmp_path)
+    _, code, output = _plan_with_first_active_rep(company, tmp_path, "locked_quota", "1234567.89")
     assert code == 2, output
     assert "locked_quota 1234567.89 is not a whole multiple of allocation.unit 1000" in output
 
