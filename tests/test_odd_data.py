@@ -77,11 +77,13 @@ def test_a_year_without_any_booking_is_a_hole_not_zero_sales(company: Path, tmp_
     (run,) = (tmp_path / "runs" / "odd").iterdir()
     plan = pd.read_csv(run / "plan.csv")
     assert plan["capacity_p50"].median() > 100_000
-    # Only the hole left: too little history, said plainly.
+    # Only the hole left: too little history, said plainly, by validate as by plan.
     bookings[~bookings["date"].str[:4].isin(["2023", "2025"])].to_csv(data / "bookings.csv", index=False)
     code, output = _plan(tmp_path)
     assert code == 2, output
     assert "two consecutive full calendar years" in output and "capacity.model: given" in output
+    checked = CliRunner().invoke(main, ["validate", str(tmp_path / "odd.yaml")])
+    assert checked.exit_code == 2 and "two consecutive full calendar years" in checked.output
 
 
 def test_only_plan_year_hires_get_finite_capacities_and_a_clear_answer(company: Path, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from quotaopt.features import (
     rep_year_features,
     training_set,
 )
+from quotaopt.rep_years import too_little_history, training_years
 
 __all__ = ["FLOOR_SHARE", "GIVEN_SIGMA", "CapacityModel", "capacity_column", "fit_capacity", "given_capacity",
            "predict_capacity"]
@@ -47,9 +48,6 @@ _Z90 = 1.2815515655446004  # standard normal 90% quantile
 FLOOR_SHARE = 0.001
 
 
-def _training_years(company: CompanyData, plan_year: int) -> list[int]:
-    seen = set(observed_years(company))
-    return [y for y in sorted(seen) if y < plan_year and y - 1 in seen]
 
 
 def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float] = (0.1, 0.5, 0.9),
@@ -65,11 +63,9 @@ def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float
     InputError
         Too little history to train.
     """
-    years = _training_years(company, plan_year)
+    years = training_years(company, plan_year)
     if not years:
-        raise InputError([Problem("bookings.csv", f"too little history to train a capacity model for {plan_year} "
-                                  "(expected at least two consecutive full calendar years of bookings before it); "
-                                  "use capacity.model: given")])
+        raise InputError([too_little_history(plan_year)])
     X, y = training_set(company, years, as_of=plan_year)
     if len(X) < 2:  # e.g. every rep was hired after the history ends
         raise InputError([Problem("bookings.csv", f"too little history to train a capacity model for {plan_year}: "

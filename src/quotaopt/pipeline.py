@@ -79,4 +79,11 @@ def load_inputs(path: str | Path) -> Inputs:
     plan_year = scenario.plan_year or max(company.history_years) + 1
     check_plan_year(company, plan_year, str(path))
     _check_consistency(scenario, company, str(path))
+    if scenario.capacity.model == "train":
+        # What `plan` would refuse, `validate` says too (on the calendar plan would use).
+        from quotaopt.rep_years import too_little_history, training_years
+        from quotaopt.rolling import months_short, shifted
+
+        if not training_years(shifted(company, months_short(company, plan_year)), plan_year):
+            raise InputError([too_little_history(plan_year)])
     return Inputs(scenario=scenario, company=company, plan_year=plan_year)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.data import CompanyData
+from quotaopt.errors import Problem
 
 
 def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -98,3 +99,16 @@ def full_year_reps(company: CompanyData, year: int, last_year: pd.Series) -> pd.
     departed = reps["status"] == "departed"
     stayed = ~departed | (last_year.reindex(reps.index) > year).fillna(False).astype(bool)
     return reps.index[(reps["hire_date"] <= start) & stayed]
+
+
+def training_years(company: CompanyData, plan_year: int) -> list[int]:
+    """Years before ``plan_year`` a capacity model can learn (each needs the year before it)."""
+    seen = set(observed_years(company))
+    return [y for y in sorted(seen) if y < plan_year and y - 1 in seen]
+
+
+def too_little_history(plan_year: int) -> Problem:
+    """The input problem of a history with no year to train a capacity model on."""
+    return Problem("bookings.csv", f"too little history to train a capacity model for {plan_year} "
+                   "(expected at least two consecutive full calendar years of bookings before it); "
+                   "use capacity.model: given")
