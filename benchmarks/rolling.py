@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity import fit_capacity, predict_capacity
-from quotaopt.company_level import company_index, trend_growth
 from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
-from quotaopt.rolling import months_short, shifted
+from quotaopt.rolling import capacity_calendar, carry_forward
 
 
 def score(cap: pd.DataFrame, factor: float, actual: pd.Series) -> dict[str, float]:
@@ -53,10 +52,9 @@ def main() -> None:
             actual = booked.groupby("rep_id")["amount"].sum().reindex(full.index).fillna(0.0) / shock
             cut = dataclasses.replace(company, bookings=company.bookings[company.bookings["date"]
                                                                            <= pd.Timestamp(f"2026-{args.cut}")])
-            short = months_short(cut, 2027)
-            seen = shifted(cut, short)
+            seen, short = capacity_calendar(cut, 2027)
             autumn = predict_capacity(fit_capacity(seen, 2027), seen, 2027).set_index("rep_id").reindex(full.index)
-            carry = float(np.exp(trend_growth(seen, company_index(seen), 2027) * short / 12.0))
+            carry = carry_forward(seen, 2027, short)
             rows.append({"seed": seed, "plan made": "January (full 2026)", **score(full, 1.0, actual)})
             rows.append({"seed": seed, "plan made": f"autumn ({short} months short)", **score(autumn, carry, actual)})
     frame = pd.DataFrame(rows)

@@ -256,15 +256,15 @@ def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = 
 def train_scenario(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
     """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
     from quotaopt.model_store import train_model
-    from quotaopt.rolling import months_short, shifted
+    from quotaopt.rolling import capacity_calendar
 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
     sc = inputs.scenario
     folder = Path(model_out) if model_out is not None else Path("models") / sc.name
     # The same calendar the plan's capacity stage will use (rolling.py).
-    short = months_short(inputs.company, inputs.plan_year)
-    _, meta = train_model(shifted(inputs.company, short), inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
+    seen, short = capacity_calendar(inputs.company, inputs.plan_year)
+    _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
                           random_state=sc.simulation.seed,
                           metadata={"scenario": sc.name, "inputs": input_hashes(inputs),
                                     "history_months_short": short})

@@ -48,8 +48,6 @@ _Z90 = 1.2815515655446004  # standard normal 90% quantile
 FLOOR_SHARE = 0.001
 
 
-
-
 def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float] = (0.1, 0.5, 0.9),
                  random_state: int = 0, **params: Any) -> CapacityModel:
     """Train a :class:`CapacityModel` on every complete year before ``plan_year``.
@@ -68,9 +66,7 @@ def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float
         raise InputError([too_little_history(plan_year)])
     X, y = training_set(company, years, as_of=plan_year)
     if len(X) < 2:  # e.g. every rep was hired after the history ends
-        raise InputError([Problem("bookings.csv", f"too little history to train a capacity model for {plan_year}: "
-                                  f"{len(X)} rep-year(s) with a year before them to learn from (expected at least 2); "
-                                  "use capacity.model: given")])
+        raise InputError([too_little_history(plan_year, rows=len(X))])
     columns = model_columns(X)
     model = CapacityModel(quantiles=tuple(quantiles), exposure_feature="exposure", random_state=random_state, **params)
     level_error = np.log((X["level"] / X["level_forecast"]).to_numpy(dtype="float64"))

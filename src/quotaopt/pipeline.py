@@ -82,8 +82,8 @@ def load_inputs(path: str | Path) -> Inputs:
     if scenario.capacity.model == "train":
         # What `plan` would refuse, `validate` says too (on the calendar plan would use).
         from quotaopt.rep_years import too_little_history, training_years
-        from quotaopt.rolling import months_short, shifted
+        from quotaopt.rolling import capacity_calendar
 
-        if not training_years(shifted(company, months_short(company, plan_year)), plan_year):
+        if not training_years(capacity_calendar(company, plan_year)[0], plan_year):
             raise InputError([too_little_history(plan_year)])
     return Inputs(scenario=scenario, company=company, plan_year=plan_year)

@@ -73,13 +73,12 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if."""
     from quotaopt import capacity as cap
-    from quotaopt.rolling import months_short, shifted
+    from quotaopt.rolling import capacity_calendar, carry_forward
 
     kind = scenario.capacity.model
     info: dict[str, Any] = {"model": kind}
     # Bookings that stop inside the year before the plan: plan on the last twelve months.
-    short = months_short(company, plan_year) if kind != "given" else 0
-    seen = shifted(company, short)
+    seen, short = capacity_calendar(company, plan_year) if kind != "given" else (company, 0)
     if kind == "given":
         frame = cap.given_capacity(company)
     elif kind == "train":
@@ -92,12 +91,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
-    factor = 1.0 + scenario.market.growth
+    # The predicted twelve months end `short` months before the plan year does.
+    factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
     if short:
-        from quotaopt.company_level import company_index, trend_growth
-
-        # The predicted twelve months end `short` months before the plan year does.
-        factor *= float(np.exp(trend_growth(seen, company_index(seen), plan_year) * short / 12.0))
         info["history_months_short"] = short
     for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
         frame[column] = (frame[column] * factor).round(2)
@@ -162,14 +158,13 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     from quotaopt.simulate import DEFAULT_QUARTER_NOISE, simulate
 
     roles = reps.set_index("rep_id")["role"]
-    weights = month_weights
     quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
-                              scenario.allocation.unit, weights, scenario.allocation.ramp)
+                              scenario.allocation.unit, month_weights, scenario.allocation.ramp)
     sim_input = reps.merge(quarters, on="rep_id", how="left")
     season = scenario.periods.seasonality
-    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else _quarter_weights(weights)
+    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else _quarter_weights(month_weights)
     try:
-        noise = learn_quarter_noise(history, groups=roles, month_weights=weights)
+        noise = learn_quarter_noise(history, groups=roles, month_weights=month_weights)
     except Exception:  # noqa: BLE001 - too little history to learn it: use the documented default
         noise = DEFAULT_QUARTER_NOISE
     if not np.isfinite(noise):

@@ -107,8 +107,13 @@ def training_years(company: CompanyData, plan_year: int) -> list[int]:
     return [y for y in sorted(seen) if y < plan_year and y - 1 in seen]
 
 
-def too_little_history(plan_year: int) -> Problem:
-    """The input problem of a history with no year to train a capacity model on."""
-    return Problem("bookings.csv", f"too little history to train a capacity model for {plan_year} "
-                   "(expected at least two consecutive full calendar years of bookings before it); "
+def too_little_history(plan_year: int, rows: int | None = None) -> Problem:
+    """The input problem of a history a capacity model cannot be trained on.
+
+    Without ``rows``: no year has the year before it; with ``rows``: the years exist but
+    hold only that many rep-years (e.g. every rep was hired after them).
+    """
+    why = (" (expected at least two consecutive full calendar years of bookings before it)" if rows is None else
+           f": {rows} rep-year(s) with a year before them to learn from (expected at least 2)")
+    return Problem("bookings.csv", f"too little history to train a capacity model for {plan_year}{why}; "
                    "use capacity.model: given")

@@ -24,9 +24,28 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from quotaopt.data import CompanyData
+
+
+def capacity_calendar(company: CompanyData, plan_year: int) -> tuple[CompanyData, int]:
+    """The company as the capacity model sees it for ``plan_year``, and the months it was shifted.
+
+    ``(company, 0)`` when the year before the plan is complete; see :func:`months_short`.
+    """
+    short = months_short(company, plan_year)
+    return shifted(company, short), short
+
+
+def carry_forward(seen: CompanyData, plan_year: int, months: int) -> float:
+    """Factor taking a prediction of the shifted year to the plan year: the trend over ``months``."""
+    if months <= 0:
+        return 1.0
+    from quotaopt.company_level import company_index, trend_growth
+
+    return float(np.exp(trend_growth(seen, company_index(seen), plan_year) * months / 12.0))
 
 
 def months_short(company: CompanyData, plan_year: int) -> int:
