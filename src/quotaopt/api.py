@@ -7,7 +7,7 @@ only parses arguments and prints.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -229,19 +229,21 @@ def _truth_capacity(company_folder: Path) -> Any:
     return pd.read_csv(path, dtype={"rep_id": "str"}) if path.is_file() else None
 
 
-def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = None) -> tuple[Any, Path]:
-    """``quotaopt backtest``: fit on years < ``year``, score ``year`` against the baselines.
+def backtest_scenario(scenario: str | Path, year: int | Sequence[int],
+                      out: str | Path | None = None) -> tuple[Any, Path]:
+    """``quotaopt backtest``: fit on years < each ``year``, score it against the baselines.
 
+    Several years make a rolling origin: one row per method and year, then the mean.
     Writes ``backtest.json`` beside the scenario's runs (``runs/<scenario>/backtest.json``
     unless ``out`` names the runs folder) and returns the table and that path. Where the
     data folder carries a generator's ``truth/capacity.csv``, P50 is also scored against it.
     """
-    from quotaopt.backtest import backtest, table_records
+    from quotaopt.capacity import backtest, table_records
 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
     sc = inputs.scenario
-    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.simulation.seed,
+    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.capacity.seed,
                      truth=_truth_capacity(inputs.company.folder))
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     target = runs_root / sc.name / "backtest.json"
@@ -255,8 +257,8 @@ def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = 
 
 def train_scenario(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
     """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
+    from quotaopt.capacity import capacity_calendar
     from quotaopt.model_store import train_model
-    from quotaopt.rolling import capacity_calendar
 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
@@ -265,7 +267,7 @@ def train_scenario(scenario: str | Path, model_out: str | Path | None = None) ->
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
     _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
-                          random_state=sc.simulation.seed,
+                          random_state=sc.capacity.seed,
                           metadata={"scenario": sc.name, "inputs": input_hashes(inputs),
                                     "history_months_short": short})
     return folder, meta

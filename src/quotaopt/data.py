@@ -353,7 +353,8 @@ def _load_territories(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
     potential = check.number("potential", required=True)
     check.at_least(potential, "potential", 0.0)
     out["potential"] = potential
-    growth = check.number("market_growth", required=False, default=0.0)
+    # A missing market_growth is unknown, never "planners say 0%".
+    growth = check.number("market_growth", required=False)
     check.add(growth <= -1, "market_growth", lambda v: f"must be > -1 (got {v!r})")
     out["market_growth"] = growth
     return out

@@ -48,7 +48,7 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
     root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
     if cfg.growth is None and np.isfinite(root_target):
         return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
-    from quotaopt.rep_years import observed_years
+    from quotaopt.capacity import observed_years
 
     growth = cfg.growth or 0.0
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
@@ -73,7 +73,7 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if."""
     from quotaopt import capacity as cap
-    from quotaopt.rolling import capacity_calendar, carry_forward
+    from quotaopt.capacity import capacity_calendar, carry_forward
 
     kind = scenario.capacity.model
     info: dict[str, Any] = {"model": kind}
@@ -82,8 +82,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
     if kind == "given":
         frame = cap.given_capacity(company)
     elif kind == "train":
-        model = cap.fit_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
-        frame = cap.predict_capacity(model, seen, plan_year)
+        model, frame = cap.estimate_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles,
+                                             random_state=scenario.capacity.seed)
+        info.update(model.summary(), level=frame.attrs.get("level"))
     else:
         from quotaopt.model_store import load_model
         from quotaopt.pipeline import resolve_model_dir
@@ -91,6 +92,7 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
+        info.update(model.summary(), level=frame.attrs.get("level"))
     # The predicted twelve months end `short` months before the plan year does.
     factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
     if short:

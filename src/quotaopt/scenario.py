@@ -76,6 +76,10 @@ class CapacityConfig(_Strict):
     quantiles: tuple[float, ...] = Field(
         (0.1, 0.5, 0.9), description="Quantiles to predict; must include 0.1, 0.5 and 0.9."
     )
+    seed: int = Field(
+        0, description="Seed of the capacity model's own randomness (it draws none at the default "
+        "settings); independent of simulation.seed. Default 0."
+    )
 
     @field_validator("quantiles")
     @classmethod
