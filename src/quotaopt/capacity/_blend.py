@@ -47,14 +47,13 @@ def least_absolute_weights(predictions: np.ndarray, actual: np.ndarray) -> np.nd
         return np.ones(1)
     scale = float(np.abs(actual).mean()) or 1.0
     P, y = predictions / scale, actual / scale
-    # Variables: w (c), then u (n) with u >= |y - P w|.
-    cost = np.concatenate([np.zeros(c), np.ones(n)])
+    # The standard form of L1 regression: P w + r_plus - r_minus = y, all >= 0, sum w = 1;
+    # its interior-point solve is several times faster here than the simplex.
     eye = sparse.identity(n, format="csr")
-    upper = sparse.vstack([sparse.hstack([-sparse.csr_matrix(P), -eye]), sparse.hstack([sparse.csr_matrix(P), -eye])])
-    bound = np.concatenate([-y, y])
-    equal = sparse.hstack([sparse.csr_matrix(np.ones((1, c))), sparse.csr_matrix((1, n))])
-    res = linprog(cost, A_ub=upper, b_ub=bound, A_eq=equal, b_eq=[1.0],
-                  bounds=[(0, None)] * c + [(0, None)] * n, method="highs")
+    equal = sparse.vstack([sparse.hstack([sparse.csr_matrix(P), eye, -eye]),
+                           sparse.hstack([sparse.csr_matrix(np.ones((1, c))), sparse.csr_matrix((1, 2 * n))])])
+    cost = np.concatenate([np.zeros(c), np.ones(2 * n)])
+    res = linprog(cost, A_eq=equal, b_eq=np.concatenate([y, [1.0]]), bounds=(0, None), method="highs-ipm")
     if res.status != 0 or res.x is None:
         return np.full(c, 1.0 / c)
     w = np.clip(res.x[:c], 0.0, None)

@@ -125,9 +125,8 @@ def predict_capacity(model: CapacityModel, company: CompanyData, plan_year: int,
                                   f"(last complete year: {last})", column="date")])
     view = CompanyView.of(company) if view is None else view
     panel = view.panel
-    active = set(company.active_reps["rep_id"].astype(str))
-    rows = np.flatnonzero(panel.employed(plan_year) & (panel.share(plan_year) > 0)
-                          & np.isin(panel.ids, list(active)))
+    active = pd.Index(panel.ids).isin(company.active_reps["rep_id"].astype(str))
+    rows = np.flatnonzero(panel.employed(plan_year) & (panel.share(plan_year) > 0) & active)
     missing = [c for c in model.feature_names_in_ if c in POOL_COLUMNS + TERRITORY_COLUMNS
                and not _available(view, c)]
     if missing:

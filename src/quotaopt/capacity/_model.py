@@ -61,10 +61,10 @@ CANDIDATES = ("persistence", "trees", "linear", "smoothing")
 #: Most validation years (rolling origins) the weights and bands are learned on, and the
 #: fewest validation rows wanted: small companies look further back.
 MAX_ORIGINS, MIN_VALIDATION_ROWS, MOST_ORIGINS = 3, 500, 6
-#: Folds of reps (cross-fitting), and the fewest reps for which folds are used by default:
-#: with many reps, folds let every held-out prediction learn from every year; with few,
-#: a fold leaves too few reps to learn from and the rolling origin is the better judge.
-N_FOLDS, FOLD_MIN_REPS = 5, 200
+#: Folds of reps (cross-fitting), and the range of company sizes that use them by default.
+#: Below it a fold leaves too few reps to learn from, and above it one year holds plenty of
+#: rows to learn from: there the rolling origin, honest in time and a third of the fits, judges.
+N_FOLDS, FOLD_MIN_REPS, FOLD_MAX_REPS = 5, 200, 5_000
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,9 @@ class CapacityModel(BaseEstimator):
         How held-out predictions are made: each year from models fitted on the years
         before it (a rolling origin), or folds of reps over every year (cross-fitting; also
         the fallback with a single training year). ``auto``: folds from
-        :data:`FOLD_MIN_REPS` reps on, else rolling.
+        :data:`FOLD_MIN_REPS` to :data:`FOLD_MAX_REPS` reps, else rolling.
+    n_folds : int, default :data:`N_FOLDS`
+        Folds of reps when cross-fitting.
     n_threads : int, default 1
         OpenMP threads of the boosting (one is fastest for many small fits on a shared machine).
     random_state : int, default 0
@@ -134,10 +136,10 @@ class CapacityModel(BaseEstimator):
     True
     """
 
-    def __init__(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9), max_iter: int = 200,
-                 learning_rate: float = 0.05, max_leaf_nodes: int = 15, min_samples_leaf: int = 20,
+    def __init__(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9), max_iter: int = 100,
+                 learning_rate: float = 0.1, max_leaf_nodes: int = 15, min_samples_leaf: int = 20,
                  l2_regularization: float = 1.0, alpha: float = 1.0, candidates: Sequence[str] = CANDIDATES,
-                 validation: str = "auto", n_threads: int = 1, random_state: int = 0):
+                 validation: str = "auto", n_folds: int = N_FOLDS, n_threads: int = 1, random_state: int = 0):
         self.quantiles = quantiles
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -147,6 +149,7 @@ class CapacityModel(BaseEstimator):
         self.alpha = alpha
         self.candidates = candidates
         self.validation = validation
+        self.n_folds = n_folds
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -239,7 +242,7 @@ class CapacityModel(BaseEstimator):
         # Held-out predictions: a rolling origin over the last years, or folds of reps.
         scheme = self.validation
         if scheme == "auto":
-            scheme = "folds" if panel.n_reps >= FOLD_MIN_REPS else "rolling"
+            scheme = "folds" if FOLD_MIN_REPS <= panel.n_reps <= FOLD_MAX_REPS else "rolling"
         validation = self._validation_years(years, parts) if scheme == "rolling" else []
         held_out: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]] = []
         if validation:
@@ -252,9 +255,9 @@ class CapacityModel(BaseEstimator):
                                  parts[v].X["source"].to_numpy()))
         else:
             validation = years
-            folds = {y: (rows[y][3] % np.uint64(N_FOLDS)).astype("int64") for y in years}
+            folds = {y: (rows[y][3] % np.uint64(self.n_folds)).astype("int64") for y in years}
             ratios = {y: np.ones((len(rows[y][0]), len(names))) for y in years}
-            for f in range(N_FOLDS):
+            for f in range(self.n_folds):
                 train = [tuple(a[folds[y] != f] if isinstance(a, np.ndarray) else a.loc[folds[y] != f]
                                for a in rows[y]) for y in years]
                 train = [t for t in train if len(t[1])]

@@ -7,8 +7,9 @@ this, which is what keeps a 100,000-rep company within seconds.
 
 Two rules make the capacity model independent of how the files happen to be written:
 
-* **Sums in a fixed order.** Bookings are summed per rep-year after sorting by amount,
-  so shuffled rows give the same floating-point totals to the last bit.
+* **Sums that do not depend on row order.** Per rep-year sums are rounded to the cent
+  (money) after summing, so the last bits that floating-point addition in another order
+  could change never reach the model: shuffled rows give the same panel.
 * **A key from the data, not the id.** Every rep carries ``key``, a hash of their own
   data (hire date, fte, role, status, yearly totals). Cross-fitting folds and the order
   of training rows come from it, so renaming a rep, or shuffling reps.csv, moves no
@@ -116,8 +117,9 @@ def _rep_codes(values: pd.Series, ids: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, where[np.maximum(codes, 0)], -1).astype("int64")
 
 
-def _sum(bucket: np.ndarray, values: np.ndarray, order: np.ndarray, size: int) -> np.ndarray:
-    return np.bincount(bucket[order], weights=values[order], minlength=size)
+def _sum(bucket: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Per-bucket sums, rounded to the cent (see the module docstring)."""
+    return np.round(np.bincount(bucket, weights=values, minlength=size), 2)
 
 
 def _distinct(bucket: np.ndarray, account: np.ndarray, n_accounts: int) -> np.ndarray:
@@ -148,13 +150,12 @@ def build_panel(company: CompanyData) -> RepPanel:
     rep, col, amount = rep[inside], col[inside], amount[inside]
     month = b["date"].dt.month.to_numpy()[inside]
     bucket = rep * k + col
-    order = np.lexsort((amount, bucket))  # a fixed summation order (module docstring)
     size = n * k
     positive = amount > 0
-    total = _sum(bucket, amount, order, size).reshape(n, k)
-    deals = _sum(bucket, positive.astype("float64"), order, size).reshape(n, k)
-    deal_sum = _sum(bucket, np.where(positive, amount, 0.0), order, size).reshape(n, k)
-    h2 = _sum(bucket, np.where(month >= 7, amount, 0.0), order, size).reshape(n, k)
+    total = _sum(bucket, amount, size).reshape(n, k)
+    deals = _sum(bucket, positive.astype("float64"), size).reshape(n, k)
+    deal_sum = _sum(bucket, np.where(positive, amount, 0.0), size).reshape(n, k)
+    h2 = _sum(bucket, np.where(month >= 7, amount, 0.0), size).reshape(n, k)
     accounts = np.full((n, k), np.nan)
     empty = np.zeros(0, dtype="int64")
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, dtype=object))
@@ -174,7 +175,7 @@ def build_panel(company: CompanyData) -> RepPanel:
     ka = (reps["role"] == "ka").to_numpy(dtype="float64")
     departed = (reps["status"] == "departed").to_numpy()
     facts = pd.DataFrame({"hire": hire.astype("int64"), "fte": fte, "ka": ka, "departed": departed})
-    totals = pd.DataFrame(np.round(total, 2), columns=[f"y{y}" for y in years])
+    totals = pd.DataFrame(total, columns=[f"y{y}" for y in years])
     key = pd.util.hash_pandas_object(pd.concat([facts, totals], axis=1), index=False).to_numpy(dtype="uint64")
     team = pd.Index(team_ids).get_indexer(reps["team_id"].astype(str)).astype("int64")
     return RepPanel(ids=ids, team=team, team_ids=team_ids, ka=ka, fte=fte, hire=hire, departed=departed,
