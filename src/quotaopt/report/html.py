@@ -129,8 +129,36 @@ def _capacity(result: PlanResult) -> str:
              f"<b>{fmt(cap.get('total_p50'), 'money')}</b>, market what-if "
              f"{fmt(cap.get('market_growth'), 'signed')}. Points above the dashed line carry more than "
              "their median capacity.")
-    return (f"<p>{intro}</p>{chart(charts.capacity_scatter, sample)}{note(sample_note) if sample_note else ''}"
-            f"{note(table_note)}{table([h for _, _, h in columns], rows)}")
+    return (f"<p>{intro}</p>{_capacity_method(cap)}{chart(charts.capacity_scatter, sample)}"
+            f"{note(sample_note) if sample_note else ''}{note(table_note)}{table([h for _, _, h in columns], rows)}")
+
+
+#: How the report names the candidates of summary.json's capacity section.
+_CHANGE_NAMES = {"persistence": "Same as last year", "trees": "Boosted trees", "linear": "Log-linear model",
+                 "smoothing": "Each rep's smoothed rates"}
+_LEVEL_NAMES = {"random_walk": "No change", "last_growth": "Last year's growth", "damped_growth": "Half of it",
+                "drift": "Mean growth", "reversion": "Reversion to the trend", "run_rate": "Latest half-year",
+                "planners": "Planners' market growth", "auto_ets": "AutoETS"}
+
+
+def _capacity_method(cap: dict[str, Any]) -> str:
+    """Which candidates the capacity model weighed, and how (summary.json's capacity section)."""
+    weights, level = cap.get("change_weights"), cap.get("level")
+    if not weights or not level:
+        return ""
+    change = ["<tr>" + td(_CHANGE_NAMES.get(k, k)) + td(v, "percent") + "</tr>" for k, v in weights.items()]
+    levels = ["<tr>" + td(_LEVEL_NAMES.get(k, k)) + td(level["candidates"].get(k), "signed")
+              + td(v, "percent") + "</tr>" for k, v in level["weights"].items()]
+    record = cap.get("validation") or []
+    held = ", ".join(f"{row['year']}: {fmt(row.get('wape_blend'), 'percent')} (same as last year "
+                     f"{fmt(row.get('wape_persistence'), 'percent')})" for row in record)
+    text = (f"Each rep starts from their own last year; how far they move from it is a blend of "
+            f"candidates weighted by their held-out error in money. The company level moves by "
+            f"<b>{fmt(np.expm1(level['growth']), 'signed')}</b> (error sd {fmt(level['error_sd'], 'percent')}), "
+            f"a blend of forecasts weighted by their record over the company's own past years."
+            + (f" Held-out WAPE of the blend, {held}." if held else ""))
+    return (f"<p>{text}</p><div class=\"grid2\">{table(['Change candidate', 'Weight'], change, sortable=False)}"
+            f"{table(['Company-level candidate', 'Growth', 'Weight'], levels, sortable=False)}</div>")
 
 
 def _stretch(result: PlanResult) -> str:
