@@ -185,9 +185,8 @@ def explain_infeasible(prep: Prepared, pool: Pools, share: Shares, backend: str,
                 text = (f"{who}: its {role} reps must carry {amount(value)}, {amount(s)} more than the most they can, "
                         f"{amount(most)} ({_limits(prep, _at(hi_counts, u), True)})")
         else:
-            assert cfg.ka_share is not None
             frac = K[u] / max(K[u] + L[u], 1e-9)
-            bound = cfg.ka_share[0] if fam == KA_LO else cfg.ka_share[1]
+            bound = prep.ka_bounds[u, 0 if fam == KA_LO else 1]
             side = "below" if fam == KA_LO else "above"
             verb = "can only carry" if fam == KA_LO else "must carry at least"
             text = (f"{who}: its ka reps {verb} {frac:.0%} of its quota, {side} ka_share "
@@ -203,13 +202,14 @@ def binding(prep: Prepared, pool: Pools, q: np.ndarray) -> np.ndarray:
     b = prep.bounds
     labels = np.array(LABELS, dtype=object)
     out = np.full(q.shape, "fairness", dtype=object)
-    ka_share = prep.config.ka_share
-    if ka_share is not None:
+    bounds = prep.ka_bounds
+    if np.isfinite(bounds).any():
         n = prep.tree.n
         K = np.bincount(prep.rep_unit, weights=np.where(prep.ka, q, 0).astype(float), minlength=n)
         R = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=n)
-        # Tight: moving one unit of quota between the roles would break ka_share.
-        tight = pool.mixed & ((K - ka_share[0] * R < 1 - 1e-9) | (ka_share[1] * R - K < 1 - 1e-9))
+        with np.errstate(invalid="ignore"):
+            # Tight: moving one unit of quota between the roles would break ka_share.
+            tight = pool.mixed & ((K - bounds[:, 0] * R < 1 - 1e-9) | (bounds[:, 1] * R - K < 1 - 1e-9))
         out[tight[prep.rep_unit]] = "ka_share"
     at_lo, at_hi = q == b.lo_int, q == b.hi_int
     out[at_lo] = labels[b.lo_src[at_lo]]

@@ -192,7 +192,7 @@ def define_tree_constraints(b: Builder, prep: Prepared, pool: Pools, share: Shar
         soft.append((rows, CAP_KA, u))
         rows = b.add_rows("cap_lt", n, u, L, 1.0, pool.lo_lt, pool.hi_lt)
         soft.append((rows, CAP_LT, u))
-        rows, fams, units = define_ka_share_constraints(b, prep.config.ka_share, K, L, np.flatnonzero(pool.mixed))
+        rows, fams, units = define_ka_share_constraints(b, prep.ka_bounds, K, L, np.flatnonzero(pool.mixed))
         soft.extend((rows[fams == f], f, units[fams == f]) for f in (KA_LO, KA_HI))
     soft_rows = SoftRows(np.concatenate([s[0] for s in soft]),
                          np.concatenate([np.full(s[0].size, s[1]) for s in soft]),
@@ -200,21 +200,23 @@ def define_tree_constraints(b: Builder, prep: Prepared, pool: Pools, share: Shar
     return T, K, L, soft_rows
 
 
-def define_ka_share_constraints(b: Builder, ka_share: tuple[float, float] | None, K: np.ndarray,
-                                L: np.ndarray, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def define_ka_share_constraints(b: Builder, bounds: np.ndarray, K: np.ndarray, L: np.ndarray,
+                                mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ka_share``: lo <= K / (K + L) <= hi in units with both roles, as two linear rows.
 
-    Returns the row indices, their family (KA_LO / KA_HI) and the unit (index into K) of each.
+    ``bounds`` holds each unit's ``[lo, hi]`` (rows of ``prep.ka_bounds``, indexed like
+    ``K``; NaN: no ka_share there); ``mixed`` the units with both roles. Returns the row
+    indices, their family (KA_LO / KA_HI) and the unit (index into K) of each.
     """
-    if ka_share is None or mixed.size == 0:
+    mixed = mixed[np.isfinite(bounds[mixed]).all(axis=1)] if mixed.size else mixed
+    if mixed.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
+    lo, hi = bounds[mixed, 0], bounds[mixed, 1]
     local = np.repeat(np.arange(mixed.size), 2)
     cols = np.stack([K[mixed], L[mixed]], 1).ravel()
-    lo_rows = b.add_rows("ka_share_lo", mixed.size, local, cols, np.tile([1 - ka_share[0], -ka_share[0]], mixed.size),
-                         0.0, np.inf)
-    hi_rows = b.add_rows("ka_share_hi", mixed.size, local, cols, np.tile([1 - ka_share[1], -ka_share[1]], mixed.size),
-                         -np.inf, 0.0)
+    lo_rows = b.add_rows("ka_share_lo", mixed.size, local, cols, np.stack([1 - lo, -lo], 1).ravel(), 0.0, np.inf)
+    hi_rows = b.add_rows("ka_share_hi", mixed.size, local, cols, np.stack([1 - hi, -hi], 1).ravel(), -np.inf, 0.0)
     return (np.concatenate([lo_rows, hi_rows]),
             np.concatenate([np.full(mixed.size, KA_LO), np.full(mixed.size, KA_HI)]),
             np.concatenate([mixed, mixed]))
