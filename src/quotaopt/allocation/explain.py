@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from quotaopt.allocation.bounds import LABELS, LOCKED, MAX_CHANGE, RAMP, STRETCH_MAX, STRETCH_MIN
-from quotaopt.allocation.inputs import Prepared
+from quotaopt.allocation.inputs import Prepared, ka_bounds_of
 from quotaopt.allocation.problem import SolveOptions
 from quotaopt.allocation.targets import (
     CAP_KA,
@@ -102,8 +102,8 @@ def max_change_notes(prep: Prepared, q: np.ndarray) -> list[str]:
     return _limit(notes)
 
 
-def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
-    """Reasons the plan cannot exist, found without a solver (empty when none are found)."""
+def rep_conflicts(prep: Prepared) -> list[str]:
+    """One reason per rep whose own bounds admit no quota (every one, not limited)."""
     reasons: list[str] = []
     b, tree, unit = prep.bounds, prep.tree, prep.unit
     for i in map(int, np.flatnonzero(b.conflict)):
@@ -113,6 +113,13 @@ def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
                            f"and {amount(b.hi[i] * unit)}")
         else:
             reasons.append(f"{who}: {_rep_side(prep, i, False)} but {_rep_side(prep, i, True)}")
+    return reasons
+
+
+def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
+    """Reasons the plan cannot exist, found without a solver (empty when none are found)."""
+    reasons = rep_conflicts(prep)
+    b, tree, unit = prep.bounds, prep.tree, prep.unit
     least = tree.subtree_sum((pool.lo_ka + pool.lo_lt).astype(float))
     most = tree.subtree_sum((pool.hi_ka + pool.hi_lt).astype(float))
     hi_counts, lo_counts = _family_counts(prep, b.hi_src), _family_counts(prep, b.lo_src)
@@ -210,7 +217,10 @@ def binding(prep: Prepared, pool: Pools, q: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             # Tight: moving one unit of quota between the roles would break ka_share.
             tight = pool.mixed & ((K - bounds[:, 0] * R < 1 - 1e-9) | (bounds[:, 1] * R - K < 1 - 1e-9))
+        as_set = ka_bounds_of(prep.config, n)
+        relaxed = ~np.all((bounds == as_set) | (np.isnan(bounds) & np.isnan(as_set)), axis=1)
         out[tight[prep.rep_unit]] = "ka_share"
+        out[(tight & relaxed)[prep.rep_unit]] = "ka_share_relaxed"
     at_lo, at_hi = q == b.lo_int, q == b.hi_int
     out[at_lo] = labels[b.lo_src[at_lo]]
     out[at_hi] = labels[b.hi_src[at_hi]]
