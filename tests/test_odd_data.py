@@ -104,9 +104,15 @@ def test_only_plan_year_hires_get_finite_capacities_and_a_clear_answer(company: 
                                                                                          index=False)
     code, output = _plan(tmp_path)
     # Their capacities are bounded by what the history saw (once infinite), so the
-    # answer is a business one: the target is far below what these reps must carry.
+    # answer is a business one: the target is far below what these reps must carry, and
+    # the stretch floor gives way (strict: the plan stops, saying the least that works).
+    assert code == 0, output
+    assert "under what its reps must at stretch" in output and "expected a finite number" not in output
+    scenario = tmp_path / "odd.yaml"
+    scenario.write_text(scenario.read_text().replace("flex: 0.3}", "flex: 0.3, strict: true}"))
+    code, output = _plan(tmp_path)
     assert code == 3, output
-    assert "least its reps must carry" in output and "expected a finite number" not in output
+    assert "the least that works is" in output and len(output.strip()) < 400
 
 
 def test_ids_stored_as_numbers_in_parquet_load_as_text(company: Path, tmp_path: Path) -> None:

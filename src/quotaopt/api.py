@@ -214,6 +214,46 @@ def infeasible_with_details(exc: InfeasibleError, runs_root: Path, inputs: Input
     return InfeasibleError(exc.reasons, diagnosis, message=diagnosis.message(growth=exc.growth, details=str(target)))
 
 
+def frontier_scenario(scenario: str | Path, growths: list[float] | None = None, out: str | Path | None = None,
+                      draws: int | None = None, workers: int = 1,
+                      progress: Callable[[str], None] | None = None) -> tuple[Any, Path]:
+    """``quotaopt frontier``: the planning frontier over growth values, written as CSV and HTML.
+
+    Writes ``frontier.csv`` and ``frontier.html`` into a new folder
+    ``<runs>/<scenario>/frontier-<UTC time>/`` (``out`` names the runs folder), built
+    beside it and renamed when complete. Returns the table and the folder.
+    """
+    from datetime import UTC, datetime
+
+    from quotaopt.frontier import DEFAULT_GROWTH, frontier
+    from quotaopt.report.frontier_html import render_frontier
+
+    overrides = {"simulation": {"draws": draws}} if draws is not None else None
+    inputs = load_inputs(scenario)
+    if overrides and inputs.scenario is not None:
+        from quotaopt.scenario import load_scenario
+
+        inputs = Inputs(scenario=load_scenario(scenario, overrides), company=inputs.company,
+                        plan_year=inputs.plan_year)
+    assert inputs.scenario is not None
+    table = frontier(inputs, growths or list(DEFAULT_GROWTH), workers=workers, progress=progress)
+    runs_root = Path(out) if out is not None else default_runs_root(inputs)
+    parent = runs_root / inputs.scenario.name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    final = parent / f"frontier-{stamp}"
+    suffix = 1
+    while final.exists():
+        suffix += 1
+        final = parent / f"frontier-{stamp}-{suffix}"
+    staging = parent / f".{final.name}.{os.getpid()}"
+    staging.mkdir()
+    (staging / "frontier.csv").write_bytes(csv_bytes(table))
+    (staging / "frontier.html").write_bytes(render_frontier(table, inputs.scenario.name, inputs.plan_year))
+    os.rename(staging, final)
+    return table, final
+
+
 def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> Inputs:
     """Rebuild a run's inputs from its manifest; refuse data that changed since the run.
 

@@ -343,6 +343,9 @@ def _gives(prep: Prepared, x: np.ndarray, slack: object) -> tuple[list[str], dic
         "company_total_lower": "the company total must fall", "company_total_higher": "the company total must rise",
         "fixed_target_lower": "its fixed target must fall", "fixed_target_higher": "its fixed target must rise",
     }
+    company = amount(prep.company * unit)
+    words["company_total_lower"] = f"the company total {company} must fall"
+    words["company_total_higher"] = f"the company total {company} must rise"
     values = x[slack.col] if slack.col.size else np.zeros(0)
     used = np.flatnonzero(values > 1e-4)
     order = used[np.argsort(-values[used], kind="stable")]
@@ -351,7 +354,11 @@ def _gives(prep: Prepared, x: np.ndarray, slack: object) -> tuple[list[str], dic
     for k in map(int, order):
         u = int(slack.unit[k])
         noun = f"company {prep.tree.ids[u]}" if u == 0 else f"team {prep.tree.ids[u]}"
-        text = f"{words.get(str(slack.side[k]), str(slack.side[k]))} by {amount(values[k] * unit)}"
+        side = str(slack.side[k])
+        said = words.get(side, side)
+        if side.startswith("fixed_target"):
+            said = said.replace("its fixed target", f"its fixed target {amount(prep.tree.fixed[u] * unit)}")
+        text = f"{said} by {amount(values[k] * unit)}"
         per_unit.setdefault(u, []).append(text)
         reasons.append(f"{noun}: {text}")
     return list(dict.fromkeys(reasons)), per_unit

@@ -63,6 +63,9 @@ figure{margin:6px 0}
 svg.chart{width:100%;height:auto;display:block}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:4px 28px}
 .note{color:var(--muted);font-size:13px;margin:6px 0}
+.banner{border-radius:8px;padding:10px 14px;margin:0 0 14px;font-weight:600}
+.banner.warn{background:#fef3c7;color:#92400e;border:1px solid #fcd34d}
+.banner.info{background:#eff6ff;color:#1e3a8a;border:1px solid #bfdbfe}
 .scroll{max-height:520px;overflow:auto;border:1px solid var(--line);border-radius:8px;margin:8px 0}
 table{border-collapse:collapse;width:100%;font-size:12.5px}
 th{position:sticky;top:0;background:#f3f4f6;text-align:left;padding:7px 8px;border-bottom:1px solid #d1d5db;
