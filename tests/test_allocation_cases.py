@@ -226,3 +226,15 @@ def test_no_usable_solution_raises_solver_error(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(SolverError) as info:
         run(CASES[0], "highs", decompose=where != "monolithic", unit_solver="milp")
     assert info.value.exit_code == 4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_solves_a_linear_program(backend: str) -> None:
+    # No integer column: CBC hands it to CLP, whose log has no "Result -" line.
+    A = sp.csr_matrix(np.ones((1, 2)))
+    p = Problem(c=np.array([1.0, 2.0]), A=A, row_lo=np.array([3.0]), row_hi=np.array([np.inf]), col_lo=np.zeros(2),
+                col_hi=np.full(2, 10.0), integer=np.zeros(2, bool))
+    solution = get_backend(backend)(p, SolveOptions())
+    assert solution.status == "optimal"
+    assert solution.x is not None
+    np.testing.assert_allclose(solution.x, [3.0, 0.0], atol=1e-9)

@@ -28,11 +28,8 @@ FLEX_PENALTY = 0.01
 #: multiplied by this and solved to a proven optimum, so every backend picks the same totals.
 STAGE_A_SCALE = 1e4
 _EPS = 1e-9
-# Soft-row families of stage A (what an elastic re-solve may relax).
+# Row families of stage A (what the elastic model may relax, and where to).
 COMPANY, TARGET, FLEX, POOL_FLEX, CAP_KA, CAP_LT, KA_LO, KA_HI = range(8)
-#: Elastic penalty per scaled unit of slack; small steps say which family to blame first.
-ELASTIC_COST = {FLEX: 1.0, POOL_FLEX: 1.0, KA_LO: 1.01, KA_HI: 1.01, CAP_KA: 1.02, CAP_LT: 1.02,
-                TARGET: 1.03, COMPANY: 1.04}
 
 
 @dataclass
@@ -222,26 +219,15 @@ def define_ka_share_constraints(b: Builder, bounds: np.ndarray, K: np.ndarray, L
             np.concatenate([mixed, mixed]))
 
 
-def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares, *, elastic: bool = False
-                        ) -> tuple[Problem, SoftRows]:
-    """Build the stage-A MILP over unit totals (``elastic`` adds priced slack to soft rows).
+def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares) -> tuple[Problem, SoftRows]:
+    """Build the stage-A MILP over unit totals (the elastic one is in :mod:`~quotaopt.allocation.elastic`).
 
-    Normal mode prices leaving each pool's fair interval (1 / free capacity per unit,
-    so in stretch terms) and flex use (FLEX_PENALTY per relative unit).
+    It prices leaving each pool's fair interval (1 / free capacity per unit, so in
+    stretch terms) and flex use (FLEX_PENALTY per relative unit).
     """
-    n = prep.tree.n
     b = Builder()
     T, K, L, soft_rows = define_tree_constraints(b, prep, pool, share)
-    if elastic:
-        cost = np.array([ELASTIC_COST[int(f)] for f in soft_rows.family])
-        k = soft_rows.row.size
-        up = b.add_vars("slack_up", k, 0, np.inf, cost=cost)
-        dn = b.add_vars("slack_dn", k, 0, np.inf, cost=cost)
-        b.add_terms(soft_rows.row, up, 1.0)
-        b.add_terms(soft_rows.row, dn, -1.0)
-        return b.build(), soft_rows
     define_unit_total_costs(b, prep, pool, share, T, K, L)
-    del n
     return b.build(), soft_rows
 
 
