@@ -1,7 +1,7 @@
 """Soft limits that give way: what the elastic model costs against a plan that holds.
 
 For each size, one synthetic company (quotaopt.allocation.synthetic, ~12 reps a team,
-max_change 30%, ka_share [0.2, 0.8], 2% locked, 5% fixed targets) is allocated at
+max_change 30%, 2% locked, 5% fixed targets) is allocated at
 three totals: ``holds`` (sum of P50 x 1.05: every limit holds, the fast path), ``tight``
 (x 1.30: some pools give stretch or max_change) and ``short`` (x 1.60: the whole company
 beyond its stretch limit). Each row prints wall and CPU seconds, the ratio to the
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--repeat", type=int, default=2, help="runs per row (the fastest is shown)")
     args = parser.parse_args()
-    cfg = AllocationConfig(unit=1000, max_change=0.3, ka_share=(0.2, 0.8), flex=0.05)
+    cfg = AllocationConfig(unit=1000, max_change=0.3, flex=0.05)
     print(f"{'reps':>8} {'case':>6} {'wall s':>8} {'cpu s':>8} {'x holds':>8} {'exceptions':>10} "
           f"{'moved':>14} {'stretch max':>11}")
     for n in args.sizes:

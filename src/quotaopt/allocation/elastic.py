@@ -51,8 +51,8 @@ GIVE_WAY = ("flex", "ka_share", "max_change", "stretch")
 #: Price per scaled unit of money relaxed: money first, the order above only breaks ties.
 WEIGHT = {"flex": 1.0, "ka_share": 1.01, "max_change": 1.02, "stretch": 1.03}
 #: Relaxed stretch levels (above or below the limit) where a pool's stretch slack gets dearer:
-#: every 0.02 up to 0.5, then in steps growing by half; beyond the last, one open segment.
-SPREAD_LEVELS = (*(round(0.02 * k, 2) for k in range(1, 26)), *(0.5 * 1.5 ** j for j in range(1, 10)), np.inf)
+#: every 0.04 up to 0.48, then in steps growing by half; beyond the last, one open segment.
+SPREAD_LEVELS = (*(round(0.04 * k, 2) for k in range(1, 13)), *(0.48 * 1.5 ** j for j in range(1, 9)), np.inf)
 #: Price step per segment: 72 steps stay below the gap between two families' weights (0.01).
 SPREAD_STEP = 1e-4
 #: A rep without a hard upper limit (scaled units).
