@@ -180,3 +180,13 @@ def test_elastic_model_gives_nothing_where_nothing_must_give(n: int, seed: int, 
     assert elastic.solver["elastic"] == {}
     np.testing.assert_array_equal(elastic.units["quota"], strict.units["quota"])
     np.testing.assert_array_equal(elastic.reps["quota"], strict.reps["quota"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hand_solved_elastic_monolithic(case: Elastic) -> None:
+    cfg = {"unit": 1, "stretch": (0.8, 1.3), "flex": 0.05, **case.config,
+           "solver": {"backend": "highs", "mip_gap": 1e-6, "time_limit": 20}}
+    result = allocate(pd.DataFrame(case.reps), case.teams, case.total, AllocationConfig(**cfg), 2027,
+                      decompose=False)
+    assert result.reps["quota"].tolist() == case.quotas
+    assert [(e.unit, e.limit) for e in result.exceptions] == [w[:2] for w in case.exceptions]

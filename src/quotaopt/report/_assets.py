@@ -6,7 +6,8 @@ from quotaopt.report._common import BAND_COLOURS, BAND_FILLS
 
 # The Content-Security-Policy forbids every fetch: the page must work from a file
 # with no network, and a stray reference should fail loudly in the browser, not leak.
-PAGE = """<!DOCTYPE html>
+#: The head of every page (report, frontier): fields version, title, css.
+HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -18,7 +19,9 @@ script-src 'unsafe-inline'; img-src data:">
 <style>{css}</style>
 </head>
 <body>
-<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
+"""
+
+PAGE = HEAD + """<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
 <main>
 {sections}
 </main>

@@ -12,19 +12,7 @@ from quotaopt.report import _assets, charts
 from quotaopt.report._common import BAND_COLOURS
 from quotaopt.report._markup import chart, note, table, td
 
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; \
-script-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="quotaopt {version}">
-<title>{title}</title>
-<style>{css}</style>
-</head>
-<body>
-<header><h1>Planning frontier: {name}</h1><p class="sub">Plan year {year}</p></header>
+PAGE = _assets.HEAD + """<header><h1>Planning frontier: {name}</h1><p class="sub">Plan year {year}</p></header>
 <main>
 {sections}
 </main>
