@@ -115,3 +115,19 @@ def test_frontier_prints_and_writes_a_monotone_table(company: Path) -> None:
     assert "<svg" in page and "http://" not in page.replace("http://www.w3.org", "")
     lines = result.output.splitlines()
     assert sum(line.strip().startswith(("-", "0", "1", "2", "3", "4", "5", "6")) for line in lines) >= 8
+
+
+def test_strict_plan_beyond_the_limits_is_one_short_actionable_line(company: Path) -> None:
+    path = company / "strict.yaml"
+    path.write_text(SCENARIO.format(name="strict", target="{growth: 0.6}").replace("stretch: [0.8, 1.3]}",
+                                                                                   "stretch: [0.8, 1.3], strict: true}"))
+    result = CliRunner().invoke(main, ["plan", str(path), "--out", str(company / "runs")])
+    assert result.exit_code == 3, result.output
+    line = result.output.strip()
+    assert "\n" not in line and len(line) < 400
+    assert "(+60.0% growth) cannot be planned within the limits; the most that works is" in line
+    assert "stretch <= " in line and "would carry" in line
+    details = company / "runs" / "strict" / "infeasibility.csv"
+    assert f"details: {details}" in line
+    assert [p.name for p in details.parent.iterdir()] == ["infeasibility.csv"]  # no run folder
+    assert set(pd.read_csv(details).columns) >= {"unit_id", "reps_carry_most", "short_by", "gives_way"}

@@ -97,7 +97,8 @@ def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Cal
     cover = 1.0 + scenario.target.over_assignment
 
     def text(total: float) -> str:
-        return f"{growth_of(total / cover, base_year, base, plan_year):+.1%} growth"
+        growth = round(growth_of(total / cover, base_year, base, plan_year), 4)
+        return f"{growth + 0.0:+.1%} growth"  # + 0.0: no '-0.0%' for a rounding hair below zero
 
     return text
 
