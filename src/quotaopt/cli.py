@@ -168,6 +168,36 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
 
 
 @main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--from", "start", type=float, default=-0.10, show_default=True, help="Lowest growth.")
+@click.option("--to", "stop", type=float, default=0.30, show_default=True, help="Highest growth.")
+@click.option("--step", type=float, default=0.05, show_default=True, help="Growth step.")
+@click.option("--draws", type=click.IntRange(min=1, max=10_000_000), default=None,
+              help="Simulation draws per row (default: as in the scenario).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the runs (default: runs/ beside the scenario).")
+def frontier(scenario: Path, start: float, stop: float, step: float, draws: int | None, out_dir: Path | None) -> None:
+    """The planning frontier: P(target), reps at quota, payout and exceptions for each growth value."""
+    import os
+
+    from quotaopt.api import frontier_scenario
+    from quotaopt.frontier import growth_values
+
+    growths = growth_values(start, stop, step)
+    with _Progress() as progress:
+        table, folder = frontier_scenario(scenario, growths, out=out_dir, draws=draws,
+                                          workers=os.cpu_count() or 1, progress=progress)
+    shown = table.assign(**{c: table[c].map(lambda v: "" if v != v else f"{v:.1%}") for c in
+                            ("growth", "p_company_target", "reps_at_quota", "reps_below_80", "cost_of_sales")})
+    shown = shown[["growth", "company_target", "p_company_target", "reps_at_quota", "reps_below_80",
+                   "expected_payout", "cost_of_sales", "exceptions", "status"]]
+    with _wide_pandas():
+        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    click.echo(f"wrote {folder / 'frontier.csv'}")
+    click.echo(f"page: {folder / 'frontier.html'}")
+
+
+@main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the table as CSV.")
