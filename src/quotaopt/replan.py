@@ -52,11 +52,11 @@ import scipy.sparse as sp
 from quotaopt import tracking
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.recalibrate import recalibrate
+from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.runs import StoredRun, WrittenRun
 from quotaopt.scenario import AllocationConfig, Scenario
-from quotaopt.recalibrate import recalibrate
-from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
 from quotaopt.tracking_forecast import unit_forecast
 
 if TYPE_CHECKING:

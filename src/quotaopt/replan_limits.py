@@ -13,16 +13,19 @@ reps for more than their remaining capacity at ``stretch`` allows. The allocatio
 own elastic mode (soft limits giving way, ``AllocationResult.exceptions``) answers that
 where it exists; until then, and only when ``allocation.strict`` is not set, the re-plan
 gives way itself, in this order: unit totals follow their reps (``flex`` and
-``ka_share`` open), then the stretch ceiling rises, for everyone alike, just as far as
-the rest of the year needs (the smallest that carries it, found by bisection on the
-allocation itself). Every limit the plan then breaks is an exception in business words,
+``ka_share`` open), then one side of the rep limits opens, for everyone alike, just as
+far as the rest of the year needs (the least factor that carries it, found by bisection
+on the allocation itself): the stretch ceiling rises when the reps cannot carry the
+rest (a company behind plan keeping its target), the stretch floor falls and
+max_change widens when they must carry more than the rest (a target recalibrated down). Every limit the plan then breaks is an exception in business words,
 in the same record shape as the allocation's. Only hard limits (locked quotas, fixed
-unit targets, the ratchet ceiling, whole multiples of ``unit``, max_change on the
-remaining part) can still make a re-plan infeasible (exit 3).
+unit targets, the ratchet ceiling, whole multiples of ``unit``) can still make a
+re-plan infeasible (exit 3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,10 +35,10 @@ from quotaopt import tracking
 from quotaopt.errors import InfeasibleError
 from quotaopt.scenario import AllocationConfig
 
-#: Largest factor on the stretch ceiling the re-plan tries before it calls the rest infeasible.
-MAX_STRETCH_FACTOR = 20.0
-#: Precision of the relaxed stretch ceiling (absolute, in stretch).
-STRETCH_STEP = 1e-3
+#: Largest factor by which a re-plan opens its rep limits before it calls the rest infeasible.
+MAX_FACTOR = 20.0
+#: Precision of that factor.
+FACTOR_STEP = 1e-3
 
 
 def ahead_of_pace(plan_to_date: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -76,16 +79,23 @@ def limit_exceptions(reps_in: pd.DataFrame, alloc_reps: pd.DataFrame, alloc_unit
     p50 = reps_in["capacity_p50"].to_numpy(dtype=float)
     free = ~np.isfinite(pd.to_numeric(reps_in["locked_quota"], errors="coerce").to_numpy(dtype=float))
     hi = config.stretch[1]
-    over = np.where(free, np.maximum(quota - hi * p50, 0.0), 0.0)
-    frame = pd.DataFrame({"team": reps_in["team_id"].astype("str").to_numpy(), "over": over,
-                          "stretch": np.where(free & (p50 > 0), quota / np.maximum(p50, 1e-12), 0.0),
-                          "n": (over > 0.5).astype(int)})
-    for team, part in frame[frame["over"] > 0.5].groupby("team", sort=True):
-        used = float(part["stretch"].max())
-        found.append(_record(str(team), None, "stretch_max", hi, used, float(part["over"].sum()), int(part["n"].sum()),
-                             f"team {team}: {int(part['n'].sum())} rep(s) carry {_amount(float(part['over'].sum()))} "
-                             f"more than their remaining capacity at stretch {hi:g} allows: they go to stretch up to "
-                             f"{used:.2f} on the rest of the year"))
+    stretch = np.where(free & (p50 > 0), quota / np.maximum(p50, 1e-12), 0.0)
+    found += _per_team(reps_in, np.where(free, np.maximum(quota - hi * p50, 0.0), 0.0), "stretch_max", hi, stretch,
+                       "carry {amount} more than their remaining capacity at stretch {limit:g} allows: they go to "
+                       "stretch up to {used:.2f} on the rest of the year")
+    lo = config.stretch[0]
+    under = np.where(free, np.maximum(lo * p50 - quota, 0.0), 0.0)
+    found += _per_team(reps_in, under, "stretch_min", lo, np.where(free & (p50 > 0), quota / np.maximum(p50, 1e-12), 0),
+                       "carry {amount} less than their remaining capacity at stretch {limit:g} asks: they go down "
+                       "to stretch {used:.2f} on the rest of the year", lowest=True)
+    if config.max_change is not None:
+        last = pd.to_numeric(reps_in["last_quota"], errors="coerce").to_numpy(dtype=float)
+        has = free & np.isfinite(last) & (last > 0)
+        change = np.where(has, quota / np.where(has, last, 1.0) - 1.0, 0.0)
+        beyond = np.where(has, np.maximum(np.abs(quota - last) - config.max_change * np.nan_to_num(last), 0.0), 0.0)
+        found += _per_team(reps_in, beyond, "max_change", config.max_change, np.abs(change),
+                           "move {amount} beyond max_change {limit:.0%} of their remaining quota: by up to "
+                           "{used:.0%}")
     units = alloc_units.reset_index(drop=True)
     share = units["share"].to_numpy(dtype=float)
     total = units["quota"].to_numpy(dtype=float)
@@ -105,6 +115,20 @@ def limit_exceptions(reps_in: pd.DataFrame, alloc_reps: pd.DataFrame, alloc_unit
     if config.ka_share is not None:
         found += _ka_exceptions(reps_in, quota, config.ka_share)
     return sorted(found, key=lambda e: (-e["amount"], str(e["unit"])))
+
+
+def _per_team(reps_in: pd.DataFrame, beyond: np.ndarray, limit: str, allowed: float, used: np.ndarray, text: str,
+              lowest: bool = False) -> list[dict[str, Any]]:
+    """One exception per team whose reps go ``beyond`` a rep limit (money), with the furthest ``used``."""
+    frame = pd.DataFrame({"team": reps_in["team_id"].astype("str").to_numpy(), "beyond": beyond, "used": used})
+    out = []
+    for team, part in frame[frame["beyond"] > 0.5].groupby("team", sort=True):
+        furthest = float(part["used"].min() if lowest else part["used"].max())
+        money = float(part["beyond"].sum())
+        out.append(_record(str(team), None, limit, allowed, furthest, money, len(part),
+                           f"team {team}: {len(part)} rep(s) "
+                           + text.format(amount=_amount(money), limit=allowed, used=furthest)))
+    return out
 
 
 def _ka_exceptions(reps_in: pd.DataFrame, quota: np.ndarray, bounds: tuple[float, float]) -> list[dict[str, Any]]:
@@ -154,31 +178,42 @@ def carry(reps_in: pd.DataFrame, teams_in: pd.DataFrame, total: float, config: A
         own = [e.record() if hasattr(e, "record") else dict(e) for e in getattr(alloc, "exceptions", [])]
         return alloc, own, {}
 
-    def relaxed(factor: float) -> AllocationConfig:
-        lo, hi = config.stretch
-        return config.model_copy(update={"stretch": (lo, hi * factor), "flex": 1.0, "ka_share": None})
+    lo, hi = config.stretch
+    mc = config.max_change
+    # Unit totals follow their reps; then one side of the rep limits opens, as far as needed.
+    sides: dict[str, Callable[[float], dict[str, Any]]] = {
+        "up": lambda g: {"stretch": (lo, hi * g)},  # more than the reps can carry: stretch ceiling rises
+        "down": lambda g: {"stretch": (lo / g, hi), "max_change": None if mc is None else mc * g},  # less
+    }
 
-    def attempt(factor: float) -> Any:
+    def relaxed(side: str, factor: float) -> AllocationConfig:
+        return config.model_copy(update={"flex": 1.0, "ka_share": None, **sides[side](factor)})
+
+    def attempt(side: str, factor: float) -> Any:
         try:
-            return allocate(reps_in, teams_in, total, relaxed(factor), plan_year)
+            return allocate(reps_in, teams_in, total, relaxed(side, factor), plan_year)
         except InfeasibleError:
             return None
 
-    best = attempt(1.0)
-    low, high = 1.0, 1.0
+    side, high, best = "up", 1.0, attempt("up", 1.0)
     if best is None:
-        best = attempt(MAX_STRETCH_FACTOR)
+        for side in sides:
+            best = attempt(side, MAX_FACTOR)
+            if best is not None:
+                break
         if best is None:
             raise first
-        high = MAX_STRETCH_FACTOR
-        while (high - low) * config.stretch[1] > STRETCH_STEP:
+        low, high = 1.0, MAX_FACTOR
+        while high - low > FACTOR_STEP:
             mid = (low + high) / 2.0
-            found = attempt(mid)
+            found = attempt(side, mid)
             if found is None:
                 low = mid
             else:
                 best, high = found, mid
-    used = relaxed(high)
+    used = relaxed(side, high)
     exceptions = limit_exceptions(reps_in, best.reps, best.units, config)
-    return best, exceptions, {"stretch": list(used.stretch), "flex": used.flex, "ka_share": used.ka_share,
+    return best, exceptions, {"stretch": [round(v, 4) for v in used.stretch], "flex": used.flex,
+                              "ka_share": used.ka_share,
+                              "max_change": None if used.max_change is None else round(used.max_change, 4),
                               "why": "; ".join(first.reasons[:3])}

@@ -26,9 +26,9 @@ from quotaopt.scenario import Scenario, validate_scenario
 from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
 from quotaopt.tracking_history import fit_history
 
-
 #: What a status page says about a re-plan (from its change record).
-REPLAN_FACTS = ("as_of", "frozen_periods", "reps_changed", "quota_moved", "exceptions", "recalibration", "ratchet")
+REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "limits_relaxed",
+                "recalibration", "ratchet")
 
 
 @dataclass
@@ -248,9 +248,8 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     InfeasibleError, SolverError
         From the re-plan's allocation; nothing is written.
     """
-    from quotaopt.report.status_html import render_status_html
-
     from quotaopt.recalibrate import check_request
+    from quotaopt.report.status_html import render_status_html
 
     check_request(recalibrate, growth, reason)
     replan = replan or recalibrate

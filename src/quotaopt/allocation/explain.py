@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotaopt.allocation.bounds import LABELS, LOCKED, MAX_CHANGE, MAX_QUOTA, RAMP, STRETCH_MAX, STRETCH_MIN
+from quotaopt.allocation.bounds import (
+    LABELS,
+    LOCKED,
+    MAX_CHANGE,
+    MAX_QUOTA,
+    RAMP,
+    STRETCH_MAX,
+    STRETCH_MIN,
+)
 from quotaopt.allocation.inputs import Prepared
 from quotaopt.allocation.problem import SolveOptions
 from quotaopt.allocation.targets import (

@@ -18,7 +18,7 @@ script-src 'unsafe-inline'; img-src data:">
 <style>{css}</style>
 </head>
 <body>
-<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
+<header><h1>{heading}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
 <main>
 {sections}
 </main>
