@@ -24,7 +24,7 @@ with mean ``-(v(u) - v(1 - u)) / 2`` and variance ``v(u) + v(1 - u)``
   variance against each rep's noise over its years). Between quarter ends ``e`` is
   interpolated in ``u``; a rep without history takes its role's.
 
-Only calendar years that the history covers from their first to their last week count,
+Only calendar years that the history covers from their January to their December count,
 and for each plan rep only the years it worked whole and ramped (hired at least
 ``len(allocation.ramp)`` quarters before the year began): a rep still ramping books
 more of its year late, which is its ramp, not its shape. With one such year per rep
@@ -82,7 +82,7 @@ def split_points(history: pd.DataFrame, hires: pd.Series, ramp_quarters: int = 4
     """One row per past whole rep-year and quarter end ``k``: booked to date and after.
 
     ``hires`` maps rep id to hire date (NaT = employed before the history). A rep-year
-    counts when the history covers the calendar year from its first to its last week and
+    counts when the history covers the calendar year from its January to its December and
     the rep was hired at least ``ramp_quarters`` quarters before it began: there all year
     (the plan's reps are still employed) and ramped (a rep still ramping books more of
     its year late, which is its ramp, not its shape).
@@ -92,8 +92,8 @@ def split_points(history: pd.DataFrame, hires: pd.Series, ramp_quarters: int = 4
         return pd.DataFrame(columns=columns)
     dates = pd.to_datetime(history["date"])
     first, last = dates.min(), dates.max()
-    whole = [y for y in range(first.year, last.year + 1)
-             if first <= pd.Timestamp(y, 1, 8) and last >= pd.Timestamp(y, 12, 24)]
+    # From its January to its December (monthly data is dated mid-month).
+    whole = list(range(first.year + (first.month > 1), last.year + 1 - (last.month < 12)))
     frame = pd.DataFrame({"rep_id": history["rep_id"].astype("str").to_numpy(), "year": dates.dt.year.to_numpy(),
                           "quarter": dates.dt.quarter.to_numpy(), "amount": history["amount"].to_numpy(dtype=float)})
     frame = frame[frame["year"].isin(whole) & frame["rep_id"].isin(set(hires.index))]
