@@ -64,6 +64,8 @@ def test_a_company_behind_plan_replans_with_exit_0_and_lists_what_gave_way(repla
     stretch = [e for e in summary["exceptions"] if e["limit"] == "stretch_max"]
     assert stretch and all(e["used"] > e["allowed"] == 1.3 for e in stretch)
     assert "exceptions:" in result.output and "no ratchet" in result.output
+    first = summary["exceptions"][0]["message"]
+    assert first in result.output and first in (new / "report.html").read_text(encoding="utf-8")
     # The annual target stands: same total, past periods as they were.
     assert read_run(new).plan["quota"].sum() == read_run(parent).plan["quota"].sum()
 

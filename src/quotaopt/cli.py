@@ -251,7 +251,7 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
           reason: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
-    from quotaopt.report.replan_note import replan_lines
+    from quotaopt.report.replan_note import exception_lines, replan_lines
     from quotaopt.track_api import track_run
 
     with _Progress():
@@ -269,6 +269,9 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
     if outcome.replan is not None:
         for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
             click.echo(line)
+        summary = json.loads((outcome.replan.path / "summary.json").read_text(encoding="utf-8"))
+        for line in exception_lines(summary.get("exceptions")):
+            click.echo(f"  {line}")
         click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
 
 

@@ -293,7 +293,7 @@ def render_html(result: PlanResult) -> bytes:
     if change:
         heading = f"{escape(replan_title(change))}: {name}"
         title = f"{escape(replan_title(change))}: quota plan {name} ({year})"
-        sections = replan_banner_html(change) + sections
+        sections = replan_banner_html(change, s.get("exceptions")) + sections
     page = _assets.PAGE.format(
         title=title, heading=heading, year=year, badge=badge, nav=nav, sections=sections,
         version=escape(__version__), css=_assets.CSS, script=_assets.SCRIPT)

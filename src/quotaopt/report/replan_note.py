@@ -68,10 +68,24 @@ def replan_lines(change: dict[str, Any]) -> list[str]:
     return lines
 
 
-def replan_banner_html(change: dict[str, Any], css_class: str = "note") -> str:
-    """The same facts as an HTML list (escaped), for the top of a page; empty when not a re-plan."""
+def exception_lines(exceptions: list[dict[str, Any]] | None, limit: int = 5) -> list[str]:
+    """The first ``limit`` exception messages, and how many more there are."""
+    found = [str(e.get("message", "")) for e in exceptions or []]
+    more = [f"and {len(found) - limit} more (summary.json exceptions)"] if len(found) > limit else []
+    return found[:limit] + more
+
+
+def replan_banner_html(change: dict[str, Any], exceptions: list[dict[str, Any]] | None = None,
+                       css_class: str = "note") -> str:
+    """The same facts as an HTML list (escaped), for the top of a page; empty when not a re-plan.
+
+    ``exceptions`` (summary.json records) are listed under the facts, the first five in full.
+    """
     lines = replan_lines(change)
     if not lines:
         return ""
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    gave = exception_lines(exceptions)
+    if gave:
+        items += "<li>what gave way:<ul>" + "".join(f"<li>{escape(line)}</li>" for line in gave) + "</ul></li>"
     return f'<div class="{css_class} replan"><b>{escape(replan_title(change))}</b><ul>{items}</ul></div>'
