@@ -12,12 +12,12 @@ cover for the ones who do not, is the ratchet that teaches a sales force to sand
 reps for more than their remaining capacity at ``stretch`` allows. The allocation's
 own elastic mode (soft limits giving way, ``AllocationResult.exceptions``) answers that
 where it exists; until then, and only when ``allocation.strict`` is not set, the re-plan
-gives way itself, in this order: unit totals follow their reps (``flex`` and
-``ka_share`` open), then one side of the rep limits opens, for everyone alike, just as
-far as the rest of the year needs (the least factor that carries it, found by bisection
-on the allocation itself): the stretch ceiling rises when the reps cannot carry the
-rest (a company behind plan keeping its target), the stretch floor falls and
-max_change widens when they must carry more than the rest (a target recalibrated down). Every limit the plan then breaks is an exception in business words,
+gives way itself, one limit at a time and each only as far as the rest of the year needs
+(the least that carries it, found by bisection on the allocation itself), for everyone
+alike: ``flex`` widens (unit totals follow their reps), then ``ka_share`` opens, then the
+stretch ceiling rises (the reps cannot carry the rest: a company behind plan keeping its
+target), or else the stretch floor falls and max_change widens (they must carry more
+than the rest: a target recalibrated down). Every limit the plan then breaks is an exception in business words,
 in the same record shape as the allocation's. Only hard limits (locked quotas, fixed
 unit targets, the ratchet ceiling, whole multiples of ``unit``) can still make a
 re-plan infeasible (exit 3).
@@ -179,41 +179,44 @@ def carry(reps_in: pd.DataFrame, teams_in: pd.DataFrame, total: float, config: A
         return alloc, own, {}
 
     lo, hi = config.stretch
-    mc = config.max_change
-    # Unit totals follow their reps; then one side of the rep limits opens, as far as needed.
-    sides: dict[str, Callable[[float], dict[str, Any]]] = {
-        "up": lambda g: {"stretch": (lo, hi * g)},  # more than the reps can carry: stretch ceiling rises
-        "down": lambda g: {"stretch": (lo / g, hi), "max_change": None if mc is None else mc * g},  # less
-    }
+    mc, flex = config.max_change, config.flex
+    open_units = {"flex": 1.0, "ka_share": None}
+    # Stages, each one knob t in [0, 1] opened only as far as needed (the least t that carries
+    # the rest, by bisection), the later ones on top of the earlier ones fully open.
+    stages: list[tuple[str, Callable[[float], dict[str, Any]]]] = [
+        ("flex", lambda t: {"flex": flex + (1.0 - flex) * t}),  # unit totals follow their reps
+        ("ka_share", lambda t: open_units),
+        # More than the reps can carry (behind plan): the stretch ceiling rises.
+        ("stretch_max", lambda t: {**open_units, "stretch": (lo, hi * (1.0 + (MAX_FACTOR - 1.0) * t))}),
+        # Less than they must carry (a target recalibrated down): stretch floor and max_change give.
+        ("stretch_min", lambda t: {**open_units, "stretch": (lo / (1.0 + (MAX_FACTOR - 1.0) * t), hi),
+                                   "max_change": None if mc is None else mc * (1.0 + (MAX_FACTOR - 1.0) * t)}),
+    ]
 
-    def relaxed(side: str, factor: float) -> AllocationConfig:
-        return config.model_copy(update={"flex": 1.0, "ka_share": None, **sides[side](factor)})
-
-    def attempt(side: str, factor: float) -> Any:
+    def attempt(update: dict[str, Any]) -> Any:
         try:
-            return allocate(reps_in, teams_in, total, relaxed(side, factor), plan_year)
+            return allocate(reps_in, teams_in, total, config.model_copy(update=update), plan_year)
         except InfeasibleError:
             return None
 
-    side, high, best = "up", 1.0, attempt("up", 1.0)
-    if best is None:
-        for side in sides:
-            best = attempt(side, MAX_FACTOR)
-            if best is not None:
-                break
+    for _, knob in stages:
+        best = attempt(knob(1.0))
         if best is None:
-            raise first
-        low, high = 1.0, MAX_FACTOR
-        while high - low > FACTOR_STEP:
+            continue
+        low, high = 0.0, 1.0
+        while high - low > FACTOR_STEP / MAX_FACTOR:
             mid = (low + high) / 2.0
-            found = attempt(side, mid)
+            found = attempt(knob(mid))
             if found is None:
                 low = mid
             else:
                 best, high = found, mid
-    used = relaxed(side, high)
+        used = config.model_copy(update=knob(high))
+        break
+    else:
+        raise first
     exceptions = limit_exceptions(reps_in, best.reps, best.units, config)
-    return best, exceptions, {"stretch": [round(v, 4) for v in used.stretch], "flex": used.flex,
+    return best, exceptions, {"stretch": [round(v, 4) for v in used.stretch], "flex": round(used.flex, 4),
                               "ka_share": used.ka_share,
                               "max_change": None if used.max_change is None else round(used.max_change, 4),
                               "why": "; ".join(first.reasons[:3])}
