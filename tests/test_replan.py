@@ -16,6 +16,7 @@ from quotaopt.data import load_actuals, load_company
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
 from quotaopt.replan import frozen_labels, replan, split_remaining
+from quotaopt.replan_limits import ahead_of_pace
 from quotaopt.runs import read_run
 from quotaopt.track_api import assess, run_scenario, track_run
 
@@ -106,10 +107,13 @@ def test_replan_respects_stretch_max_change_and_locks_on_the_remaining_part(
     p50 = result.posterior.quantiles(rest_old / quota_old)[1]
     free = (old.plan["rep_id"] != locked).to_numpy()
     gave_way = {r["rep_id"] for r in new.manifest["replan"]["stretch_relaxed"]}
+    ahead = ahead_of_pace(result.plan_to_date, result.actual)
+    # No ratchet: a rep ahead of pace keeps at most its remaining quota (a cap below any floor).
+    assert ahead.any() and (rest_new[ahead] <= rest_old[ahead]).all()
     strict = free & ~old.plan["rep_id"].isin(gave_way).to_numpy()
     cfg = scenario.allocation
     assert (np.abs(rest_new - rest_old)[free] <= cfg.max_change * rest_old[free] + 1e-6).all()
-    assert (rest_new[strict] >= cfg.stretch[0] * p50[strict] - 1e-6).all()
+    assert (rest_new[strict & ~ahead] >= cfg.stretch[0] * p50[strict & ~ahead] - 1e-6).all()
     assert (rest_new[strict] <= cfg.stretch[1] * p50[strict] + 1e-6).all()
     # Where stretch gave way, max_change holds at its bound nearest the stretch window.
     silent = int(np.argmax(quota_old))

@@ -229,6 +229,13 @@ def test_track_writes_status_and_a_self_contained_page(tracked: tuple[Path, Path
     assert "<style>" in page and "<script" not in page
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)
     assert root["id"] in page and "Calibration meeting" in page
+    # The chance comes with the forecast's range, for every unit and rep and the company card.
+    from quotaopt.allocation.explain import amount
+
+    assert "Forecast P10\u2013P90" in page
+    band = f"{amount(root['forecast_p10'])}\u2013{amount(root['forecast_p90'])}"
+    assert page.count(band) >= 2
+    assert page.count("\u2013") >= len(status)
     meta = json.loads((out.track_path / "track.json").read_text())
     assert meta["as_of"] == AS_OF and meta["thresholds"]["red"] == 0.85
 

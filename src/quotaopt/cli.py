@@ -273,12 +273,19 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
               help="Plan-year bookings so far (bookings.csv columns).")
 @click.option("--as-of", "as_of", required=True, help="Date the actuals run to (YYYY-MM-DD).")
 @click.option("--replan", is_flag=True, help="Also re-optimise the periods after the as-of date into a new run.")
-def track(run: Path, actuals: Path, as_of: str, replan: bool) -> None:
+@click.option("--recalibrate", is_flag=True,
+              help="Re-plan with the company target reset to the forecast P50 (or to --growth); needs --reason.")
+@click.option("--growth", type=float, default=None,
+              help="With --recalibrate: growth over the last complete year instead of the forecast (0.18 = +18%).")
+@click.option("--reason", default=None, help="With --recalibrate: why the target changes (goes to the audit log).")
+def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
+          reason: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
+    from quotaopt.report.replan_note import exception_lines, replan_lines
     from quotaopt.track_api import track_run
 
     with _Progress():
-        outcome = track_run(run, actuals, as_of, replan=replan)
+        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -290,6 +297,11 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool) -> None:
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
+        for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
+            click.echo(line)
+        summary = json.loads((outcome.replan.path / "summary.json").read_text(encoding="utf-8"))
+        for line in exception_lines(summary.get("exceptions")):
+            click.echo(f"  {line}")
         click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
 
 

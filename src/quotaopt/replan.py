@@ -6,7 +6,7 @@ Rules (contract §5 ``track --replan``):
   its quota (the period in progress was already communicated to the rep). Everything
   after is re-optimised.
 - **What is allocated**: the company's remaining quota, ``total quota - frozen quota``,
-  so the annual plan adds up to the same company total. Each rep's remaining capacity
+  so the annual plan adds up to the same company total (or to the recalibrated one). Each rep's remaining capacity
   is the posterior forecast of what it books over the unfrozen periods
   (:mod:`quotaopt.tracking_forecast`: its updated level x the expected share of the
   year in those periods).
@@ -20,9 +20,16 @@ Rules (contract §5 ``track --replan``):
 - **When stretch and max_change cannot both hold** for a rep (its remaining capacity
   moved more than the two windows allow, e.g. a rep at 40% pace), max_change wins: a
   re-plan must not move anyone's remaining quota by more than promised. Such reps are
-  listed under ``stretch_relaxed`` in the manifest and audit log. A company or unit
-  that cannot carry its remaining quota within the constraints is still infeasible
-  (exit 3, with the reasons).
+  listed under ``stretch_relaxed`` in the manifest and audit log.
+- **No ratchet** (``replan.ratchet: none``, the default): a rep at or ahead of pace gets
+  no higher remaining quota than its plan had (:mod:`quotaopt.replan_limits`).
+- **What cannot be carried becomes exceptions**: a company behind plan that keeps its
+  target asks more of its reps than stretch allows; the soft limits give way and every
+  one that does is listed (summary.json ``exceptions``), rather than exit 3. Only hard
+  limits still make a re-plan infeasible; ``allocation.strict: true`` restores exit 3.
+- **Recalibration** (``--recalibrate``): the company target is reset to what the
+  forecast supports, or to a growth given, with a reason (:mod:`quotaopt.recalibrate`);
+  without it the annual total stays.
 - **Periods**: a rep's new remaining quota is split over the unfrozen periods in the
   proportions of its parent's quotas there (seasonality and ramp kept), by working
   days when the parent had nothing there; whole ``unit`` multiples, largest remainder.
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +52,8 @@ import scipy.sparse as sp
 from quotaopt import tracking
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.recalibrate import recalibrate
+from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.runs import StoredRun, WrittenRun
 from quotaopt.scenario import AllocationConfig, Scenario
@@ -53,6 +63,14 @@ if TYPE_CHECKING:
     from quotaopt.track_api import Assessment
 
 _TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class RecalibrationRequest:
+    """``--recalibrate``: the growth to reset the target to (None = the forecast P50) and why."""
+
+    growth: float | None
+    reason: str
 
 
 def frozen_labels(labels: list[str], plan_year: int, as_of: dt.date) -> list[bool]:
@@ -109,8 +127,12 @@ def _reconcile(cap: np.ndarray, remaining: np.ndarray, locked: np.ndarray, confi
 
 
 def _alloc_frames(run: StoredRun, company: CompanyData, rest_cap: np.ndarray, frozen_q: np.ndarray,
-                  member: sp.csr_matrix, config: AllocationConfig) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """The allocation inputs for the remaining part of the year, and the reps whose stretch gave way."""
+                  member: sp.csr_matrix, config: AllocationConfig,
+                  ceiling: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The allocation inputs for the remaining part of the year, and the reps whose stretch gave way.
+
+    ``ceiling`` is each rep's highest remaining quota (NaN = none): the no-ratchet rule.
+    """
     plan = run.plan
     unit = float(config.unit)
     quota = plan["quota"].to_numpy(dtype=np.float64)
@@ -129,6 +151,7 @@ def _alloc_frames(run: StoredRun, company: CompanyData, rest_cap: np.ndarray, fr
         "locked_quota": np.where(np.isfinite(locked), remaining, np.nan),
         "capacity_p10": cap[0], "capacity_p50": cap[1], "capacity_p90": cap[2],
         "capacity_p50_forecast": np.maximum(rest_cap[1], floor), "stretch_relaxed": relaxed,
+        "max_quota": ceiling,
     })
     teams = company.teams[["team_id", "parent_id", "target"]].copy()
     annual = run.units.set_index(run.units["unit_id"].astype("str"))["quota"].astype(float)
@@ -175,8 +198,13 @@ def _periods(run: StoredRun, labels: list[str], frozen: list[bool], new_rest: np
 
 
 def verify_replan(run: StoredRun, plan: pd.DataFrame, periods: pd.DataFrame, units: pd.DataFrame,
-                  frozen_set: set[str], member: sp.csr_matrix) -> list[str]:
-    """Every invariant of a re-plan; returns the broken ones (empty when all hold)."""
+                  frozen_set: set[str], member: sp.csr_matrix, total: float | None = None,
+                  ceiling: np.ndarray | None = None) -> list[str]:
+    """Every invariant of a re-plan; returns the broken ones (empty when all hold).
+
+    ``total`` is the company total the re-plan must add up to (default: the parent's);
+    ``ceiling`` the highest annual quota of each rep (NaN = none: the no-ratchet rule).
+    """
     problems = []
     old = run.periods.assign(rep_id=run.periods["rep_id"].astype("str"), period=run.periods["period"].astype("str"))
     old_f = old[old["period"].isin(frozen_set)].set_index(["rep_id", "period"])["quota"].sort_index()
@@ -186,8 +214,14 @@ def verify_replan(run: StoredRun, plan: pd.DataFrame, periods: pd.DataFrame, uni
     sums = periods.groupby("rep_id")["quota"].sum().reindex(plan["rep_id"])
     if not np.allclose(sums.to_numpy(), plan["quota"].to_numpy(dtype=float), rtol=0, atol=_TOL):
         problems.append("a rep's periods do not sum to its quota")
-    if abs(float(plan["quota"].sum()) - float(run.plan["quota"].sum())) > _TOL:
-        problems.append("the company total changed")
+    expected = float(run.plan["quota"].sum()) if total is None else float(total)
+    if abs(float(plan["quota"].sum()) - expected) > _TOL:
+        problems.append(f"the company total is {float(plan['quota'].sum()):,.0f}, not {expected:,.0f}")
+    if ceiling is not None:
+        over = np.isfinite(ceiling) & (plan["quota"].to_numpy(dtype=float) > np.nan_to_num(ceiling) + _TOL)
+        if over.any():
+            problems.append(f"{int(over.sum())} rep(s) ahead of pace got a higher quota "
+                            f"(e.g. {plan['rep_id'].iloc[int(np.flatnonzero(over)[0])]})")
     subtree = member.T @ plan["quota"].to_numpy(dtype=float)
     if not np.allclose(subtree, units["quota"].to_numpy(dtype=float), rtol=0, atol=_TOL):
         problems.append("a unit's quota is not the sum of its reps")
@@ -195,7 +229,7 @@ def verify_replan(run: StoredRun, plan: pd.DataFrame, periods: pd.DataFrame, uni
 
 
 def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment: Assessment,
-           as_of: dt.date) -> tuple[PlanResult, dict[str, Any]]:
+           as_of: dt.date, recalibration: RecalibrationRequest | None = None) -> tuple[PlanResult, dict[str, Any]]:
     """Re-optimise the periods after the as-of date (see the module notes).
 
     Parameters
@@ -205,10 +239,13 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     company : CompanyData
         Its data folder.
     scenario : Scenario
-        The parent's resolved scenario (same constraints).
+        The parent's resolved scenario (same constraints; ``replan.ratchet``).
     assessment : Assessment
         From :func:`quotaopt.track_api.assess` at ``as_of``.
     as_of : date
+    recalibration : RecalibrationRequest, optional
+        Reset the company target (``--recalibrate``): growth (None = the forecast P50)
+        and reason.
 
     Returns
     -------
@@ -218,13 +255,22 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     Raises
     ------
     InputError
-        Every period has already started (nothing left to re-plan).
+        Every period has already started (nothing left to re-plan), or a recalibrated
+        target below what the started periods already hold.
     InfeasibleError
-        The remaining quota cannot be carried within the constraints (with the reasons).
+        A hard limit cannot hold (locked quotas, fixed unit targets, the ratchet
+        ceiling), or any limit with ``allocation.strict: true`` (with the reasons).
     SolverError
         The solver failed, or the re-plan breaks an invariant.
+
+    Examples
+    --------
+    A run tracked at mid-year, re-planned with its target reset to the forecast:
+
+    >>> result, change = replan(run, company, scenario, assessment, dt.date(2027, 6, 30),
+    ...                         RecalibrationRequest(None, "competitor cut prices"))  # doctest: +SKIP
+    >>> change["recalibration"]["to_target"]  # doctest: +SKIP
     """
-    from quotaopt.allocation import allocate
     from quotaopt.track_api import hire_dates
 
     start = time.perf_counter()
@@ -251,19 +297,31 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
                      1.0 - days_before)
     post = assessment.posterior
     member = tracking.unit_members(run.units, plan["team_id"])
+    ahead = ahead_of_pace(assessment.plan_to_date, assessment.actual)
+    ceiling = ratchet_ceiling(quota - frozen_q_arr, ahead, scenario.replan.ratchet)
     reps_in, teams_in, _ = _alloc_frames(run, company, post.quantiles(share), frozen_q_arr, member,
-                                         scenario.allocation)
+                                         scenario.allocation, ceiling)
+    recal = None
     remaining_total = float((quota - frozen_q_arr).sum())
-    alloc = allocate(reps_in, teams_in, remaining_total, scenario.allocation, plan_year)
+    if recalibration is not None:
+        root = assessment.status[(assessment.status["kind"] == "unit") & (assessment.status["level"] == 0)]
+        recal = recalibrate(run.summary, scenario, company, plan_year, float(root["forecast_p50"].iloc[0]),
+                            float(frozen_q_arr.sum()), recalibration.growth, recalibration.reason)
+        remaining_total = recal.to_total_quota - float(frozen_q_arr.sum())
+    alloc, exceptions, relaxed = carry(reps_in, teams_in, remaining_total, scenario.allocation, plan_year)
     new_rest = alloc.reps.set_index("rep_id")["quota"].reindex(ids).to_numpy(dtype=np.float64)
     if abs(new_rest.sum() - remaining_total) > _TOL:
         raise SolverError(f"re-plan: the remaining quotas add up to {new_rest.sum():,.0f}, not {remaining_total:,.0f} "
                           f"(the remaining total is not a whole multiple of allocation.unit {unit:g})")
     new_periods = _periods(run, labels, frozen, new_rest, hires, plan_year, unit)
     new_quota = frozen_q_arr + new_rest
+    limits = {"ratchet": scenario.replan.ratchet, "ahead": ahead, "ceiling": ceiling, "exceptions": exceptions,
+              "relaxed": relaxed, "recalibration": recal}
     result, change = _assemble(run, scenario, assessment, plan, new_quota, new_periods, alloc, member, frozen_set,
-                               as_of, reps_in)
-    problems = verify_replan(run, result.plan, result.periods, result.units, frozen_set, member)
+                               as_of, reps_in, limits)
+    annual_ceiling = np.where(np.isfinite(ceiling), frozen_q_arr + np.nan_to_num(ceiling), np.nan)
+    problems = verify_replan(run, result.plan, result.periods, result.units, frozen_set, member,
+                             total=float(frozen_q_arr.sum()) + remaining_total, ceiling=annual_ceiling)
     if problems:
         raise SolverError("re-plan breaks " + "; ".join(problems))
     result.timings = {"replan": round(time.perf_counter() - start, 4),
@@ -273,8 +331,8 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
 
 def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: pd.DataFrame, new_quota: np.ndarray,
               new_periods: pd.DataFrame, alloc: Any, member: sp.csr_matrix, frozen_set: set[str], as_of: dt.date,
-              reps_in: pd.DataFrame) -> tuple[PlanResult, dict[str, Any]]:
-    """Tables, summary and change record of the new run."""
+              reps_in: pd.DataFrame, limits: dict[str, Any]) -> tuple[PlanResult, dict[str, Any]]:
+    """Tables, summary and change record of the new run (``limits``: ratchet, exceptions, recalibration)."""
     post, actual, done = assessment.posterior, assessment.actual, assessment.done
     rest = np.clip(1.0 - done, 0.0, 1.0)
     annual = actual[None, :] + post.quantiles(rest)
@@ -288,6 +346,12 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     new_plan["p_attain"] = np.round(p_attain, 4)
     new_plan["binding"] = alloc.reps.set_index("rep_id")["binding"].reindex(plan["rep_id"].astype("str")).to_numpy()
     summary = dict(run.summary)
+    recal = limits["recalibration"]
+    if recal is not None:
+        summary["company_target"] = round(recal.to_target, 2)
+        summary["target_basis"] = {"kind": f"recalibrated ({recal.basis})", "growth": recal.growth,
+                                   "from_target": round(recal.from_target, 2), "reason": recal.reason,
+                                   "as_of": as_of.isoformat()}
     target = float(summary.get("company_target") or 0.0)
     units_quota = member.T @ new_quota
     root = int(np.flatnonzero(run.units["level"].to_numpy() == 0)[0])
@@ -315,6 +379,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
         "capacity": {"model": "posterior after actuals", "as_of": as_of.isoformat(),
                      "total_p50": float(annual[1].sum()), "actual_to_date": float(actual.sum())},
         "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
+        "exceptions": limits["exceptions"],
     })
     pay = _payouts(scenario, new_plan, new_periods, units, target, int(summary["plan_year"]))
     new_plan["expected_payout"] = pay.reps.set_index("rep_id")["expected_payout"].reindex(
@@ -323,7 +388,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
                                                 "cost_of_sales")})
     summary["payout_basis"] = ("simulated on each rep's updated annual band (actuals + forecast); "
                                "quarters already booked are not pinned")
-    change = _change(run, new_plan, units, frozen_set, as_of, reps_in)
+    change = _change(run, new_plan, units, frozen_set, as_of, reps_in, limits)
     summary["replan"] = change
     result = PlanResult(name=str(summary.get("scenario", run.path.parent.name)), plan_year=int(summary["plan_year"]),
                         plan=new_plan[PLAN_COLUMNS], periods=new_periods, units=units, summary=round_floats(summary))
@@ -348,7 +413,7 @@ def _payouts(scenario: Scenario, plan: pd.DataFrame, periods: pd.DataFrame, unit
 
 
 def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_set: set[str], as_of: dt.date,
-            reps_in: pd.DataFrame) -> dict[str, Any]:
+            reps_in: pd.DataFrame, limits: dict[str, Any]) -> dict[str, Any]:
     """What the re-plan changed against its parent (manifest, audit log, summary)."""
     old = run.plan["quota"].to_numpy(dtype=float)
     new = new_plan["quota"].to_numpy(dtype=float)
@@ -376,7 +441,22 @@ def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_
         "total_quota": int(new.sum()),
         # Reps whose stretch bound gave way to max_change on the remaining part (see _reconcile).
         "stretch_relaxed": relaxed,
+        "ratchet": _ratchet(limits, reps_in, new - run.plan["quota"].to_numpy(dtype=float)),
+        "exceptions": len(limits["exceptions"]),
+        # The limits the re-plan itself relaxed when the rest could not be carried (empty if none).
+        "limits_relaxed": limits["relaxed"],
+        "recalibration": None if limits["recalibration"] is None else limits["recalibration"].record(),
     }
+
+
+def _ratchet(limits: dict[str, Any], reps_in: pd.DataFrame, delta: np.ndarray) -> dict[str, Any]:
+    """The no-ratchet rule in numbers: reps ahead of pace, how many were held at their remaining quota."""
+    ahead, ceiling = limits["ahead"], limits["ceiling"]
+    held = np.isfinite(ceiling) & (np.abs(delta) < 0.5)
+    return {"rule": limits["ratchet"], "reps_ahead_of_pace": int(ahead.sum()),
+            "reps_ahead_raised": int((ahead & (delta > 0.5)).sum()),
+            "reps_held_at_ceiling": int(held.sum()),
+            "reps_ahead": sorted(str(r) for r in reps_in["rep_id"].to_numpy()[ahead])[:50]}
 
 
 def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
@@ -396,5 +476,9 @@ def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], tra
     audit = {"headline": headline(result.summary),
              "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
                                                "largest_increases", "largest_decreases", "units_changed",
-                                               "stretch_relaxed")}}
+                                               "stretch_relaxed", "ratchet", "exceptions", "limits_relaxed",
+                                               "recalibration")}}
+    if change.get("recalibration"):
+        # A target change is a decision: old and new target and the reason, at the top of its line.
+        audit["recalibration"] = change["recalibration"]
     return write_run(run.runs_root, result.name, result_files(result), manifest, audit=audit)

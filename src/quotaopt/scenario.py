@@ -316,6 +316,17 @@ class TrackingConfig(_Strict):
         return self
 
 
+class ReplanConfig(_Strict):
+    """How ``track --replan`` re-optimises the rest of the year."""
+
+    ratchet: Literal["none", "allow"] = Field(
+        "none",
+        description="none: a rep at or ahead of pace (actual >= plan to date) never gets a higher "
+        "remaining quota than its plan had; allow: anyone's remaining quota may rise (the re-plan "
+        "of quotaopt 0.x). Default none.",
+    )
+
+
 class Scenario(_Strict):
     """A resolved scenario file (after ``extends``)."""
 
@@ -332,6 +343,7 @@ class Scenario(_Strict):
     incentives: IncentivesConfig = Field(default_factory=IncentivesConfig)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    replan: ReplanConfig = Field(default_factory=ReplanConfig)
 
     # Where the file was read from; not a key of the file.
     base_dir: Path = Field(default=Path("."), exclude=True)

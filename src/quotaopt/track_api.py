@@ -24,6 +24,11 @@ from quotaopt.errors import InputError, Problem
 from quotaopt.runs import StoredRun, WrittenRun, csv_bytes, json_bytes, read_run, sha256_bytes
 from quotaopt.scenario import Scenario, validate_scenario
 from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
+from quotaopt.tracking_history import fit_history
+
+#: What a status page says about a re-plan (from its change record).
+REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "limits_relaxed",
+                "recalibration", "ratchet")
 
 
 @dataclass
@@ -37,7 +42,9 @@ class Assessment:
     posterior : Posterior
         Each plan rep's updated level (plan.csv row order), for forecasts and re-plans.
     actual, plan_to_date, done : ndarray
-        Per plan rep: booked to date, plan to date, expected share of the year done.
+        Per plan rep: booked to date, plan to date, and the expected share of the year done as
+        the forecast reads it (the plan's period shape, shifted where past years show the
+        rep's year runs differently: :mod:`quotaopt.tracking_history`).
     meta : dict
         As-of date, thresholds, method settings and the actuals left out.
     """
@@ -83,6 +90,23 @@ def hire_dates(plan: pd.DataFrame, company: CompanyData) -> pd.Series:
     return known.reindex(ids).reset_index(drop=True)
 
 
+def quarter_end_shares(periods: pd.DataFrame, plan: pd.DataFrame, hires: pd.Series,
+                       plan_year: int) -> dict[str, np.ndarray]:
+    """Per role: the plan's expected share of the year done at the end of Q1, Q2 and Q3.
+
+    The median over the role's reps employed all year with a quota (a new hire's ramp
+    is no shape for a whole past year); the forecast reads actuals against this shape.
+    """
+    quota = plan["quota"].to_numpy(dtype=np.float64)
+    hired = pd.to_datetime(hires)
+    whole = (hired.isna() | (hired < pd.Timestamp(plan_year, 1, 1))).to_numpy() & (quota > 0)
+    shares = np.column_stack([
+        tracking.plan_to_date(periods, plan["rep_id"], hires, plan_year, dt.date(plan_year, 3 * k, 30 + (k == 1)))[0]
+        for k in (1, 2, 3)]) / np.where(quota > 0, quota, 1.0)[:, None]
+    roles = plan["role"].astype("str").to_numpy()
+    return {str(r): np.median(shares[whole & (roles == r)], axis=0) for r in sorted(set(roles[whole]))}
+
+
 def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario: Scenario, plan_year: int,
            as_of: dt.date, draws: int | None = None) -> Assessment:
     """Plan to date, actuals, pace, colours and the conditional forecast (no disk access).
@@ -116,6 +140,11 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     capacity = plan[["capacity_p10", "capacity_p50", "capacity_p90"]].to_numpy(dtype=np.float64)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     deal_size, kappa = deal_noise(history, plan["rep_id"], plan["role"], capacity[:, 1])
+    fit = fit_history(history, plan["rep_id"], plan["role"], hires, capacity[:, 1], deal_size, kappa,
+                      quarter_end_shares(run.periods, plan, hires, plan_year), len(scenario.allocation.ramp))
+    deal_size, kappa = deal_size * fit.scale, kappa * fit.scale
+    # What past years say about this rep's shape: the share done as the forecast reads it.
+    done = fit.share_done(done)
     codes, _ = pd.factorize(plan["team_id"].astype("str"))
     corr = scenario.simulation.correlation
     post = update(capacity, actual, done, deal_size, kappa, codes, corr.company, corr.team)
@@ -133,6 +162,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
         "thresholds": {"red": cfg.red, "green": cfg.green, "calibration_deviation": tracking.CALIBRATION_DEVIATION},
         "forecast": {"method": "bayesian level update + correlated draws (quotaopt.tracking_forecast)",
                      "draws": n_draws, "seed": scenario.simulation.seed,
+                     "history": {role: {k: round(v, 6) for k, v in got.items()} for role, got in fit.by_role.items()},
                      "correlation": {"company": corr.company, "team": corr.team}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": tracking.split_of(run.periods["period"]),
@@ -182,7 +212,8 @@ def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) 
 
 
 def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
-              draws: int | None = None) -> TrackOutcome:
+              draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
+              reason: str | None = None) -> TrackOutcome:
     """Track a run against actuals at a date; optionally re-plan the rest of the year.
 
     Parameters
@@ -197,6 +228,13 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
         Also write a new run whose parent is this one (:func:`quotaopt.replan.replan`).
     draws : int, optional
         Monte Carlo draws for the unit forecasts (default ``simulation.draws``).
+    recalibrate : bool
+        Re-plan with the company target reset to the forecast P50, or to ``growth``
+        over the last complete year (:mod:`quotaopt.recalibrate`); implies ``replan``.
+    growth : float, optional
+        With ``recalibrate``: the growth instead of the forecast (0.18 = +18%).
+    reason : str, optional
+        Why the target changes; required with ``recalibrate`` (written to the audit log).
 
     Returns
     -------
@@ -206,12 +244,15 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     ------
     InputError
         Bad run folder, actuals (unknown reps, dates outside the plan year, non-numeric
-        amounts: with file and row) or as-of date; nothing is written.
+        amounts: with file and row), as-of date, or recalibration options; nothing is written.
     InfeasibleError, SolverError
         From the re-plan's allocation; nothing is written.
     """
+    from quotaopt.recalibrate import check_request
     from quotaopt.report.status_html import render_status_html
 
+    check_request(recalibrate, growth, reason)
+    replan = replan or recalibrate
     run = read_run(run_path)
     plan_year = _plan_year(run)
     day = parse_as_of(as_of, plan_year)
@@ -223,16 +264,21 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     actuals_file = Path(actuals_path)
     actuals = load_actuals(actuals_file, company, plan_year)
     result = assess(run, company, actuals, scenario, plan_year, day, draws)
+    if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
+        result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
+                                    **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
     result.meta["actuals"] = {"file": str(actuals_file.resolve()), "sha256": sha256_file(actuals_file),
                               "rows": len(actuals)}
     written = None
     if replan:
+        from quotaopt.replan import RecalibrationRequest, write_replan
         from quotaopt.replan import replan as make_replan
-        from quotaopt.replan import write_replan
 
-        new_result, change = make_replan(run, company, scenario, result, day)
+        request = RecalibrationRequest(growth, str(reason)) if recalibrate else None
+        new_result, change = make_replan(run, company, scenario, result, day, request)
         written = write_replan(run, new_result, change, result.meta)
-        result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path)}
+        result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path),
+                                 **{k: change[k] for k in REPLAN_FACTS}}
     status_bytes = csv_bytes(result.status)
     result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
     files = {

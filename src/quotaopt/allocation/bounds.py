@@ -5,8 +5,9 @@ Every family is a pair of arrays (lower, upper) in scaled units (currency / ``un
 each side, so that explanations and the ``binding`` column can name it.
 
 Precedence (documented in docs/allocation.md): ``locked`` replaces everything;
-``ramp`` is a cap that also lowers any floor above it (a new hire's ramp policy
-outranks ``stretch_min`` and ``max_change``); ``stretch`` outranks ``max_change`` where
+``ramp`` and a caller's ``max_quota`` (e.g. a re-plan's "no higher than before" for a
+rep ahead of pace) are caps that also lower any floor above them (they outrank
+``stretch_min`` and ``max_change``); ``stretch`` outranks ``max_change`` where
 a rep's two bands do not overlap (:func:`yield_to_stretch`; with
 ``max_change_conflict: error`` such a rep makes the plan infeasible instead). Last
 quotas set from one lucky or unlucky year are common, and refusing a whole plan for a
@@ -28,9 +29,13 @@ from quotaopt.scenario import AllocationConfig
 NONE, STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED = range(6)
 # Sides an elastic solve relaxed (see allocation/relax.py): the family that gave way.
 STRETCH_MIN_RELAXED, STRETCH_MAX_RELAXED, MAX_CHANGE_RELAXED = range(6, 9)
+#: A re-plan's ceiling on a rep ahead of pace (replan.ratchet: none): a hard cap.
+MAX_QUOTA = 9
 #: Family code -> the word used in ``binding`` and in explanations.
 LABELS = ("none", "stretch_min", "stretch_max", "max_change", "ramp", "locked",
-          "stretch_min_relaxed", "stretch_max_relaxed", "max_change_relaxed")
+          "stretch_min_relaxed", "stretch_max_relaxed", "max_change_relaxed", "max_quota")
+#: Caps that also lower any floor above them (the rep gets the cap).
+CAPS = (RAMP, MAX_QUOTA)
 _EPS = 1e-9
 
 
@@ -180,6 +185,13 @@ def define_ramp_bounds(r: np.ndarray, ref: np.ndarray, fte: np.ndarray, stretch_
     return np.where(r < 1.0, r * stretch_high * ref * fte, np.inf)
 
 
+def define_max_quota_bounds(max_quota: np.ndarray | None, n: int) -> np.ndarray:
+    """``max_quota``: a ceiling given by the caller per rep (NaN or None = none)."""
+    if max_quota is None:
+        return np.full(n, np.inf)
+    return np.where(np.isfinite(max_quota), max_quota, np.inf)
+
+
 def define_locked_bounds(locked: np.ndarray) -> np.ndarray:
     """``locked_quota``: honoured exactly (NaN = not locked)."""
     return locked
@@ -194,10 +206,12 @@ def rep_bounds(
     ref: np.ndarray,
     config: AllocationConfig,
     full_year: np.ndarray | None = None,
+    max_quota: np.ndarray | None = None,
 ) -> RepBounds:
     """Intersect every family of rep bounds (all arrays in scaled units).
 
-    ``full_year`` marks the reps whose last quota counts for ``max_change`` (all when None).
+    ``full_year`` marks the reps whose last quota counts for ``max_change`` (all when None);
+    ``max_quota`` is a per-rep ceiling (NaN = none).
 
     Returns
     -------
@@ -223,13 +237,16 @@ def rep_bounds(
     hi_src = np.where(gave_way & (hi_src == MAX_CHANGE), STRETCH_MIN, hi_src).astype(np.int8)
     take = cap <= hi + _EPS
     hi, hi_src = np.where(take, cap, hi), np.where(take, RAMP, hi_src).astype(np.int8)
+    ceiling = define_max_quota_bounds(max_quota, p50.size)
+    take = ceiling <= hi + _EPS
+    hi, hi_src = np.where(take, ceiling, hi), np.where(take, MAX_QUOTA, hi_src).astype(np.int8)
     lo_int = np.ceil(lo - _EPS * np.maximum(1.0, np.abs(lo))).astype(np.int64)
     hi_int = np.floor(hi + _EPS * np.maximum(1.0, np.abs(hi))).astype(np.int64)
-    # The ramp cap outranks any floor above it: such a new hire gets the cap.
-    ramped = (hi_src == RAMP) & (lo_int > hi_int)
+    # A cap (ramp, max_quota) outranks any floor above it: such a rep gets the cap.
+    ramped = np.isin(hi_src, CAPS) & (lo_int > hi_int)
     lo = np.where(ramped, hi_int, lo)
     lo_int = np.where(ramped, hi_int, lo_int)
-    lo_src = np.where(ramped, RAMP, lo_src).astype(np.int8)
+    lo_src = np.where(ramped, hi_src, lo_src).astype(np.int8)
     is_locked = np.isfinite(lock)
     lock_int = np.rint(np.nan_to_num(lock)).astype(np.int64)
     lo, hi = np.where(is_locked, lock, lo), np.where(is_locked, lock, hi)

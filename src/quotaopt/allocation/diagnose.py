@@ -125,7 +125,7 @@ def _sig(value: float, digits: int) -> str:
 def _with_config(prep: Prepared, config: AllocationConfig) -> Prepared:
     """The same reps and tree under other allocation settings."""
     bounds = rep_bounds(prep.p50, prep.fte, prep.last, prep.locked, prep.ramp, prep.ramp_ref, config,
-                        prep.full_year)
+                        prep.full_year, prep.max_quota)
     return replace(prep, config=config, bounds=bounds, limits=RepLimits.of(config, prep.n_reps),
                    ka_bounds=ka_bounds_of(config, prep.tree.n))
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from quotaopt.allocation.backends import get_backend
-from quotaopt.allocation.bounds import define_ramp_bounds
+from quotaopt.allocation.bounds import define_max_quota_bounds, define_ramp_bounds
 from quotaopt.allocation.decompose import Stats, checked
 from quotaopt.allocation.inputs import Prepared
 from quotaopt.allocation.problem import Builder, Problem, SolveOptions, Status
@@ -82,7 +82,9 @@ def layers(prep: Prepared) -> Layers:
     b, cfg, p = prep.bounds, prep.config, prep.p50
     locked = prep.is_locked
     lock = np.rint(np.nan_to_num(prep.locked)).astype(np.int64)
-    cap = define_ramp_bounds(prep.ramp, prep.ramp_ref, prep.fte, cfg.stretch[1])
+    # Hard caps: the ramp, and a caller's per-rep ceiling (a re-plan's no-ratchet rule).
+    cap = np.minimum(define_ramp_bounds(prep.ramp, prep.ramp_ref, prep.fte, cfg.stretch[1]),
+                     define_max_quota_bounds(prep.max_quota, prep.n_reps))
     with np.errstate(invalid="ignore"):
         cap_int = np.where(np.isfinite(cap), np.floor(cap + _EPS * np.maximum(1.0, np.abs(cap))), UNBOUNDED)
     hi_hard = np.where(locked, lock, cap_int.astype(np.int64))

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotaopt.allocation.bounds import LABELS, LOCKED, MAX_CHANGE, RAMP, STRETCH_MAX, STRETCH_MIN
+from quotaopt.allocation.bounds import (
+    LABELS,
+    LOCKED,
+    MAX_CHANGE,
+    MAX_QUOTA,
+    RAMP,
+    STRETCH_MAX,
+    STRETCH_MIN,
+)
 from quotaopt.allocation.inputs import Prepared, ka_bounds_of
 from quotaopt.allocation.targets import (
     Pools,
@@ -44,12 +52,14 @@ def _limits(prep: Prepared, counts: dict[int, int], upper: bool) -> str:
         parts.append(f"ramp for {counts[RAMP]} new hire(s)")
     if counts.get(LOCKED, 0):
         parts.append(f"{counts[LOCKED]} locked quota(s)")
+    if upper and counts.get(MAX_QUOTA, 0):
+        parts.append(f"max_quota for {counts[MAX_QUOTA]} rep(s)")
     return "; ".join(parts) if parts else "no active reps"
 
 
 def _family_counts(prep: Prepared, src: np.ndarray) -> dict[int, np.ndarray]:
     return {f: prep.tree.subtree_sum(np.bincount(prep.rep_unit, weights=(src == f).astype(float), minlength=prep.tree.n))
-            for f in (STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED)}
+            for f in (STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED, MAX_QUOTA)}
 
 
 def _at(counts: dict[int, np.ndarray], u: int) -> dict[int, int]:

@@ -102,6 +102,7 @@ class Prepared:
     bounds: RepBounds
     limits: RepLimits  # the limits ``bounds`` stand for (the scenario's, or relaxed ones)
     ka_bounds: np.ndarray  # per unit [low, high] of ka_share, NaN = none (relaxed per unit after an elastic solve)
+    max_quota: np.ndarray | None = None  # scaled units, NaN = no ceiling (optional column)
 
     @property
     def n_reps(self) -> int:
@@ -222,7 +223,10 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
         problems.append(Problem("reps", f"rep {rep_ids[i]}: fte {fte[i]:g} is above 1", column="fte"))
     last = pd.to_numeric(reps["last_quota"], errors="coerce").to_numpy(dtype=float)
     locked = pd.to_numeric(reps["locked_quota"], errors="coerce").to_numpy(dtype=float)
-    for name, values in (("last_quota", last), ("locked_quota", locked)):
+    # Optional: a ceiling per rep set by the caller (a re-plan's no-ratchet rule).
+    max_quota = (pd.to_numeric(reps["max_quota"], errors="coerce").to_numpy(dtype=float)
+                 if "max_quota" in reps.columns else np.full(len(reps), np.nan))
+    for name, values in (("last_quota", last), ("locked_quota", locked), ("max_quota", max_quota)):
         bad = np.flatnonzero(np.isinf(values) | (values < 0))
         if bad.size:
             problems.append(Problem("reps", f"rep {rep_ids[bad[0]]}: {name} {values[bad[0]]:.15g} is not an amount >= 0", column=name))
@@ -240,12 +244,12 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
     r = ramp_factor(reps["hire_date"], plan_year, config.ramp)
     ref = ramp_reference(p50 / unit, fte, ka, r)
     full_year = full_year_last(reps["hire_date"], plan_year, len(config.ramp))
-    bounds = rep_bounds(p50 / unit, fte, last / unit, locked / unit, r, ref, config, full_year)
+    bounds = rep_bounds(p50 / unit, fte, last / unit, locked / unit, r, ref, config, full_year, max_quota / unit)
     return Prepared(
         tree=tree, unit=unit, config=config, company_requested=float(company_total),
         company=int(np.floor(company_total / unit + 0.5)), rep_ids=rep_ids, rep_unit=rep_unit.astype(np.int64),
         ka=ka, fte=fte, p10=p10 / unit, p50=p50 / unit, p90=p90 / unit, last=last / unit, full_year=full_year,
         locked=locked / unit,
         ramp=r, ramp_ref=ref, bounds=bounds, limits=RepLimits.of(config, rep_ids.size),
-        ka_bounds=ka_bounds_of(config, tree.n),
+        ka_bounds=ka_bounds_of(config, tree.n), max_quota=max_quota / unit,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotaopt.allocation.bounds import LOCKED, RAMP
+from quotaopt.allocation.bounds import CAPS, LOCKED
 from quotaopt.allocation.inputs import Prepared
 from quotaopt.allocation.targets import Shares
 
@@ -47,7 +47,7 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
 
     locked = prep.is_locked
     lim = prep.limits
-    ramped_floor = b.lo_src == RAMP
+    ramped_floor = np.isin(b.lo_src, CAPS)  # a cap lowered the floor to itself
     tol = _TOL * np.maximum(1.0, prep.p50)
     fail(q < 0, "negative quota")
     fail(locked & (q != np.rint(np.nan_to_num(prep.locked))), "locked quota changed")
@@ -74,6 +74,8 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
             fail(has & (q > (1 + lim.change_up) * last + tol), "max_change (increase) broken")
     cap = np.where(prep.ramp < 1, prep.ramp * cfg.stretch[1] * prep.ramp_ref * prep.fte, np.inf)
     fail(free & (q > cap + tol), "ramp cap broken")
+    if prep.max_quota is not None:
+        fail(free & (q > np.where(np.isfinite(prep.max_quota), prep.max_quota, np.inf) + tol), "max_quota broken")
     fail(free & ((q < b.lo_int) | (q > b.hi_int)) & (b.lo_src != LOCKED), "rep bounds broken")
 
     direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)

@@ -21,7 +21,7 @@ script-src 'unsafe-inline'; img-src data:">
 <body>
 """
 
-PAGE = HEAD + """<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
+PAGE = HEAD + """<header><h1>{heading}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
 <main>
 {sections}
 </main>

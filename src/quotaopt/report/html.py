@@ -18,6 +18,7 @@ import pandas as pd
 from quotaopt.report import _assets, charts
 from quotaopt.report._common import BAND_COLOURS, GREEN_AT, YELLOW_AT, is_missing
 from quotaopt.report._markup import chart, fmt, note, table, td, unit_tree
+from quotaopt.report.replan_note import replan_banner_html, replan_title
 from quotaopt.result import PlanResult
 
 #: Section ids of the page, in order, with their navigation labels (stable: tests and links use them).
@@ -365,7 +366,14 @@ def render_html(result: PlanResult) -> bytes:
     nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in SECTIONS)
     status = str((s.get("solver") or {}).get("status") or "unknown")
     badge = f'<span class="badge {"ok" if status == "optimal" else "warn"}">{escape(_solver_text(s.get("solver") or {}))}</span>'
+    # A re-plan says so first: parent run, as-of date, frozen periods, what changed.
+    change = s.get("replan") if isinstance(s.get("replan"), dict) else {}
+    heading, title = f"Quota plan: {name}", f"Quota plan {name} ({year})"
+    if change:
+        heading = f"{escape(replan_title(change))}: {name}"
+        title = f"{escape(replan_title(change))}: quota plan {name} ({year})"
+        sections = replan_banner_html(change, s.get("exceptions")) + sections
     page = _assets.PAGE.format(
-        title=f"Quota plan {name} ({year})", name=name, year=year, badge=badge, nav=nav, sections=sections,
+        title=title, heading=heading, year=year, badge=badge, nav=nav, sections=sections,
         version=escape(__version__), css=_assets.CSS, script=_assets.SCRIPT)
     return page.encode("utf-8")

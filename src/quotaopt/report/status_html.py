@@ -27,7 +27,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .dot{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:6px;vertical-align:middle}
 .green{background:#16a34a}.yellow{background:#eab308}.red{background:#dc2626}
 details{margin:0}summary{cursor:pointer;list-style:none}summary::-webkit-details-marker{display:none}
-.row{display:grid;grid-template-columns:minmax(220px,2fr) repeat(6,minmax(90px,1fr));gap:6px;padding:3px 0;
+.row{display:grid;grid-template-columns:minmax(220px,2fr) repeat(7,minmax(90px,1fr));gap:6px;padding:3px 0;
 border-bottom:1px solid #f3f4f6;font-size:13px;align-items:center}
 .row.head{font-weight:600;color:#374151;border-bottom:2px solid #d1d5db}
 .num{text-align:right;font-variant-numeric:tabular-nums}.rep{color:#374151}
@@ -35,9 +35,11 @@ border-bottom:1px solid #f3f4f6;font-size:13px;align-items:center}
 table{border-collapse:collapse;font-size:13px}th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb}
 th{text-align:left;background:#f9fafb}td.num{text-align:right}
 .note{color:#6b7280;font-size:12px;margin-top:6px}
+.replan{border-left:4px solid #2563eb;background:#eff6ff;color:#1e3a8a;padding:6px 12px;margin:8px 0 12px;font-size:13px}
+.replan ul{margin:4px 0 0 18px;padding:0}
 """
 
-_HEAD = ("Unit / rep", "Quota", "Plan to date", "Actual", "Pace", "P(year)", "Forecast P50")
+_HEAD = ("Unit / rep", "Quota", "Plan to date", "Actual", "Pace", "P(year)", "Forecast P50", "Forecast P10\u2013P90")
 
 
 def _missing(value: Any) -> bool:
@@ -52,6 +54,17 @@ def _pct(value: Any, digits: int = 1) -> str:
     return "-" if _missing(value) else f"{100.0 * float(value):.{digits}f}%"
 
 
+def _compact(value: Any) -> str:
+    from quotaopt.allocation.explain import amount
+
+    return "-" if _missing(value) else amount(float(value))
+
+
+def _range(row: pd.Series) -> str:
+    """The forecast's P10 to P90 of the year, compact (``1.2M\u20131.5M``)."""
+    return f"{_compact(row['forecast_p10'])}\u2013{_compact(row['forecast_p90'])}"
+
+
 def _dot(status: Any) -> str:
     name = str(status) if str(status) in COLOURS else "yellow"
     return f'<span class="dot {name}" title="{escape(name)}"></span>'
@@ -60,7 +73,7 @@ def _dot(status: Any) -> str:
 def _cells(row: pd.Series, label: str, depth: int = 0) -> str:
     flag = '<span class="flag" title="calibration meeting">&#9873;</span>' if bool(row["calibrate"]) else ""
     values = (_money(row["quota"]), _money(row["plan_to_date"]), _money(row["actual_to_date"]),
-              _pct(row["pace"]), _pct(row["p_attain_year"], 0), _money(row["forecast_p50"]))
+              _pct(row["pace"]), _pct(row["p_attain_year"], 0), _money(row["forecast_p50"]), _range(row))
     # Indent the label only, so the number columns line up at every depth.
     return (f'<div style="padding-left:{18 * depth}px">{_dot(row["status"])}{label}{flag}</div>'
             + "".join(f'<div class="num">{v}</div>' for v in values))
@@ -115,6 +128,24 @@ def _calibration(status: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _replan_header(meta: dict[str, Any]) -> tuple[str, str]:
+    """The page title and banner: a tracked re-plan, and a re-plan this tracking made, say so."""
+    from quotaopt.report.replan_note import replan_banner_html, replan_title
+
+    title = f"Tracking {meta.get('as_of', '')}"
+    banner = ""
+    of = meta.get("replan_of")
+    if isinstance(of, dict):  # the tracked run is itself a re-plan
+        change = {**of, "parent_run": of.get("run_id")}
+        title += f" of a re-plan ({replan_title(change)})"
+        banner += replan_banner_html(change)
+    made = meta.get("replan")
+    if isinstance(made, dict):  # this tracking wrote a re-plan
+        title += f", re-planned as run {made.get('run_id')}"
+        banner += replan_banner_html({**made, "parent_run": meta.get("run_id")})
+    return title, banner
+
+
 def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     """The tracking page for one as-of date, as UTF-8 bytes.
 
@@ -124,7 +155,9 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
         The rows of status.csv.
     meta : dict
         ``as_of``, ``run_id``, ``thresholds`` (red, green, calibration_deviation) and
-        ``counts`` as :func:`quotaopt.track_api.assess` records them.
+        ``counts`` as :func:`quotaopt.track_api.assess` records them; ``replan_of`` when
+        the tracked run is a re-plan, ``replan`` when this tracking wrote one (the title
+        and a banner say so).
     """
     th = meta.get("thresholds", {})
     red, green = float(th.get("red", 0.85)), float(th.get("green", 1.0))
@@ -138,7 +171,8 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
         r = root.iloc[0]
         cards += (f'<div class="card">company pace<b>{_pct(r["pace"])}</b>{_money(r["actual_to_date"])} booked</div>'
                   f'<div class="card">P(company quota)<b>{_pct(r["p_attain_year"], 0)}</b>'
-                  f'forecast {_money(r["forecast_p50"])}</div>')
+                  f'forecast {_money(r["forecast_p50"])}<br>P10\u2013P90 {_range(r)}'
+                  f'<br>quota {_money(r["quota"])}</div>')
     cards += f'<div class="card">calibration<b>{int(status["calibrate"].astype(bool).sum())}</b>units and reps</div>'
     ignored = meta.get("ignored_actuals") or {}
     notes = []
@@ -147,16 +181,14 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     if ignored.get("rows_without_quota"):
         notes.append(f"{ignored['rows_without_quota']} actuals rows ({_money(ignored.get('amount_without_quota'))}) "
                      "belong to reps without a quota in this plan and count in no unit.")
-    replan = meta.get("replan")
-    if replan:
-        notes.append(f"Re-planned as run {escape(str(replan.get('run_id')))}.")
-    title = f"Tracking {meta.get('as_of', '')}"
+    title, banner = _replan_header(meta)
     body = (
-        f"<h1>{escape(title)}</h1>"
+        f"<h1>{escape(title)}</h1>{banner}"
         f'<div class="meta">run {escape(str(meta.get("run_id", "")))} &middot; plan year {escape(str(meta.get("plan_year", "")))}'
         f" &middot; pace = actual / plan to date: {_dot('red')}below {_pct(red, 0)} "
         f"{_dot('yellow')}{_pct(red, 0)} to below {_pct(green, 0)} {_dot('green')}{_pct(green, 0)} or more"
-        f" &middot; P(year) = chance of reaching the annual quota given the actuals so far"
+        f" &middot; P(year) = chance of reaching the annual quota given the actuals so far, with the"
+        f" forecast of the year's bookings (P50, and P10\u2013P90: 8 in 10 years end inside)"
         f' &middot; <span class="flag">&#9873;</span> calibration meeting &middot; click a unit to fold it</div>'
         f'<div class="cards">{cards}</div>'
         f"<h2>Traffic lights by unit</h2>{_tree(status)}"
