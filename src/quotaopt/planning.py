@@ -216,22 +216,23 @@ def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target:
         **{k: sim.summary[k] for k in ("p_company_target", "expected_payout", "payout_p10", "payout_p50",
                                        "payout_p90", "cost_of_sales")},
         "reps_expected": shares,
-        "target_gap": target_gap(plan, target, sim, shares),
+        "target_gap": target_gap(plan, target, (sim.draws or {}).get("company_bookings"), shares),
         "guardrail": guardrail(scenario, shares["ge_100"]),
         "fairness": _fairness(plan),
         "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
     }
 
 
-def target_gap(plan: pd.DataFrame, target: float, sim: Any, shares: dict[str, float]) -> dict[str, Any]:
+def target_gap(plan: pd.DataFrame, target: float, company_draws: Any, shares: dict[str, float]) -> dict[str, Any]:
     """The company target and the quota total against what the reps can sell (contract §4).
 
     Capacity sums are the reps' own P10 / P50 / P90 added up; the company's simulated
-    bookings (correlated, so narrower than the summed P10-P90) are given beside them.
+    bookings (``company_draws``, correlated, so narrower than the summed P10-P90) are
+    given beside them when there are any.
     """
     p10, p50, p90 = (float(plan[f"capacity_{q}"].sum()) for q in ("p10", "p50", "p90"))
     quota = float(plan["quota"].sum())
-    draws = np.asarray((sim.draws or {}).get("company_bookings", []), dtype=float)
+    draws = np.asarray([] if company_draws is None else company_draws, dtype=float)
     booked = {f"bookings_{k}": float(np.quantile(draws, q)) for k, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))} \
         if draws.size else {}
     return {

@@ -52,6 +52,7 @@ import scipy.sparse as sp
 from quotaopt import tracking
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.planning import guardrail, target_gap
 from quotaopt.recalibrate import recalibrate
 from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
@@ -308,7 +309,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
         recal = recalibrate(run.summary, scenario, company, plan_year, float(root["forecast_p50"].iloc[0]),
                             float(frozen_q_arr.sum()), recalibration.growth, recalibration.reason)
         remaining_total = recal.to_total_quota - float(frozen_q_arr.sum())
-    alloc, exceptions, relaxed = carry(reps_in, teams_in, remaining_total, scenario.allocation, plan_year)
+    alloc, exceptions = carry(reps_in, teams_in, remaining_total, scenario.allocation, plan_year)
     new_rest = alloc.reps.set_index("rep_id")["quota"].reindex(ids).to_numpy(dtype=np.float64)
     if abs(new_rest.sum() - remaining_total) > _TOL:
         raise SolverError(f"re-plan: the remaining quotas add up to {new_rest.sum():,.0f}, not {remaining_total:,.0f} "
@@ -316,7 +317,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     new_periods = _periods(run, labels, frozen, new_rest, hires, plan_year, unit)
     new_quota = frozen_q_arr + new_rest
     limits = {"ratchet": scenario.replan.ratchet, "ahead": ahead, "ceiling": ceiling, "exceptions": exceptions,
-              "relaxed": relaxed, "recalibration": recal}
+              "recalibration": recal}
     result, change = _assemble(run, scenario, assessment, plan, new_quota, new_periods, alloc, member, frozen_set,
                                as_of, reps_in, limits)
     annual_ceiling = np.where(np.isfinite(ceiling), frozen_q_arr + np.nan_to_num(ceiling), np.nan)
@@ -381,6 +382,11 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
         "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
         "exceptions": limits["exceptions"],
     })
+    # The gap and the guardrail of this plan, not the parent's (the summary was copied from it).
+    shares = summary["reps_expected"]
+    summary["target_gap"] = target_gap(new_plan, target, None, shares)
+    summary["guardrail"] = guardrail(scenario, shares["ge_100"])
+    summary.pop("allocation_notes", None)
     pay = _payouts(scenario, new_plan, new_periods, units, target, int(summary["plan_year"]))
     new_plan["expected_payout"] = pay.reps.set_index("rep_id")["expected_payout"].reindex(
         new_plan["rep_id"]).round(2).to_numpy()
@@ -443,8 +449,6 @@ def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_
         "stretch_relaxed": relaxed,
         "ratchet": _ratchet(limits, reps_in, new - run.plan["quota"].to_numpy(dtype=float)),
         "exceptions": len(limits["exceptions"]),
-        # The limits the re-plan itself relaxed when the rest could not be carried (empty if none).
-        "limits_relaxed": limits["relaxed"],
         "recalibration": None if limits["recalibration"] is None else limits["recalibration"].record(),
     }
 
@@ -476,7 +480,7 @@ def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], tra
     audit = {"headline": headline(result.summary),
              "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
                                                "largest_increases", "largest_decreases", "units_changed",
-                                               "stretch_relaxed", "ratchet", "exceptions", "limits_relaxed",
+                                               "stretch_relaxed", "ratchet", "exceptions",
                                                "recalibration")}}
     if change.get("recalibration"):
         # A target change is a decision: old and new target and the reason, at the top of its line.

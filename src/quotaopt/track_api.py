@@ -27,8 +27,8 @@ from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit
 from quotaopt.tracking_history import fit_history
 
 #: What a status page says about a re-plan (from its change record).
-REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "limits_relaxed",
-                "recalibration", "ratchet")
+REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "recalibration",
+                "ratchet")
 
 
 @dataclass

@@ -338,7 +338,9 @@ def _gives(prep: Prepared, x: np.ndarray, slack: object) -> tuple[list[str], dic
         "max_change_up": f"its reps would rise beyond {mc}", "max_change_down": f"its reps would fall beyond {mc}",
         "stretch_max": f"its reps would go above stretch <= {s_hi:g}",
         "stretch_min": f"its reps would go below stretch >= {s_lo:g}",
-        "reps_cannot_carry": "its reps cannot carry it even at their hard limits (locks, ramp caps)",
+        "reps_cannot_carry": "its reps cannot carry it even at their hard limits (locks, ramp caps"
+                             + (", max_quota ceilings)" if prep.max_quota is not None
+                                and np.isfinite(prep.max_quota).any() else ")"),
         "reps_must_carry": "its locked quotas are more than it may carry",
         "company_total_lower": "the company total must fall", "company_total_higher": "the company total must rise",
         "fixed_target_lower": "its fixed target must fall", "fixed_target_higher": "its fixed target must rise",

@@ -58,12 +58,8 @@ def replan_lines(change: dict[str, Any]) -> list[str]:
     else:
         lines.append("company target kept")
     count = int(change.get("exceptions") or 0)
-    relaxed = change.get("limits_relaxed") or {}
     if count:
-        extra = ""
-        if relaxed.get("stretch"):
-            extra = f"; stretch up to {float(relaxed['stretch'][1]):.2f} on the rest of the year"
-        lines.append(f"exceptions: {count} limit(s) gave way to carry the rest of the year{extra} "
+        lines.append(f"exceptions: {count} limit(s) gave way to carry the rest of the year "
                      "(summary.json exceptions)")
     return lines
 
