@@ -12,12 +12,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from quotaopt.atomic import write_file_atomic
 from quotaopt.errors import InputError, Problem
+from quotaopt.fsguard import probe_writable
 from quotaopt.pipeline import Inputs, load_inputs
 from quotaopt.result import PlanResult
 from quotaopt.runs import (
     StoredRun,
     WrittenRun,
+    check_runs_root,
     csv_bytes,
     json_bytes,
     read_run,
@@ -145,8 +148,9 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     from quotaopt.planning import run_plan
 
     inputs = load_inputs(scenario)
-    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
+    check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
+    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler)
     return result, write_result(result, inputs, runs_root, on_stage=progress)
 
 
@@ -190,6 +194,7 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     from quotaopt.result import round_floats
 
     run = read_run(run_path)
+    check_runs_root(run.runs_root, str(run.runs_root))
     simulation: dict[str, Any] = {}
     if draws is not None:
         simulation["draws"] = draws
@@ -241,15 +246,14 @@ def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
     sc = inputs.scenario
-    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.simulation.seed,
-                     truth=_truth_capacity(inputs.company.folder))
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     target = runs_root / sc.name / "backtest.json"
+    probe_writable(target.parent, "--out" if out is not None else str(runs_root))
+    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.simulation.seed,
+                     truth=_truth_capacity(inputs.company.folder))
     target.parent.mkdir(parents=True, exist_ok=True)
     record = {"scenario": sc.name, "inputs": input_hashes(inputs), **table_records(table)}
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_bytes(json_bytes(record))
-    tmp.replace(target)  # atomic: a reader sees the old file or the new one
+    write_file_atomic(target, json_bytes(record))  # a reader sees the old file or the new one
     return table, target
 
 
@@ -262,6 +266,7 @@ def train_scenario(scenario: str | Path, model_out: str | Path | None = None) ->
     assert inputs.scenario is not None
     sc = inputs.scenario
     folder = Path(model_out) if model_out is not None else Path("models") / sc.name
+    probe_writable(folder, "--model-out" if model_out is not None else str(folder))
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
     _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,

@@ -1,0 +1,245 @@
+"""The adversarial pass of issue #14, kept as tests: writes, concurrency, hostile files.
+
+Each test names the defect it pins down. They run the real command functions, the
+real CLI (CliRunner) and, where the process boundary is the point (concurrent plans,
+a full disk), real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from quotaopt.atomic import STAGING, STALE_AFTER_S, clean_stale, host_name
+from quotaopt.cli import main
+from quotaopt.runs import PLAN_FILES, read_run
+
+CAPACITY = """\
+rep_id,p10,p50,p90
+A1,400000,500000,600000
+A2,150000,200000,260000
+B1,350000,450000,560000
+B2,120000,180000,240000
+"""
+
+
+def _given(scenario: Path) -> Path:
+    """The tiny company planned on capacities given by hand (no model to train: fast)."""
+    (scenario.parent / "data" / "capacity.csv").write_text(CAPACITY)
+    text = scenario.read_text().replace("name: tiny\n", "name: tiny\ncapacity: {model: given}\n")
+    scenario.write_text(text)
+    return scenario
+
+
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+def _audit(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (root / "audit.jsonl").read_text().splitlines()]
+
+
+def _run_folders(root: Path, scenario: str = "tiny") -> list[Path]:
+    folder = root / scenario
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+# --- 1. staging cleanup never deletes what is not its own -------------------------------------
+
+def test_symlinked_staging_is_refused_and_its_target_survives(tiny: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    (victim / "projects").mkdir(parents=True)
+    (victim / "projects" / "thesis.txt").write_text("years of work")
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / STAGING).symlink_to(victim)
+    result = _invoke("plan", str(_given(tiny)), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert ".staging" in result.output and "symbolic link" in result.output
+    assert (victim / "projects" / "thesis.txt").read_text() == "years of work"
+    assert not (out / "tiny").exists()
+
+
+def test_cleanup_removes_only_stale_entries_of_its_own_pattern(tmp_path: Path) -> None:
+    staging = tmp_path / STAGING
+    staging.mkdir()
+    host = host_name()
+    dead_here = staging / f"qo-{host}-999999999-abcdef12"
+    alive_here = staging / f"qo-{host}-{os.getpid()}-0123abcd"
+    other_young = staging / "qo-otherhost-4242-00000001"
+    other_old = staging / "qo-otherhost-4243-00000002"
+    foreign = staging / "projects"
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    link = staging / f"qo-{host}-999999998-abcdef13"
+    for folder in (dead_here, alive_here, other_young, other_old, foreign):
+        folder.mkdir()
+    link.symlink_to(outside)
+    old = time.time() - STALE_AFTER_S - 60
+    os.utime(other_old, (old, old))
+    os.utime(foreign, (old, old))
+    removed = clean_stale(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([dead_here.name, other_old.name])
+    assert alive_here.exists() and other_young.exists() and foreign.exists()
+    assert link.is_symlink() and (outside / "keep").is_dir()
+
+
+# --- 5. run ids under concurrency ----------------------------------------------------------------
+
+def _plan_at_barrier(scenario: str, out: str, barrier: Any, results: Any) -> None:
+    """One child: the whole plan, then wait for the others right before the first file is written."""
+    from quotaopt.api import plan
+
+    def progress(stage: str) -> None:
+        if stage == "plan.csv":
+            barrier.wait(timeout=120)
+
+    try:
+        _, written = plan(scenario, out=out, progress=progress)
+        results.put(("ok", str(written.path)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        results.put(("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def test_eight_identical_plans_at_once_all_land_whole(tiny: Path, tmp_path: Path) -> None:
+    scenario = _given(tiny)
+    out = tmp_path / "runs"
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(8), ctx.Queue()
+    children = [ctx.Process(target=_plan_at_barrier, args=(str(scenario), str(out), barrier, results))
+                for _ in range(8)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=300) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert [o[0] for o in outcomes] == ["ok"] * 8, outcomes
+    runs = _run_folders(out)
+    assert len(runs) == 8 and sorted(str(r) for r in runs) == sorted(o[1] for o in outcomes)
+    assert any(r.name.endswith("-2") for r in runs)  # they did collide, and the suffix resolved it
+    first = {name: (runs[0] / name).read_bytes() for name in PLAN_FILES}
+    for run in runs:
+        stored = read_run(run)  # whole: every file present and matching its manifest hash
+        assert stored.run_id == run.name
+        assert {name: (run / name).read_bytes() for name in PLAN_FILES} == first
+    lines = _audit(out)
+    assert len(lines) == 8 and sorted(line["run_id"] for line in lines) == sorted(r.name for r in runs)
+    assert not any((out / STAGING).iterdir())
+
+
+# --- 6. the audit log ----------------------------------------------------------------------------
+
+def test_crash_between_publishing_and_audit_is_reconciled_by_the_next_run(tiny: Path, tmp_path: Path) -> None:
+    scenario = _given(tiny)
+    out = tmp_path / "runs"
+    env = {**os.environ, "QUOTAOPT_FAULT_AT": "audit"}
+    proc = subprocess.run([sys.executable, "-m", "quotaopt", "plan", str(scenario), "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr
+    (orphan,) = _run_folders(out)
+    assert not (out / "audit.jsonl").exists() or not (out / "audit.jsonl").read_text().strip()
+    result = _invoke("plan", str(scenario), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    lines = _audit(out)
+    assert [line["run_id"] for line in lines][0] == orphan.name and lines[0]["reconciled"] is True
+    assert lines[0]["headline"]["solver_status"] == "optimal"
+    assert len(lines) == 2 and len(_run_folders(out)) == 2
+
+
+def test_symlinked_audit_log_is_refused_before_any_work(tiny: Path, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not yours\n")
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "audit.jsonl").symlink_to(target)
+    result = _invoke("plan", str(_given(tiny)), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "audit.jsonl" in result.output and "symbolic link" in result.output
+    assert target.read_text() == "not yours\n"
+    assert not (out / "tiny").exists()
+
+
+_FULL_DISK = textwrap.dedent("""\
+    import json, resource, signal, sys
+    from pathlib import Path
+    from quotaopt.runs import append_audit
+    from quotaopt.audit import OutputError
+    root = Path(sys.argv[1])
+    size = (root / "audit.jsonl").stat().st_size
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, size + 40))  # room for 40 bytes: a disk filling up
+    try:
+        append_audit(root, {"run_id": "second", "padding": "x" * 200})
+    except OutputError as exc:
+        print("refused:", exc)
+        sys.exit(0)
+    sys.exit("appended a line that did not fit")
+    """)
+
+
+def test_full_disk_never_leaves_a_partial_audit_line(tmp_path: Path) -> None:
+    from quotaopt.runs import append_audit
+
+    append_audit(tmp_path, {"run_id": "first"})
+    before = (tmp_path / "audit.jsonl").read_bytes()
+    proc = subprocess.run([sys.executable, "-c", _FULL_DISK, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "refused" in proc.stdout and "audit.jsonl" in proc.stdout
+    assert (tmp_path / "audit.jsonl").read_bytes() == before  # the partial line was taken back
+    append_audit(tmp_path, {"run_id": "third"})
+    assert [line["run_id"] for line in _audit(tmp_path)] == ["first", "third"]
+
+
+def test_a_damaged_last_line_is_not_glued_onto(tmp_path: Path) -> None:
+    from quotaopt.runs import append_audit
+
+    (tmp_path / "audit.jsonl").write_text('{"run_id": "first"}\n{"run_id": "cut sh')
+    append_audit(tmp_path, {"run_id": "next"})
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert lines[-1] == '{"run_id": "next"}' and lines[1] == '{"run_id": "cut sh'
+
+
+# --- --out probed before any computation ---------------------------------------------------------
+
+def test_out_under_a_file_is_exit_2_before_any_work(tiny: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file")
+    result = _invoke("plan", str(_given(tiny)), "--out", str(blocker / "runs"))
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "notes.txt" in result.output and "not a folder" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def _never(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the plan was computed before --out was probed")
+
+
+def test_unwritable_out_is_reported_before_the_computation(tiny: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import quotaopt.planning as planning
+
+    monkeypatch.setattr(planning, "estimate_capacity", _never)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    # Permissions do not stop root: then a folder of a read-only file system (/sys) stands in.
+    unwritable = ro / "runs" if not os.access(ro, os.W_OK) else Path("/sys/quotaopt-runs")
+    if not unwritable.parent.is_dir():
+        pytest.skip("no unwritable folder to try")
+    try:
+        result = _invoke("plan", str(_given(tiny)), "--out", str(unwritable))
+    finally:
+        ro.chmod(0o755)
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "cannot write" in result.output
