@@ -243,3 +243,30 @@ def test_unwritable_out_is_reported_before_the_computation(tiny: Path, tmp_path:
         ro.chmod(0o755)
     assert result.exit_code == 2, result.output
     assert "--out" in result.output and "cannot write" in result.output
+
+
+# --- 4. generate --overwrite ------------------------------------------------------------------
+
+def test_generate_overwrite_refuses_folders_it_did_not_write(tmp_path: Path) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "cv.txt").write_text("mine")
+    result = _invoke("generate", "--reps", "5", "--out", str(docs), "--overwrite")
+    assert result.exit_code == 2, result.output
+    assert "not written by quotaopt generate" in result.output
+    assert (docs / "cv.txt").read_text() == "mine"
+
+
+def test_generate_overwrite_never_touches_the_working_directory(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "notes.txt").write_text("mine")
+    result = _invoke("generate", "--reps", "5", "--out", str(work), "--seed", "1")
+    assert result.exit_code == 2
+    monkeypatch.chdir(work / "sub")
+    for out in (".", "..", str(work)):
+        result = _invoke("generate", "--reps", "5", "--out", out, "--overwrite")
+        assert result.exit_code == 2, (out, result.output)
+        assert "working directory" in result.output
+    assert (work / "notes.txt").read_text() == "mine" and (work / "sub").is_dir()

@@ -57,7 +57,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--actuals-through", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--overwrite", is_flag=True, help="Replace a --out folder an earlier generate wrote (has truth/meta.json).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
              overwrite: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
