@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -270,3 +271,126 @@ def test_generate_overwrite_never_touches_the_working_directory(tmp_path: Path,
         assert result.exit_code == 2, (out, result.output)
         assert "working directory" in result.output
     assert (work / "notes.txt").read_text() == "mine" and (work / "sub").is_dir()
+
+
+# --- 2 and 10. reading: headers, one file per table, regular files, dates, magnitudes --------------
+
+def _validate(scenario: Path) -> Any:
+    return _invoke("validate", str(scenario))
+
+
+def _one_clear_line(result: Any, *needles: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
+
+
+def test_csv_that_repeats_a_column_name_is_refused(tiny: Path) -> None:
+    reps = tiny.parent / "data" / "reps.csv"
+    lines = reps.read_text().splitlines()
+    reps.write_text("\n".join([lines[0] + ",team_id"] + [line + ",US" for line in lines[1:]]) + "\n")
+    _one_clear_line(_validate(tiny), "reps.csv:1:team_id", "repeated")
+
+
+def test_parquet_that_repeats_a_column_name_is_refused(tiny: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tiny.parent / "data"
+    (data / "teams.csv").unlink()
+    table = pa.Table.from_arrays([pa.array(["CO", "EU", "US"]), pa.array([None, "CO", "CO"]), pa.array(["X", "Y", "Z"])],
+                                 names=["team_id", "parent_id", "team_id"])
+    pq.write_table(table, data / "teams.parquet")
+    _one_clear_line(_validate(tiny), "teams.parquet:1:team_id", "repeated")
+
+
+def test_csv_and_parquet_of_one_table_is_refused(tiny: Path) -> None:
+    data = tiny.parent / "data"
+    pd.read_csv(data / "teams.csv", dtype=str).to_parquet(data / "teams.parquet")
+    _one_clear_line(_validate(tiny), "teams.csv and teams.parquet", "one file per table")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_fifo_or_device_among_the_data_never_hangs(tiny: Path, kind: str) -> None:
+    accounts = tiny.parent / "data" / "accounts.csv"
+    accounts.unlink()
+    if kind == "fifo":
+        os.mkfifo(accounts)
+    else:
+        accounts.symlink_to("/dev/zero")
+    # A subprocess with a timeout: a regression hangs the child, not the suite.
+    proc = subprocess.run([sys.executable, "-m", "quotaopt", "validate", str(tiny)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "accounts.csv" in proc.stderr and "not a regular file" in proc.stderr
+
+
+def test_scenario_file_that_is_a_fifo_never_hangs(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "quotaopt", "validate", str(fifo)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1066-10-14", "2263-01-01"])
+def test_csv_dates_outside_the_supported_range_are_exit_2(tiny: Path, day: str) -> None:
+    bookings = tiny.parent / "data" / "bookings.csv"
+    bookings.write_text(bookings.read_text().replace("2025-03-15,A1", f"{day},A1", 1))
+    _one_clear_line(_validate(tiny), "bookings.csv:", ":date:", "outside the supported dates", day)
+
+
+def _bookings_parquet(tiny: Path, dates: Any) -> None:
+    data = tiny.parent / "data"
+    frame = pd.read_csv(data / "bookings.csv", dtype=str)
+    frame["amount"] = frame["amount"].astype(float)
+    frame["date"] = dates(pd.to_datetime(frame["date"]))
+    (data / "bookings.csv").unlink()
+    frame.to_parquet(data / "bookings.parquet")
+
+
+def test_parquet_dates_outside_the_supported_range_are_exit_2(tiny: Path) -> None:
+    def far(dates: Any) -> Any:
+        dates = dates.astype("datetime64[ms]")
+        dates.iloc[4] = pd.Timestamp("2500-06-01").as_unit("ms")
+        return dates
+
+    _bookings_parquet(tiny, far)
+    _one_clear_line(_validate(tiny), "bookings.parquet:5:date", "outside the supported dates", "2500-06-01")
+
+
+def test_time_zone_aware_parquet_dates_count_on_their_local_day(tiny: Path) -> None:
+    from quotaopt.data import load_company
+
+    # 23:30 in New York on 31 December is already 1 January in UTC: it stays a 2026 booking.
+    _bookings_parquet(tiny, lambda d: (d + pd.Timedelta("23h30m")).dt.tz_localize("America/New_York"))
+    result = _validate(tiny)
+    assert result.exit_code == 0, result.output
+    company = load_company(tiny.parent / "data")
+    assert str(company.bookings["date"].dtype) == "datetime64[ns]"
+    assert company.history_years == [2025, 2026]
+    assert company.bookings["date"].max() == pd.Timestamp("2026-12-15 23:30")
+
+
+@pytest.mark.parametrize(("file", "old", "new", "where"), [
+    ("bookings.csv", "2025-03-15,A1,40300", "2025-03-15,A1,1e308", "bookings.csv:12:amount"),
+    ("bookings.csv", "2025-03-15,A1,40300", "2025-03-15,A1,-2e15", "bookings.csv:12:amount"),
+    ("reps.csv", "A2,EU,longtail,2020-06-15,1,active,Bob,200000,", "A2,EU,longtail,2020-06-15,1,active,Bob,200000,1e308",
+     "reps.csv:3:locked_quota"),
+    ("teams.csv", "EU,CO,Europe,", "EU,CO,Europe,1e300", "teams.csv:3:target"),
+])
+def test_amounts_beyond_1e15_are_exit_2(tiny: Path, file: str, old: str, new: str, where: str) -> None:
+    path = tiny.parent / "data" / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    result = _invoke("plan", str(tiny), "--out", str(tiny.parent / "runs"))
+    _one_clear_line(result, where, "too large")
+    assert "-9223372036854775808" not in result.output and not (tiny.parent / "runs").exists()
+
+
+def test_amounts_whose_total_passes_1e15_are_exit_2(tiny: Path) -> None:
+    bookings = tiny.parent / "data" / "bookings.csv"
+    with bookings.open("a") as fh:
+        fh.write("2025-06-01,A1,9e14,K1\n2025-06-02,A1,9e14,K1\n")
+    _one_clear_line(_validate(tiny), "bookings.csv:amount", "in 2025 add up to", "1e+15")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.money import amounts, split_whole
 from quotaopt.scenario import PeriodsConfig
 from quotaopt.seasonality import ALL
 
@@ -262,8 +263,7 @@ def decompose(
                                   "hire date (or every month weighted 0)")
                           for r, v in zip(reps["rep_id"][stuck], q[stuck], strict=True)])
     share = eff / np.where(total > 0, total, 1.0)[:, None]
-    n_units = np.floor(q / unit + _EPS)
-    residual = q - n_units * unit
+    n_units, residual = split_whole(q, unit)  # whole multiples counted exactly despite float noise
     team = pd.factorize(reps["team_id"])[0]
 
     # Year -> quarters -> months, each level rounded with team-level error feedback.
@@ -278,7 +278,7 @@ def decompose(
         units, ideal, labels = um, share, period_labels(plan_year, "month")
     else:
         units, ideal, labels = _weeks(cal, um, share, hire_idx, team)
-    out = units.astype(np.float64) * unit
+    out = amounts(units, unit).astype(np.float64)
     # A quota that is not a whole number of units keeps the remainder in its largest period.
     top = np.argmax(ideal, axis=1)
     out[np.arange(n), top] += residual
