@@ -394,3 +394,284 @@ def test_amounts_whose_total_passes_1e15_are_exit_2(tiny: Path) -> None:
     with bookings.open("a") as fh:
         fh.write("2025-06-01,A1,9e14,K1\n2025-06-02,A1,9e14,K1\n")
     _one_clear_line(_validate(tiny), "bookings.csv:amount", "in 2025 add up to", "1e+15")
+
+
+# --- Dask: a cluster that cannot be reached, or has no worker, is exit 2 in bounded time ----------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["plan", "batch"])
+def test_scheduler_without_workers_is_exit_2_after_the_timeout(tiny: Path, tmp_path: Path, command: str) -> None:
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        start = time.perf_counter()
+        result = _invoke(command, str(_given(tiny)), "--scheduler", cluster.scheduler_address,
+                         "--scheduler-timeout", "2", "--out", str(tmp_path / "runs"))
+        took = time.perf_counter() - start
+    _one_clear_line(result, "--scheduler", "no worker joined", "within 2 s")
+    assert len(result.output.strip().splitlines()) == 1
+    print(f"refused after {took:.1f} s")
+    assert took < 60
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "tcp://nonsense::x", "nonsense://nowhere", "foo"])
+def test_unreachable_or_malformed_scheduler_is_exit_2_at_once(tiny: Path, tmp_path: Path, address: str) -> None:
+    start = time.perf_counter()
+    result = _invoke("plan", str(_given(tiny)), "--scheduler", address.format(port=_free_port()),
+                     "--scheduler-timeout", "3", "--out", str(tmp_path / "runs"))
+    took = time.perf_counter() - start
+    _one_clear_line(result, "--scheduler")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    print(f"refused after {took:.1f} s")
+    assert took < 60
+    assert not (tmp_path / "runs" / "tiny").exists()
+
+
+# --- 11. extends and scenario names -------------------------------------------------------------
+
+def test_extends_outside_the_scenario_folder_is_refused(tiny: Path, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere.yaml"
+    outside.write_text("plan_year: 2027\n")
+    try:
+        for target in (str(outside), "../" + outside.name, "/etc/passwd"):
+            tiny.write_text(f"extends: {target}\n" + tiny.read_text().split("\n", 1)[1])
+            result = _validate(tiny)
+            _one_clear_line(result, "tiny.yaml:extends", "inside")
+            assert "root:" not in result.output
+    finally:
+        outside.unlink()
+
+
+def test_a_parent_file_s_errors_name_the_parent_and_key_never_its_lines(tiny: Path) -> None:
+    base = tiny.parent / "base.yaml"
+    base.write_text("allocation:\n  unit: 1000\nsecret_token: hunter2-do-not-print\n"
+                    "'root:x:0:0:root:/root:/bin/bash': 1\n")
+    tiny.write_text("extends: base.yaml\n" + tiny.read_text())
+    result = _validate(tiny)
+    _one_clear_line(result, "base.yaml:secret_token: unknown key", "not shown")
+    assert "hunter2" not in result.output and "/bin/bash" not in result.output
+
+
+def test_non_yaml_parent_is_refused(tiny: Path) -> None:
+    (tiny.parent / "notes.txt").write_text("plan_year: 2027\n")
+    tiny.write_text("extends: notes.txt\n" + tiny.read_text())
+    _one_clear_line(_validate(tiny), "tiny.yaml:extends", ".yaml or .yml")
+
+
+def test_a_1500_deep_extends_chain_is_exit_2_with_one_line(tiny: Path) -> None:
+    folder = tiny.parent
+    for i in range(1500):
+        (folder / f"c{i}.yaml").write_text(f"extends: c{i + 1}.yaml\n" if i < 1499 else "plan_year: 2027\n")
+    tiny.write_text("extends: c0.yaml\n" + tiny.read_text())
+    result = _validate(tiny)
+    _one_clear_line(result, "extends chain is deeper than 32 files")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_extends_cycle_is_exit_2(tiny: Path) -> None:
+    (tiny.parent / "a.yaml").write_text("extends: b.yaml\n")
+    (tiny.parent / "b.yaml").write_text("extends: a.yaml\n")
+    tiny.write_text("extends: a.yaml\n" + tiny.read_text())
+    _one_clear_line(_validate(tiny), "extends forms a cycle")
+
+
+@pytest.mark.parametrize("name", [".", "..", "..."])
+def test_scenario_names_of_dots_are_refused(tiny: Path, tmp_path: Path, name: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny.write_text(tiny.read_text().replace("name: tiny", f"name: '{name}'"))
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in (["plan", str(tiny), "--out", str(tmp_path / "runs")], ["train", str(tiny)]):
+        _one_clear_line(_invoke(*command), "tiny.yaml:name", "only dots")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_file_stem_of_dots_cannot_name_the_runs(tmp_path: Path) -> None:
+    from conftest import write_tiny_company
+
+    scenario = write_tiny_company(tmp_path)
+    odd = tmp_path / "...yaml"
+    odd.write_text(scenario.read_text().replace("name: tiny\n", ""))
+    _one_clear_line(_validate(odd), "name", "only dots")
+
+
+# --- 3. money in units ----------------------------------------------------------------------------
+
+def _decimal_csv(path: Path, key: str) -> dict[str, Any]:
+    import csv
+    from decimal import Decimal
+
+    out: dict[str, Any] = {}
+    for row in csv.DictReader(path.open()):
+        out[row[key]] = out.get(row[key], Decimal(0)) + Decimal(row["quota"])
+    return out
+
+
+@pytest.mark.parametrize(("unit", "company"), [("0.01", None), ("0.05", None), ("0.01", "71.37"), ("1", "57")])
+def test_fine_units_keep_every_output_exact(tiny: Path, tmp_path: Path, unit: str, company: str | None) -> None:
+    from decimal import Decimal
+
+    scenario = _given(tiny)
+    text = scenario.read_text().replace("unit: 1000", f"unit: {unit}")
+    if company is not None:  # small amounts: a rounding to whole currency would show as over-assignment
+        text = text.replace("  growth: 0.10\n  over_assignment: 0.05\n", f"  company: {company}\n")
+        data = tiny.parent / "data" / "capacity.csv"
+        data.write_text("rep_id,p10,p50,p90\nA1,20,25.5,31\nA2,8,10.25,13\nB1,15,19.75,24\nB2,7,9.5,12\n")
+        reps = tiny.parent / "data" / "reps.csv"
+        reps.write_text(reps.read_text().replace("500000,", ",").replace("200000,", ",").replace("450000,", ",")
+                        .replace("180000,", ","))
+    scenario.write_text(text)
+    out = tmp_path / "runs"
+    result = _invoke("plan", str(scenario), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (run,) = _run_folders(out)
+    step = Decimal(unit)
+    plan = _decimal_csv(run / "plan.csv", "rep_id")
+    periods = _decimal_csv(run / "plan_periods.csv", "rep_id")
+    units = _decimal_csv(run / "units.csv", "unit_id")
+    summary = json.loads((run / "summary.json").read_text())
+    assert all(q % step == 0 for q in plan.values()), plan  # whole multiples of the unit
+    assert periods == plan  # each rep's periods add up to its quota, to the cent
+    assert sum(plan.values()) == units["CO"] == Decimal(str(summary["total_quota"]))
+    assert units["EU"] == plan["A1"] + plan["A2"] and units["US"] == plan["B1"] + plan["B2"]
+    if company is not None:
+        assert Decimal(str(summary["total_quota"])) == Decimal(company)
+        assert summary["over_assignment"] == 0.0
+
+
+@pytest.mark.parametrize(("unit", "message"), [("0.001", "greater than or equal to 0.01"),
+                                               ("1e-9", "greater than or equal to 0.01"),
+                                               ("0.015", "whole number of cents"),
+                                               ("1e12", "less than or equal to 1000000000")])
+def test_units_outside_the_supported_range_are_exit_2(tiny: Path, unit: str, message: str) -> None:
+    tiny.write_text(tiny.read_text().replace("unit: 1000", f"unit: {unit}"))
+    _one_clear_line(_validate(tiny), "tiny.yaml:allocation.unit", message)
+
+
+def test_a_unit_too_fine_for_the_company_total_is_exit_2(tiny: Path, tmp_path: Path) -> None:
+    scenario = _given(tiny)
+    scenario.write_text(scenario.read_text().replace("unit: 1000", "unit: 0.01").replace(
+        "  growth: 0.10\n", "  company: 900000000000000\n"))
+    _one_clear_line(_invoke("plan", str(scenario), "--out", str(tmp_path / "runs")), "allocation.unit",
+                    "too fine", "at most 1e+12")
+
+
+# --- 8. the tree check is linear ------------------------------------------------------------------
+
+def test_a_10000_level_team_chain_validates_quickly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    n = 10_000
+    (data / "teams.csv").write_text("team_id,parent_id\nU0,\n" + "".join(f"U{i},U{i - 1}\n" for i in range(1, n)))
+    (data / "reps.csv").write_text(f"rep_id,team_id,role,hire_date\nR0,U{n - 1},ka,2020-01-01\n"
+                                   f"R1,U{n // 2},longtail,2021-01-01\n")
+    (data / "bookings.csv").write_text("date,rep_id,amount\n" + "".join(
+        f"{y}-{m:02d}-15,R{r},{1000 * (r + 1)}\n" for y in (2025, 2026) for m in range(1, 13) for r in (0, 1)))
+    start = time.perf_counter()
+    result = _invoke("validate", str(data))
+    took = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    print(f"validate of a {n:,}-level chain: {took:.2f} s (was over 30 minutes before #14)")
+    assert took < 60  # generous: the bound is for a quadratic or cubic walk, not for timing
+
+
+def test_a_cycle_in_a_long_chain_is_still_found(tmp_path: Path) -> None:
+    from quotaopt.data import _cycles
+
+    parent = {f"U{i}": f"U{i - 1}" for i in range(1, 5000)} | {"U0": "", "X0": "X2", "X1": "X0", "X2": "X1",
+                                                              "Y": "X1"}
+    assert _cycles(parent) == {"X0", "X1", "X2"}
+
+
+# --- 10. every case of the list: its contract exit code and one clear line ------------------------
+
+def test_compare_a_run_with_itself_is_exit_2(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    assert _invoke("plan", str(_given(tiny)), "--out", str(out)).exit_code == 0
+    (run,) = _run_folders(out)
+    result = _invoke("compare", str(run), str(run))
+    _one_clear_line(result, "the same run is given twice")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_compare_out_under_a_file_is_exit_2_before_reading(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    for _ in range(2):
+        assert _invoke("plan", str(_given(tiny)), "--out", str(out)).exit_code == 0
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    result = _invoke("compare", *map(str, _run_folders(out)), "--out", str(blocker / "abc.csv"))
+    _one_clear_line(result, "--out", "not a folder")
+
+
+def test_no_active_rep_is_exit_2(tiny: Path, tmp_path: Path) -> None:
+    reps = tiny.parent / "data" / "reps.csv"
+    reps.write_text(reps.read_text().replace(",active,", ",departed,"))
+    result = _invoke("plan", str(_given(tiny)), "--out", str(tmp_path / "runs"))
+    _one_clear_line(result, "reps.csv:status", "no active rep")
+
+
+@pytest.mark.parametrize(("quota", "sales"), [("nan", "100"), ("100", "inf"), ("-inf", "5"), ("100", "NaN")])
+def test_payout_refuses_nan_and_inf(tiny: Path, quota: str, sales: str) -> None:
+    result = _invoke("payout", str(tiny), "--plan", "all", "--quota", quota, "--sales", sales)
+    _one_clear_line(result, "not a finite number")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder trained once on the tiny company."""
+    from conftest import write_tiny_company
+
+    folder = tmp_path_factory.mktemp("trained")
+    scenario = write_tiny_company(folder)
+    result = _invoke("train", str(scenario), "--model-out", str(folder / "model"))
+    assert result.exit_code == 0, result.output
+    return folder / "model"
+
+
+def _with_model(tiny: Path, trained: Path, damage: Any) -> Path:
+    import shutil
+
+    model = tiny.parent / "model"
+    shutil.copytree(trained, model)
+    damage(model)
+    tiny.write_text(tiny.read_text().replace("name: tiny\n", "name: tiny\ncapacity: {model: model}\n"))
+    return tiny
+
+
+def _rehash(model: Path) -> None:
+    import hashlib
+
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["model_sha256"] = hashlib.sha256((model / "model.skops").read_bytes()).hexdigest()
+    (model / "metadata.json").write_text(json.dumps(meta))
+
+
+def _tamper(model: Path) -> None:
+    data = (model / "model.skops").read_bytes()
+    (model / "model.skops").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+
+
+def _corrupt_and_rehash(model: Path) -> None:
+    (model / "model.skops").write_bytes((model / "model.skops").read_bytes()[:1000])
+    _rehash(model)
+
+
+@pytest.mark.parametrize(("damage", "needle"), [(_tamper, "SHA-256 mismatch"),
+                                                (_corrupt_and_rehash, "cannot be loaded")])
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_tampered_or_corrupt_model_is_exit_2(tiny: Path, trained: Path, tmp_path: Path, damage: Any,
+                                                needle: str, command: str) -> None:
+    scenario = _with_model(tiny, trained, damage)
+    args = [command, str(scenario)] + (["--out", str(tmp_path / "runs")] if command == "plan" else [])
+    result = _invoke(*args)
+    _one_clear_line(result, "model.skops", needle)
+    assert len(result.output.strip().splitlines()) == 1
+    assert "valid" not in result.output.splitlines()

@@ -124,7 +124,8 @@ def write_result(
 
 
 def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
-         workers: int = 1, scheduler: str | None = None) -> tuple[PlanResult, WrittenRun]:
+         workers: int = 1, scheduler: str | None = None,
+         scheduler_timeout: float | None = None) -> tuple[PlanResult, WrittenRun]:
     """Run the main job on a scenario file and write its run folder.
 
     Parameters
@@ -138,8 +139,10 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     workers : int
         Local workers for the per-unit solves and the chunks of simulation draws.
     scheduler : str, optional
-        Address of a Dask scheduler to run those on instead.
+        Address of a Dask scheduler to run those on instead (checked before any work).
         Neither changes the plan.
+    scheduler_timeout : float, optional
+        Seconds to reach the scheduler, and for a worker to be there (default 30).
 
     Returns
     -------
@@ -150,7 +153,12 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     inputs = load_inputs(scenario)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
-    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler)
+    if scheduler:
+        from quotaopt.parallel import SCHEDULER_TIMEOUT_S, check_scheduler
+
+        check_scheduler(scheduler, scheduler_timeout or SCHEDULER_TIMEOUT_S)
+    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler,
+                      scheduler_timeout=scheduler_timeout)
     return result, write_result(result, inputs, runs_root, on_stage=progress)
 
 

@@ -497,6 +497,9 @@ def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:
     if plan_year <= last:
         raise InputError([Problem(label, f"plan year {plan_year} is not after the history (bookings run to {last})", column="plan_year")])
     reps = company.active_reps
+    if reps.empty:
+        raise InputError([Problem("reps.csv", f"no active rep ({len(company.reps)} rep(s), all departed): a plan "
+                                  "needs at least one rep with status active", column="status")])
     late = reps[reps["hire_date"] > pd.Timestamp(year=plan_year, month=12, day=31)]
     if len(late):
         raise InputError([Problem("reps.csv", f"rep {rid}: hire_date {when:%Y-%m-%d} is after plan year {plan_year}, so "

@@ -91,10 +91,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         model = cap.fit_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
         frame = cap.predict_capacity(model, seen, plan_year)
     else:
-        from quotaopt.model_store import load_model
-        from quotaopt.pipeline import resolve_model_dir
+        from quotaopt.pipeline import load_trusted_model, resolve_model_dir
 
-        model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
+        model, metadata = load_trusted_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
     # The predicted twelve months end `short` months before the plan year does.
@@ -197,7 +196,7 @@ def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario) -> dict
 
 
 def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
-             scheduler: str | None = None) -> PlanResult:
+             scheduler: str | None = None, scheduler_timeout: float | None = None) -> PlanResult:
     """Run the whole planning pipeline on validated inputs.
 
     Parameters
@@ -212,6 +211,9 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     scheduler : str, optional
         Address of a Dask scheduler: the allocation's units and the simulation's
         chunks run on that cluster instead. Never changes the plan.
+    scheduler_timeout : float, optional
+        Seconds to reach the scheduler, and for a worker to be there (default
+        :data:`quotaopt.parallel.SCHEDULER_TIMEOUT_S`).
 
     Returns
     -------
@@ -224,7 +226,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     if scenario is None:
         raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
     timings: dict[str, float] = {}
-    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler)
+    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
+                                                                timeout=scheduler_timeout)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
@@ -275,10 +278,10 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings)
 
 
-def _on_cluster(func: Any, items: Any, scheduler: str) -> list[Any]:
-    from quotaopt.parallel import map_tasks
+def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:
+    from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
 
-    return map_tasks(func, items, scheduler=scheduler)
+    return map_tasks(func, items, scheduler=scheduler, scheduler_timeout=timeout or SCHEDULER_TIMEOUT_S)
 
 
 def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:
