@@ -439,8 +439,23 @@ def load_company(folder: str | Path) -> CompanyData:
                                 "has no rows (expected at least one year of history)"))
     if problems:
         raise InputError(problems)
-    return CompanyData(folder=folder, teams=teams, reps=reps, bookings=bookings,
-                       accounts=accounts, territories=territories, capacity=capacity, files=files)
+    return CompanyData(folder=folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
+                       bookings=_canonical(bookings, BOOKING_ORDER),
+                       accounts=_canonical(accounts, ["account_id"]), territories=_canonical(territories, ["territory_id"]),
+                       capacity=_canonical(capacity, ["rep_id"]), files=files)
+
+
+#: Bookings are sorted by what they are first: rows that tie on date and amount hold equal
+#: amounts, so renaming a rep or an account can reorder only rows whose sums do not change.
+BOOKING_ORDER = ["date", "amount", "rep_id", "account_id"]
+
+
+def _canonical(frame: pd.DataFrame | None, keys: list[str]) -> Any:
+    """The rows in one order whatever order the file had (after validation, so row numbers in
+    messages stay those of the file): the same data in any row order plans the same."""
+    if frame is None:
+        return None
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.DataFrame:

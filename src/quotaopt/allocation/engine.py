@@ -38,9 +38,13 @@ from quotaopt.allocation.targets import (
 )
 from quotaopt.allocation.verify import integrality, verify_plan
 from quotaopt.errors import InfeasibleError, SolverError
+from quotaopt.ordering import data_order
 from quotaopt.scenario import AllocationConfig
 
 UnitSolver = Literal["exact", "milp"]
+#: What puts reps in their canonical order (quotaopt.ordering), most significant first.
+REP_ORDER = ("team_id", "role", "capacity_p50", "capacity_p10", "capacity_p90", "fte", "hire_date", "last_quota",
+             "locked_quota")
 #: Reps per chunk of the exact unit solver (vectorised: bigger is cheaper, up to memory).
 EXACT_CHUNK_REPS = 50_000
 
@@ -164,6 +168,10 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
         No usable solution, or a solution that breaks a constraint (exit 4).
     """
     start = time.perf_counter()
+    # Reps in an order set by their data, not by row or id: ties (who takes the last whole
+    # unit) and float sums then do not move when rows are shuffled or another rep renamed.
+    order = data_order(reps, REP_ORDER, "rep_id") if "rep_id" in reps.columns else np.arange(len(reps))
+    reps = reps.iloc[order]
     prep = prepare(reps, teams, company_total, config, plan_year)
     pool = pools(prep)
     share = shares(prep, pool)
@@ -188,7 +196,11 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     if problems:
         raise SolverError(f"{backend} returned a plan that breaks {len(problems)} constraint(s): " + "; ".join(problems[:3]))
     method = unit_solver if decompose else "monolithic"
-    return _result(prep, pool, share, q, stats, backend, method, time.perf_counter() - start)
+    result = _result(prep, pool, share, q, stats, backend, method, time.perf_counter() - start)
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    result.reps = result.reps.iloc[back].reset_index(drop=True)  # the caller's rep order, as documented
+    return result
 
 
 def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: Stats, backend: str,
