@@ -675,3 +675,14 @@ def test_a_tampered_or_corrupt_model_is_exit_2(tiny: Path, trained: Path, tmp_pa
     _one_clear_line(result, "model.skops", needle)
     assert len(result.output.strip().splitlines()) == 1
     assert "valid" not in result.output.splitlines()
+
+
+def test_batch_with_the_same_scenario_twice_lands_both_runs(tiny: Path, tmp_path: Path) -> None:
+    scenario = str(_given(tiny))
+    out = tmp_path / "runs"
+    result = _invoke("batch", scenario, scenario, "--workers", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 scenarios planned" in result.output
+    runs = _run_folders(out)
+    assert len(runs) == 2 and all(read_run(r).run_id == r.name for r in runs)
+    assert len(_audit(out)) == 2

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from quotaopt.errors import InputError, Problem
+from quotaopt.fsguard import require_real
 
 STAGING = ".staging"
 #: Seconds after which a staging entry of another host (or of a pid we cannot judge) is stale.
@@ -85,16 +85,7 @@ def write_file_atomic(path: Path, data: bytes) -> None:
 
 def check_staging_root(root: Path) -> None:
     """Refuse a ``.staging`` that is a link or not a folder (quotaopt would write and delete through it)."""
-    staging = root / STAGING
-    try:
-        mode = os.lstat(staging).st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(mode):
-        raise InputError([Problem(str(staging), "is a symbolic link; quotaopt stages its outputs only in a real "
-                                  "folder (remove the link)")])
-    if not stat.S_ISDIR(mode):
-        raise InputError([Problem(str(staging), "is not a folder (remove it; quotaopt creates it)")])
+    require_real(root / STAGING, folder=True, purpose="stages its outputs")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from quotaopt.errors import InputError, Problem, QuotaOptError
+from quotaopt.errors import QuotaOptError
+from quotaopt.fsguard import require_real
 
 AUDIT_LOG = "audit.jsonl"
 
@@ -37,17 +38,7 @@ class OutputError(QuotaOptError):
 
 def check_audit_log(runs_root: Path) -> None:
     """Refuse an ``audit.jsonl`` that is a link or not a regular file."""
-    path = runs_root / AUDIT_LOG
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(mode):
-        raise InputError([Problem(str(path), "is a symbolic link; quotaopt appends its audit log only to a regular "
-                                  "file (remove the link)")])
-    if not stat.S_ISREG(mode):
-        raise InputError([Problem(str(path), "is not a regular file; quotaopt appends its audit log only to a "
-                                  "regular file")])
+    require_real(runs_root / AUDIT_LOG, folder=False, purpose="appends its audit log")
 
 
 class AuditLog:
@@ -110,9 +101,9 @@ def locked(runs_root: Path) -> Iterator[AuditLog]:
             check_audit_log(runs_root)  # raises the link message
         raise OutputError(f"cannot open {path} ({exc.strerror or exc})") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError([Problem(str(path), "is not a regular file; quotaopt appends its audit log only to a "
-                                      "regular file")])
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check
+            check_audit_log(runs_root)
+            raise OutputError(f"{path} is not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield AuditLog(path, fd)
     finally:

@@ -18,6 +18,7 @@ import pandas as pd
 from quotaopt.data_files import find_table, read_table, sha256_file
 from quotaopt.errors import InputError, Problem
 from quotaopt.money import MAX_AMOUNT
+from quotaopt.ordering import sort_rows
 
 __all__ = ["CompanyData", "check_plan_year", "load_actuals", "load_company", "parse_date_in_year", "sha256_file"]
 
@@ -440,7 +441,7 @@ def load_company(folder: str | Path) -> CompanyData:
     if problems:
         raise InputError(problems)
     return CompanyData(folder=folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
-                       bookings=_canonical(bookings, BOOKING_ORDER),
+                       bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
                        accounts=_canonical(accounts, ["account_id"]), territories=_canonical(territories, ["territory_id"]),
                        capacity=_canonical(capacity, ["rep_id"]), files=files)
 

@@ -61,6 +61,31 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
+def require_real(path: Path, folder: bool, purpose: str) -> None:
+    """Refuse ``path`` when it is a link, or not a folder (``folder``) / regular file; absent is fine.
+
+    For paths quotaopt writes into or deletes in: a link planted there would redirect
+    that to any place the link names.
+
+    Raises
+    ------
+    InputError
+        E.g. ``runs/.staging: is a symbolic link; quotaopt stages its outputs only in a
+        real folder (remove the link)``.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    what = "folder" if folder else "regular file"
+    if stat.S_ISLNK(mode):
+        raise InputError([Problem(str(path), f"is a symbolic link; quotaopt {purpose} only in a real {what} "
+                                  "(remove the link)")])
+    if not (stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)):
+        raise InputError([Problem(str(path), f"is not a {what} ({_kind(mode)}); quotaopt {purpose} only in a "
+                                  f"real {what}")])
+
+
 def probe_writable(folder: Path, label: str) -> None:
     """Check that ``folder`` exists as a writable folder or could be created; write nothing.
 
