@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -97,28 +98,35 @@ def test_cleanup_removes_only_stale_entries_of_its_own_pattern(tmp_path: Path) -
 
 # --- 5. run ids under concurrency ----------------------------------------------------------------
 
-def _plan_at_barrier(scenario: str, out: str, barrier: Any, results: Any) -> None:
-    """One child: the whole plan, then wait for the others right before the first file is written."""
-    from quotaopt.api import plan
+def _write_at_barrier(payload: bytes, out: str, barrier: Any, results: Any) -> None:
+    """One child: publish a finished plan, all children at the same instant (the same run id)."""
+    import pickle
 
-    def progress(stage: str) -> None:
-        if stage == "plan.csv":
-            barrier.wait(timeout=120)
+    from quotaopt.api import write_result
 
+    result, inputs = pickle.loads(payload)
     try:
-        _, written = plan(scenario, out=out, progress=progress)
+        barrier.wait(timeout=120)
+        written = write_result(result, inputs, Path(out))
         results.put(("ok", str(written.path)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         results.put(("failed", f"{type(exc).__name__}: {exc}"))
 
 
 def test_eight_identical_plans_at_once_all_land_whole(tiny: Path, tmp_path: Path) -> None:
-    scenario = _given(tiny)
+    import pickle
+
+    from quotaopt.pipeline import load_inputs
+    from quotaopt.planning import run_plan
+
+    # The plan is computed once; eight processes then write it through the real run writer at
+    # the same instant, as eight identical `plan`s finishing together do (5-6 of 8 failed before).
+    inputs = load_inputs(_given(tiny))
+    payload = pickle.dumps((run_plan(inputs), inputs))
     out = tmp_path / "runs"
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(8), ctx.Queue()
-    children = [ctx.Process(target=_plan_at_barrier, args=(str(scenario), str(out), barrier, results))
-                for _ in range(8)]
+    children = [ctx.Process(target=_write_at_barrier, args=(payload, str(out), barrier, results)) for _ in range(8)]
     for child in children:
         child.start()
     outcomes = [results.get(timeout=300) for _ in children]
@@ -136,6 +144,17 @@ def test_eight_identical_plans_at_once_all_land_whole(tiny: Path, tmp_path: Path
     lines = _audit(out)
     assert len(lines) == 8 and sorted(line["run_id"] for line in lines) == sorted(r.name for r in runs)
     assert not any((out / STAGING).iterdir())
+
+
+def test_two_identical_plans_started_together_from_the_command_line(tiny: Path, tmp_path: Path) -> None:
+    scenario, out = str(_given(tiny)), str(tmp_path / "runs")
+    procs = [subprocess.Popen([sys.executable, "-m", "quotaopt", "plan", scenario, "--out", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    runs = _run_folders(Path(out))
+    assert len(runs) == 2 and len(_audit(Path(out))) == 2
 
 
 # --- 6. the audit log ----------------------------------------------------------------------------
@@ -236,8 +255,11 @@ def test_unwritable_out_is_reported_before_the_computation(tiny: Path, tmp_path:
     ro.chmod(0o555)
     # Permissions do not stop root: then a folder of a read-only file system (/sys) stands in.
     unwritable = ro / "runs" if not os.access(ro, os.W_OK) else Path("/sys/quotaopt-runs")
-    if not unwritable.parent.is_dir():
-        pytest.skip("no unwritable folder to try")
+    try:
+        with tempfile.TemporaryFile(dir=unwritable.parent):
+            pytest.skip(f"{unwritable.parent} is writable here: no unwritable folder to try")
+    except OSError:
+        pass
     try:
         result = _invoke("plan", str(_given(tiny)), "--out", str(unwritable))
     finally:

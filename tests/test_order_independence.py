@@ -62,12 +62,13 @@ def _company(seed: int) -> dict[str, pd.DataFrame]:
     return {"teams": teams, "reps": reps, "bookings": bookings, "accounts": accounts, "capacity": capacity}
 
 
-def _scenario(fairness: str) -> str:
+def _scenario(fairness: str, model: str = "given") -> str:
+    """The scenario planned three times; ``model="train"`` is the capacity model's turn (the lead's)."""
     return textwrap.dedent(f"""\
         name: order
         data: data/
         plan_year: 2027
-        capacity: {{model: given}}
+        capacity: {{model: {model}}}
         target: {{growth: 0.12, over_assignment: 0.05}}
         allocation: {{unit: 1000, stretch: [0.5, 2.0], flex: 0.3, max_change: 0.5, fairness: {fairness}}}
         periods: {{split: month}}

@@ -85,7 +85,7 @@ def write_file_atomic(path: Path, data: bytes) -> None:
 
 def check_staging_root(root: Path) -> None:
     """Refuse a ``.staging`` that is a link or not a folder (quotaopt would write and delete through it)."""
-    require_real(root / STAGING, folder=True, purpose="stages its outputs")
+    require_real(root / STAGING, folder=True, purpose="stages its outputs only in a real folder")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -38,7 +38,7 @@ class OutputError(QuotaOptError):
 
 def check_audit_log(runs_root: Path) -> None:
     """Refuse an ``audit.jsonl`` that is a link or not a regular file."""
-    require_real(runs_root / AUDIT_LOG, folder=False, purpose="appends its audit log")
+    require_real(runs_root / AUDIT_LOG, folder=False, purpose="appends its audit log only to a regular file")
 
 
 class AuditLog:

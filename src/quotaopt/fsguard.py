@@ -56,9 +56,9 @@ def require_regular_file(path: Path, label: str | None = None) -> None:
 
 
 def _kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+    kinds = ((stat.S_ISREG, "a file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-    return next((name for test, name in kinds if test(mode)), "not a file")
+    return next((name for test, name in kinds if test(mode)), "something else")
 
 
 def require_real(path: Path, folder: bool, purpose: str) -> None:
@@ -77,13 +77,11 @@ def require_real(path: Path, folder: bool, purpose: str) -> None:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return
-    what = "folder" if folder else "regular file"
     if stat.S_ISLNK(mode):
-        raise InputError([Problem(str(path), f"is a symbolic link; quotaopt {purpose} only in a real {what} "
-                                  "(remove the link)")])
+        raise InputError([Problem(str(path), f"is a symbolic link; quotaopt {purpose} (remove the link)")])
     if not (stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)):
-        raise InputError([Problem(str(path), f"is not a {what} ({_kind(mode)}); quotaopt {purpose} only in a "
-                                  f"real {what}")])
+        what = "folder" if folder else "regular file"
+        raise InputError([Problem(str(path), f"is not a {what} ({_kind(mode)}); quotaopt {purpose}")])
 
 
 def probe_writable(folder: Path, label: str) -> None:
