@@ -1,84 +1,109 @@
-"""How well the company level of a year is forecast, by trend rule, against the generator's truth.
+"""How well the company level of a year is forecast: each candidate and their combination.
 
-Run: ``.venv/bin/python benchmarks/company_level.py [--seeds 40 80] [--reps 400]``
+Run: ``.venv/bin/python benchmarks/company_level.py [--seeds 40 80] [--reps 400] [--data ../shared/data/real]``
 
 For each generated company (4 history years, last one 2026) and each year ``Y`` in
-2025-2027 it forecasts log(level of ``Y`` / level of ``Y - 1``) from the chain index
-of the years before ``Y`` (:mod:`quotaopt.company_level`) and compares it with the
-truth, ``log(1 + market growth) + log(shock Y / shock Y-1)`` from ``truth/meta.json``
-and territories.csv. Rules compared:
+2025-2026, and for every year of every real panel (``benchmarks/real_data.py``'s
+companies), it forecasts the log growth of the company level into ``Y`` from the chain
+index of the years before ``Y`` (:mod:`quotaopt.capacity._level`): every candidate, and
+the combination weighted by the candidates' record over the company's own past years.
+The generated companies are scored against the realised chain index and against the
+generator's truth (``log(1 + market growth) + log(shock Y / shock Y-1)``, truth/meta.json
+and territories.csv); the real panels against the realised index.
 
-* ``raw slope`` -- mean of the last three levels carried forward by the least-squares
-  slope of the log index (the rule before the shrinkage);
-* ``shrunk slope`` -- the same with :func:`~quotaopt.company_level.shrunk_slope`
-  (what :func:`~quotaopt.company_level.level_factor` does without territories.csv);
-* ``no trend`` -- mean of the last three levels, no growth;
-* ``last level`` -- a random walk: the level of ``Y - 1``;
-* ``market growth`` -- mean of the last three levels carried forward by the
-  territories' market growth (what ``level_factor`` does with territories.csv).
-
-It prints the RMSE and mean error of each rule per number of known years. The
-shrinkage priors were chosen on seeds 0-39; the default seeds 40-79 were not used.
+It prints the RMSE and mean error of each rule per data set: the combination should be
+near the best single rule on each, which no single rule is on both.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from quotaopt.company_level import LEVEL_WINDOW, company_index, shrunk_slope
+from quotaopt.capacity._level import candidates, chain, forecast_level, planners_growth
+from quotaopt.capacity._panel import build_panel
 from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
+from quotaopt.datasets.panel import panel_company
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_data import DEFAULT_DATA, PANELS  # noqa: E402
 
 
-def _mean_reverting(years: np.ndarray, log_level: np.ndarray, year: int, growth: float) -> float:
-    recent = years >= year - LEVEL_WINDOW
-    return float(np.mean(log_level[recent] + growth * (year - years[recent])) - log_level[-1])
+def _rows(company, years: list[int], label: str, truth: dict[int, float] | None = None) -> list[dict]:
+    index = chain(build_panel(company))
+    planners = planners_growth(company.territories)
+    out = []
+    for year in years:
+        realised = index.realised_growth(year)
+        combined = forecast_level(index, year, planners)
+        if realised is None or combined is None:
+            continue
+        rules = dict(candidates(index, year, planners), combination=combined.growth)
+        for name, value in rules.items():
+            row = {"data": label, "rule": name, "year": year, "error": value - realised}
+            if truth is not None and year in truth:
+                row["truth_error"] = value - truth[year]
+            out.append(row)
+    return out
 
 
-def forecasts(years: np.ndarray, log_level: np.ndarray, year: int, market: float) -> dict[str, float]:
-    """Each rule's forecast of the log level of ``year`` over ``year - 1``."""
-    raw = float(np.clip(np.polyfit(years, log_level, 1)[0], -0.2, 0.3))
-    return {"raw slope": _mean_reverting(years, log_level, year, raw),
-            "shrunk slope": _mean_reverting(years, log_level, year, shrunk_slope(years, log_level)),
-            "no trend": _mean_reverting(years, log_level, year, 0.0),
-            "last level": 0.0,
-            "market growth": _mean_reverting(years, log_level, year, market)}
+def generated(root: Path, seeds: range, reps: int) -> list[dict]:
+    rows = []
+    for seed in seeds:
+        folder = generate_company(root / f"g{seed}", n_reps=reps, years=4, seed=seed, end_year=2026)
+        company = load_company(folder)
+        shocks = {int(y): v["company"] for y, v in json.loads((folder / "truth" / "meta.json").read_text())
+                  ["shocks"].items()}
+        market = planners_growth(company.territories) or 0.0
+        truth = {y: market + np.log(shocks[y] / shocks[y - 1]) for y in (2025, 2026) if y - 1 in shocks}
+        rows += _rows(company, [2025, 2026], "generated", truth)
+        bare = load_company(folder)
+        bare.territories = None
+        rows += _rows(bare, [2025, 2026], "generated, no territories", truth)
+    return rows
+
+
+def real(root: Path, data: Path) -> list[dict]:
+    rows = []
+    for panel in PANELS:
+        frame = panel.frame(data)
+        folder = panel_company(frame, root / panel.file, entity=panel.entity, period=panel.period,
+                               value=panel.value, team=panel.team, freq=panel.freq)
+        company = load_company(folder)
+        years = [int(y) for y in chain(build_panel(company)).years]
+        rows += _rows(company, years[2:], f"real: {panel.name}")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs=2, default=[40, 80], metavar=("FIRST", "STOP"))
     parser.add_argument("--reps", type=int, default=400)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(*args.seeds):
-            folder = generate_company(Path(tmp) / f"s{seed}", n_reps=args.reps, years=4, seed=seed, end_year=2026)
-            company = load_company(folder)
-            shocks = {int(y): v["company"] for y, v in json.loads((folder / "truth" / "meta.json").read_text())
-                      ["shocks"].items()}
-            terr = company.territories
-            market = float(np.log1p((terr["potential"] * terr["market_growth"]).sum() / terr["potential"].sum()))
-            # The index as a company without territories.csv sees it (it does not depend on them).
-            log_index = np.log(company_index(dataclasses.replace(company, territories=None, accounts=None)))
-            for year in (2025, 2026, 2027):
-                known = log_index[log_index.index < year]
-                truth = market + np.log(shocks[year] / shocks[year - 1])
-                got = forecasts(known.index.to_numpy(dtype="float64"), known.to_numpy(), year, market)
-                rows.append({"known years": len(known), **{k: v - truth for k, v in got.items()}})
-    errors = pd.DataFrame(rows).groupby("known years")
-    print(f"== log level forecast error, seeds {args.seeds[0]}-{args.seeds[1] - 1}, {args.reps} reps ==")
-    print("RMSE")
-    print(errors.agg(lambda e: float(np.sqrt(np.mean(e**2)))).round(4).to_string())
-    print("mean error (positive: forecast too high)")
-    print(errors.mean().round(4).to_string())
+        rows = generated(Path(tmp), range(*args.seeds), args.reps)
+        if args.data.exists():
+            rows += real(Path(tmp), args.data)
+    frame = pd.DataFrame(rows)
+    rmse = frame.groupby(["data", "rule"])["error"].apply(lambda e: float(np.sqrt(np.mean(e**2)))).unstack(0)
+    print("RMSE of the log level forecast against the realised chain index:")
+    print(rmse.round(4).to_string())
+    if "truth_error" in frame:
+        gen = frame.dropna(subset=["truth_error"])
+        truth = gen.groupby(["data", "rule"])["truth_error"].apply(lambda e: float(np.sqrt(np.mean(e**2))))
+        print("\nRMSE against the generator's truth (market growth and shocks):")
+        print(truth.unstack(0).round(4).to_string())
+    means = frame.groupby(["data", "rule"])["error"].mean().unstack(0)
+    print("\nMean error (positive: forecast too high):")
+    print(means.round(4).to_string())
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/rolling.py [--seeds 3 5 7] [--reps 1000] [--c
 
 For each generated company (4 history years to 2026, plan year 2027) it predicts the
 plan year's capacity twice: from every booking (a plan made in January), and from the
-bookings up to ``--cut`` of 2026 on the shifted calendar of :mod:`quotaopt.rolling`
+bookings up to ``--cut`` of 2026 on the shifted calendar of :mod:`quotaopt.capacity._rolling`
 (a plan made in the autumn), carried forward by the trend as ``plan`` does. Both are
 scored against the generator's plan-year bookings divided by the plan year's company
 shock (which no model can foresee): median actual / P50 (1 when calibrated), share
@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quotaopt.capacity import fit_capacity, predict_capacity
+from quotaopt.capacity import capacity_calendar, carry_forward, estimate_capacity
 from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
-from quotaopt.rolling import capacity_calendar, carry_forward
 
 
 def score(cap: pd.DataFrame, factor: float, actual: pd.Series) -> dict[str, float]:
@@ -48,12 +47,12 @@ def main() -> None:
             company = load_company(folder)
             shock = json.loads((folder / "truth" / "meta.json").read_text())["shocks"]["2027"]["company"]
             booked = pd.read_csv(folder / "truth" / "plan_year_bookings.csv", dtype={"rep_id": str})
-            full = predict_capacity(fit_capacity(company, 2027), company, 2027).set_index("rep_id")
+            full = estimate_capacity(company, 2027)[1].set_index("rep_id")
             actual = booked.groupby("rep_id")["amount"].sum().reindex(full.index).fillna(0.0) / shock
             cut = dataclasses.replace(company, bookings=company.bookings[company.bookings["date"]
                                                                            <= pd.Timestamp(f"2026-{args.cut}")])
             seen, short = capacity_calendar(cut, 2027)
-            autumn = predict_capacity(fit_capacity(seen, 2027), seen, 2027).set_index("rep_id").reindex(full.index)
+            autumn = estimate_capacity(seen, 2027)[1].set_index("rep_id").reindex(full.index)
             carry = carry_forward(seen, 2027, short)
             rows.append({"seed": seed, "plan made": "January (full 2026)", **score(full, 1.0, actual)})
             rows.append({"seed": seed, "plan made": f"autumn ({short} months short)", **score(autumn, carry, actual)})

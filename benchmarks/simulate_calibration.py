@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quotaopt.capacity import fit_capacity, predict_capacity
+from quotaopt.capacity import estimate_capacity
 from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
 from quotaopt.sampling import calibration_table
@@ -41,7 +41,7 @@ def one_seed(folder: Path, n_reps: int, seed: int, draws: int) -> pd.DataFrame:
     generate_company(folder, n_reps=n_reps, years=4, seed=seed, overwrite=True)
     company = load_company(folder)
     plan_year = max(company.history_years) + 1
-    cap = predict_capacity(fit_capacity(company, plan_year), company, plan_year)
+    cap = estimate_capacity(company, plan_year)[1]
     reps = company.active_reps.merge(cap, on="rep_id")
     rng = np.random.default_rng(seed)
     reps["quota"] = np.round(reps["capacity_p50"] * rng.uniform(0.8, 1.3, len(reps)), -3)

@@ -83,9 +83,14 @@ def test_infeasible_team_target_is_exit_3_naming_team_and_numbers(tiny: Path, tm
     teams.write_text(teams.read_text().replace("EU,CO,Europe,", "EU,CO,Europe,5000000"))
     result = CliRunner().invoke(main, ["plan", str(tiny), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 3, result.output
-    assert "EU" in result.output and "5M" in result.output and "stretch <= 1.3" in result.output
-    assert "Traceback" not in result.output
-    assert not (tmp_path / "runs" / "tiny").exists() or not _runs(tmp_path / "runs")
+    # A fixed target above the company total is a hard limit: no soft one can give way.
+    assert "team EU: its fixed target 5M must fall by 3.52M" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip()) < 400
+    assert not _runs(tmp_path / "runs")  # no run folder, only the diagnosis named in the message
+    details = tmp_path / "runs" / "tiny" / "infeasibility.csv"
+    assert str(details) in result.output
+    table = pd.read_csv(details)
+    assert "its fixed target 5M must fall by 3.52M" in table.set_index("unit_id").loc["EU", "gives_way"]
 
 
 def test_bad_input_writes_nothing(tiny: Path, tmp_path: Path) -> None:

@@ -34,8 +34,20 @@ def test_locked_rep_and_the_rest_share_equally() -> None:
     assert reps.loc["r1", "binding"] == "locked" and reps.loc["r2", "binding"] == "fairness"
 
 
-def test_stretch_cap_makes_it_infeasible_with_the_numbers() -> None:
+def test_stretch_cap_gives_way_with_one_exception() -> None:
+    result = allocate(_reps(), TEAMS, 660_000, AllocationConfig(stretch=(0.8, 1.0)), 2027)
+    reps = result.reps.set_index("rep_id")
+    assert reps["quota"].to_dict() == {"r1": 110_000, "r2": 220_000, "r3": 330_000}
+    assert set(reps["binding"]) == {"stretch_max_relaxed"}
+    [exception] = result.exceptions
+    assert exception.message == "team T carries 660k, 60k over what its reps can at stretch 1: its reps go to stretch 1.1"
+    assert exception.record() | {"message": ""} == {"unit": "T", "rep": None, "limit": "stretch_max", "allowed": 1.0,
+                                                     "used": pytest.approx(1.1), "amount": 60_000.0, "reps": 3,
+                                                     "message": ""}
+
+
+def test_strict_stretch_cap_makes_it_infeasible_with_the_numbers() -> None:
     with pytest.raises(InfeasibleError) as info:
-        allocate(_reps(), TEAMS, 660_000, AllocationConfig(stretch=(0.8, 1.0)), 2027)
-    message = str(info.value)
-    assert "660k" in message and "600k" in message and "stretch <= 1" in message
+        allocate(_reps(), TEAMS, 660_000, AllocationConfig(stretch=(0.8, 1.0), strict=True), 2027)
+    assert str(info.value) == ("infeasible: company CO: 660k cannot be planned within the limits; the most that "
+                               "works is 600k. stretch <= 1.10 would carry 660k")

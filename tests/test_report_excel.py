@@ -109,3 +109,18 @@ def test_empty_result() -> None:
     book = _open(render_xlsx(result))
     assert book.sheetnames == ["Summary", "Reps", "Units", "Periods"]
     assert book["Reps"].max_row == 1
+
+
+def test_exceptions_sheet_when_the_run_records_them() -> None:
+    from openpyxl import load_workbook
+
+    result = make_result(10)
+    result.summary["exceptions"] = [{"unit": EVIL_TEAM, "rep": None, "limit": "flex", "allowed": 0.05,
+                                     "used": -0.058, "amount": 50_000.0, "reps": 0, "message": "=evil"}]
+    book = load_workbook(io.BytesIO(render_xlsx(result)))
+    assert book.sheetnames == ["Summary", "Reps", "Units", "Periods", "Exceptions"]
+    rows = list(book["Exceptions"].iter_rows(values_only=True))
+    assert rows[0] == ("unit", "rep", "limit", "allowed", "used", "amount", "reps", "message")
+    assert rows[1][5] == 50_000 and rows[1][7] == "'=evil"
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True)}
+    assert summary["exceptions"] == "1 (sheet Exceptions)"

@@ -167,3 +167,21 @@ def test_without_matplotlib_the_page_still_renders(monkeypatch: pytest.MonkeyPat
     page = render_html(make_result(10)).decode()
     assert "<svg" not in page
     assert "Charts need matplotlib" in page
+
+
+def test_exceptions_section_and_guardrail_banner() -> None:
+    result = make_result(20)
+    result.summary["exceptions"] = [{"unit": EVIL_TEAM, "rep": None, "limit": "stretch_max", "allowed": 1.3,
+                                     "used": 1.31, "amount": 100_000.0, "reps": 12,
+                                     "message": f"team {EVIL_TEAM} carries 12.4M, 100k over what its reps can at "
+                                                "stretch 1.3: its reps go to stretch 1.31"}]
+    result.summary["guardrail"] = {"min_share_at_quota": 0.5, "share_at_quota": 0.32, "below": True,
+                                   "message": "only 32% of reps are expected to reach quota"}
+    page = render_html(result).decode("utf-8")
+    body = _section(page, "exceptions")
+    assert "its reps go to stretch 1.31" in body and escape(EVIL_TEAM) in body and EVIL_TEAM not in body
+    headline = _section(page, "headline")
+    assert 'class="banner warn"' in headline and "only 32% of reps" in headline
+    assert '1 soft limit(s) gave way' in headline
+    result.summary["exceptions"] = []
+    assert "nothing had to give way" in _section(render_html(result).decode("utf-8"), "exceptions")

@@ -32,7 +32,7 @@ _LAZY = {
     "run_batch": "quotaopt.batch",
     "track_run": "quotaopt.track_api",
     "generate_company": "quotaopt.datasets",
-    "backtest": "quotaopt.backtest",
+    "backtest": "quotaopt.capacity",
     "CapacityModel": "quotaopt.capacity",
     "allocate": "quotaopt.allocation",
     "decompose": "quotaopt.periods",

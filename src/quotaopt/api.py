@@ -7,13 +7,13 @@ only parses arguments and prints.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from quotaopt.atomic import write_file_atomic
-from quotaopt.errors import InputError, Problem
+from quotaopt.atomic import Staging, publish, write_file_atomic
+from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.fsguard import probe_writable
 from quotaopt.pipeline import Inputs, load_inputs
 from quotaopt.result import PlanResult
@@ -88,13 +88,50 @@ def headline_lines(summary: dict[str, Any], path: Path) -> list[str]:
     return [
         f"company target {s['company_target']:,.0f}; total quota {s['total_quota']:,.0f} "
         f"(over-assignment {s['over_assignment']:.1%})",
+        *gap_lines(s),
         f"P(company target met) {s['p_company_target']:.1%}; expected payout {s['expected_payout']:,.0f} "
         f"(P10 {s['payout_p10']:,.0f}, P90 {s['payout_p90']:,.0f}); cost of sales {s['cost_of_sales']:.2%}",
         f"solver {solver['backend']}: {status}",
+        *exception_lines(s),
         *(f"note: {note}" for note in s.get("allocation_notes", [])),
         f"run folder: {path}",
         f"report: {path / 'report.html'}",
     ]
+
+
+def gap_lines(summary: dict[str, Any]) -> list[str]:
+    """The target-capacity gap and the guardrail warning, for a terminal."""
+    gap, shares = summary.get("target_gap"), summary.get("reps_expected") or {}
+    lines = []
+    if gap and gap.get("capacity_p50"):
+        lines.append(f"against capacity P50 {gap['capacity_p50']:,.0f} (P10 {gap['capacity_p10']:,.0f}, "
+                     f"P90 {gap['capacity_p90']:,.0f}): target {gap['target_over_p50']:+.1%}, "
+                     f"quota {gap['quota_over_p50']:+.1%}")
+    if shares:
+        lines.append(f"reps expected at >= 100% of quota {shares['ge_100']:.0%}, 80-100% {shares['80_100']:.0%}, "
+                     f"< 80% {shares['lt_80']:.0%}")
+    guard = summary.get("guardrail") or {}
+    if guard.get("below"):
+        lines.append(f"warning: {guard['message']}")
+    return lines
+
+
+#: Most exceptions printed; the rest are counted (all are in summary.json and the report).
+SHOWN_EXCEPTIONS = 10
+
+
+def exception_lines(summary: dict[str, Any]) -> list[str]:
+    """Soft limits the plan gave way on, one line each, for a terminal."""
+    found = summary.get("exceptions") or []
+    if not found:
+        return []
+    total = sum(float(e.get("amount") or 0.0) for e in found)
+    lines = [f"exceptions: {len(found)} soft limit(s) gave way ({total:,.0f} in all; allocation.strict: true "
+             "would stop instead)"]
+    lines += [f"exception: {e['message']}" for e in found[:SHOWN_EXCEPTIONS]]
+    if len(found) > SHOWN_EXCEPTIONS:
+        lines.append(f"... and {len(found) - SHOWN_EXCEPTIONS} more exception(s) in summary.json")
+    return lines
 
 
 def write_result(
@@ -157,9 +194,67 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
         from quotaopt.parallel import SCHEDULER_TIMEOUT_S, check_scheduler
 
         check_scheduler(scheduler, scheduler_timeout or SCHEDULER_TIMEOUT_S)
-    result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler,
-                      scheduler_timeout=scheduler_timeout)
+    try:
+        result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler,
+                          scheduler_timeout=scheduler_timeout)
+    except InfeasibleError as exc:
+        raise infeasible_with_details(exc, runs_root, inputs) from None
     return result, write_result(result, inputs, runs_root, on_stage=progress)
+
+
+#: The per-unit detail of a plan that cannot exist, beside the scenario's runs (replaced each time).
+INFEASIBILITY_FILE = "infeasibility.csv"
+
+
+def infeasible_with_details(exc: InfeasibleError, runs_root: Path, inputs: Inputs) -> InfeasibleError:
+    """Write the diagnosis' per-unit table beside the runs; the error names the file in its short message.
+
+    Exit 3 may write this one diagnostic file (never a run folder); it is replaced
+    atomically, so a reader sees the last complete one.
+    """
+    diagnosis = exc.diagnosis
+    if diagnosis is None:
+        return exc
+    assert inputs.scenario is not None
+    folder = runs_root / inputs.scenario.name
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / INFEASIBILITY_FILE
+    write_file_atomic(target, csv_bytes(diagnosis.details))
+    return InfeasibleError(exc.reasons, diagnosis, message=diagnosis.message(growth=exc.growth, details=str(target)))
+
+
+def frontier_scenario(scenario: str | Path, growths: list[float] | None = None, out: str | Path | None = None,
+                      draws: int | None = None, workers: int = 1,
+                      progress: Callable[[str], None] | None = None) -> tuple[Any, Path]:
+    """``quotaopt frontier``: the planning frontier over growth values, written as CSV and HTML.
+
+    Writes ``frontier.csv`` and ``frontier.html`` into a new folder
+    ``<runs>/<scenario>/frontier-<UTC time>/`` (``out`` names the runs folder), built
+    beside it and renamed when complete. Returns the table and the folder.
+    """
+    from datetime import UTC, datetime
+
+    from quotaopt.frontier import DEFAULT_GROWTH, frontier
+    from quotaopt.report.frontier_html import render_frontier
+
+    overrides = {"simulation": {"draws": draws}} if draws is not None else None
+    inputs = load_inputs(scenario)
+    if overrides and inputs.scenario is not None:
+        from quotaopt.scenario import load_scenario
+
+        inputs = Inputs(scenario=load_scenario(scenario, overrides), company=inputs.company,
+                        plan_year=inputs.plan_year)
+    assert inputs.scenario is not None
+    runs_root = Path(out) if out is not None else default_runs_root(inputs)
+    check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before the frontier's plans
+    table = frontier(inputs, growths or list(DEFAULT_GROWTH), workers=workers, progress=progress)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    with Staging(runs_root) as staging:
+        staging.write("frontier.csv", csv_bytes(table))
+        staging.write("frontier.html", render_frontier(table, inputs.scenario.name, inputs.plan_year))
+        # The rename reserves the name: two frontiers of the same second land as -2, -3 ...
+        final = publish(staging, runs_root / inputs.scenario.name, f"frontier-{stamp}", finalize=lambda name: None)
+    return table, final
 
 
 def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> Inputs:
@@ -225,7 +320,8 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     unit_table = run.units.drop(columns=["p_attain"]).merge(sim.units[["unit_id", "p_attain"]], on="unit_id", how="left")
     unit_table["p_attain"] = unit_table["p_attain"].round(4)
     unit_table = unit_table[run.units.columns]
-    summary = round_floats({**run.summary, **simulation_summary(sim, plan_table, inputs.scenario)})
+    summary = round_floats({**run.summary, **simulation_summary(sim, plan_table, inputs.scenario,
+                                                                float(run.summary["company_target"]))})
     result = PlanResult(name=inputs.scenario.name, plan_year=inputs.plan_year, plan=plan_table, periods=run.periods,
                         units=unit_table, summary=summary, distributions=distributions(sim))
     written = write_result(result, inputs, run.runs_root, parent_run=run.run_id,
@@ -242,14 +338,16 @@ def _truth_capacity(company_folder: Path) -> Any:
     return pd.read_csv(path, dtype={"rep_id": "str"}) if path.is_file() else None
 
 
-def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = None) -> tuple[Any, Path]:
-    """``quotaopt backtest``: fit on years < ``year``, score ``year`` against the baselines.
+def backtest_scenario(scenario: str | Path, year: int | Sequence[int],
+                      out: str | Path | None = None) -> tuple[Any, Path]:
+    """``quotaopt backtest``: fit on years < each ``year``, score it against the baselines.
 
+    Several years make a rolling origin: one row per method and year, then the mean.
     Writes ``backtest.json`` beside the scenario's runs (``runs/<scenario>/backtest.json``
     unless ``out`` names the runs folder) and returns the table and that path. Where the
     data folder carries a generator's ``truth/capacity.csv``, P50 is also scored against it.
     """
-    from quotaopt.backtest import backtest, table_records
+    from quotaopt.capacity import backtest, table_records
 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
@@ -257,7 +355,7 @@ def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = 
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     target = runs_root / sc.name / "backtest.json"
     probe_writable(target.parent, "--out" if out is not None else str(runs_root))
-    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.simulation.seed,
+    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.capacity.seed,
                      truth=_truth_capacity(inputs.company.folder))
     target.parent.mkdir(parents=True, exist_ok=True)
     record = {"scenario": sc.name, "inputs": input_hashes(inputs), **table_records(table)}
@@ -267,8 +365,8 @@ def backtest_scenario(scenario: str | Path, year: int, out: str | Path | None = 
 
 def train_scenario(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
     """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
+    from quotaopt.capacity import capacity_calendar
     from quotaopt.model_store import train_model
-    from quotaopt.rolling import capacity_calendar
 
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
@@ -278,7 +376,7 @@ def train_scenario(scenario: str | Path, model_out: str | Path | None = None) ->
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
     _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
-                          random_state=sc.simulation.seed,
+                          random_state=sc.capacity.seed,
                           metadata={"scenario": sc.name, "inputs": input_hashes(inputs),
                                     "history_months_short": short})
     return folder, meta

@@ -187,6 +187,36 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
 
 
 @main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--from", "start", type=float, default=-0.10, show_default=True, help="Lowest growth.")
+@click.option("--to", "stop", type=float, default=0.30, show_default=True, help="Highest growth.")
+@click.option("--step", type=float, default=0.05, show_default=True, help="Growth step.")
+@click.option("--draws", type=click.IntRange(min=1, max=10_000_000), default=None,
+              help="Simulation draws per row (default: as in the scenario).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the runs (default: runs/ beside the scenario).")
+def frontier(scenario: Path, start: float, stop: float, step: float, draws: int | None, out_dir: Path | None) -> None:
+    """The planning frontier: P(target), reps at quota, payout and exceptions for each growth value."""
+    import os
+
+    from quotaopt.api import frontier_scenario
+    from quotaopt.frontier import growth_values
+
+    growths = growth_values(start, stop, step)
+    with _Progress() as progress:
+        table, folder = frontier_scenario(scenario, growths, out=out_dir, draws=draws,
+                                          workers=os.cpu_count() or 1, progress=progress)
+    shown = table.assign(**{c: table[c].map(lambda v: "" if v != v else f"{v:.1%}") for c in
+                            ("growth", "p_company_target", "reps_at_quota", "reps_below_80", "cost_of_sales")})
+    shown = shown[["growth", "company_target", "p_company_target", "reps_at_quota", "reps_below_80",
+                   "expected_payout", "cost_of_sales", "exceptions", "status"]]
+    with _wide_pandas():
+        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    click.echo(f"wrote {folder / 'frontier.csv'}")
+    click.echo(f"page: {folder / 'frontier.html'}")
+
+
+@main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the table as CSV.")
@@ -301,25 +331,38 @@ def train(scenario: Path, model_out: Path | None) -> None:
     with _Progress():
         folder, meta = train_scenario(scenario, model_out)
     click.echo(f"model written to {folder} (training years {meta.get('training_years')})")
-    scores = meta.get("backtest")
-    if scores:
-        for row in scores["methods"]:
-            click.echo(f"  backtest {scores['year']} {row['method']:<24} WAPE {row['wape']:.3f}")
-    else:
-        click.echo(f"  no backtest: {meta.get('backtest_skipped')}")
+    weights = (meta.get("model") or {}).get("change_weights") or {}
+    if weights:
+        click.echo("  change candidates: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
+    for row in meta.get("backtest") or []:
+        level = row.get("wape_blend_forecast_level")
+        click.echo(f"  backtest {row['year']}: WAPE {row['wape_blend']:.3f} with the realised level"
+                   + (f", {level:.3f} with the level as forecast" if level is not None else "")
+                   + f"; last year {row['wape_persistence']:.3f} (same level)")
 
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--year", type=int, required=True, help="Year to score; the model is fitted on the years before.")
+@click.option("--year", type=int, default=None, help="Year to score; the model is fitted on the years before.")
+@click.option("--years", type=int, default=None,
+              help="Several years to score as a rolling origin: --years 2024 2025 2026.")
+@click.argument("more_years", nargs=-1, type=int, required=False)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Runs folder for backtest.json (default: runs/ beside the scenario).")
-def backtest(scenario: Path, year: int, out_dir: Path | None) -> None:
-    """Score the capacity model on a past year against naive baselines."""
+def backtest(scenario: Path, year: int | None, years: int | None, more_years: tuple[int, ...],
+             out_dir: Path | None) -> None:
+    """Score the capacity model on past years against naive baselines.
+
+    Give one year with --year Y, or several with --years Y1 Y2 Y3 (a rolling origin:
+    each fitted on the years before it), one row per method and year, then the mean.
+    """
     from quotaopt.api import backtest_scenario
 
+    wanted = ([year] if year is not None else []) + ([years] if years is not None else []) + list(more_years)
+    if not wanted:
+        raise click.UsageError("give --year Y or --years Y1 Y2 ...")
     with _Progress():
-        table, path = backtest_scenario(scenario, year, out_dir)
+        table, path = backtest_scenario(scenario, wanted if len(wanted) > 1 else wanted[0], out_dir)
     with _wide_pandas():
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     click.echo(f"wrote {path}")

@@ -200,22 +200,25 @@ class _Checker:
             # A zone-aware timestamp counts on its own calendar day (local wall time), the day
             # the deal was booked where it was booked; the zone is dropped, not converted to UTC.
             raw = raw.dt.tz_localize(None)
+        # Years are checked before any cast: nanosecond timestamps hold only 1677-2262.
         if pd.api.types.is_datetime64_any_dtype(raw):
-            values = raw
-            empty = values.isna()
+            empty = raw.isna()
+            outside = ~empty & ((raw < DATE_RANGE[0]) | (raw > DATE_RANGE[1]))
+            values = raw.where(~outside)
         else:
             stripped = raw.fillna("").astype("str").str.strip()
             empty = stripped == ""
-            values = pd.to_datetime(stripped.where(~empty, None), format="%Y-%m-%d", errors="coerce")
-            self.add(~empty & values.isna(), column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
-        # Checked before the cast to nanoseconds, which cannot hold years outside 1677-2262.
-        outside = values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1]))
+            year = pd.to_numeric(stripped.str.extract(r"^(\d{4})-\d{2}-\d{2}$")[0], errors="coerce")
+            outside = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
+            values = pd.to_datetime(stripped.where(~empty & ~outside, None), format="%Y-%m-%d", errors="coerce")
+            self.add(~empty & ~outside & values.isna(), column,
+                     lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
         first, last = (d.strftime("%Y-%m-%d") for d in DATE_RANGE)
         self.add(outside, column, lambda v: f"outside the supported dates (got {str(v)[:30]!r}, expected {first} to "
                  f"{last})")
         if required:
             self.add(empty, column, "is empty (expected a date YYYY-MM-DD)")
-        return values.where(~outside).astype("datetime64[ns]")
+        return values.astype("datetime64[ns]")
 
     def unique(self, values: pd.Series, column: str) -> None:
         dup = values.duplicated(keep="first") & (values != "")
@@ -349,7 +352,8 @@ def _load_territories(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
     potential = check.number("potential", required=True)
     check.at_least(potential, "potential", 0.0)
     out["potential"] = potential
-    growth = check.number("market_growth", required=False, default=0.0)
+    # A missing market_growth is unknown, never "planners say 0%".
+    growth = check.number("market_growth", required=False)
     check.add(growth <= -1, "market_growth", lambda v: f"must be > -1 (got {v!r})")
     out["market_growth"] = growth
     return out

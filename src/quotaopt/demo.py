@@ -27,6 +27,8 @@ allocation:
   ka_share: [0.3, 0.9]
   ramp: [0.25, 0.5, 0.75, 1.0]
   fairness: stretch
+  strict: false                   # soft limits give way (listed as exceptions); true: exit 3 instead
+  guardrail: {min_share_at_quota: 0.5}   # warn when fewer reps are expected to reach quota
   solver: {backend: highs, time_limit: 60, mip_gap: 0.0001, threads: 1}
 periods:
   split: month

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,24 @@ class InfeasibleError(QuotaOptError):
     reasons : list of str
         Business-language reasons, e.g. ``"team T7: target 12.3M exceeds the most its
         reps can carry, 10.1M (stretch <= 1.3)"``.
+    diagnosis : Diagnosis, optional
+        What would work (quotaopt.allocation.diagnose); its short message is the text.
+    message : str, optional
+        The text to show instead (e.g. the diagnosis with growth and a file path).
     """
 
     exit_code = 3
 
-    def __init__(self, reasons: Iterable[str]):
+    def __init__(self, reasons: Iterable[str], diagnosis: Any = None, message: str | None = None):
         self.reasons = list(reasons) or ["the allocation problem is infeasible"]
-        super().__init__("infeasible: " + "; ".join(self.reasons))
+        #: :class:`quotaopt.allocation.diagnose.Diagnosis` when known: the totals that
+        #: work, the settings that would, and a per-unit table.
+        self.diagnosis = diagnosis
+        #: Turns a total into a growth text for the message ('+6.8% growth'), set by the planner.
+        self.growth: Any = None
+        if message is None:
+            message = diagnosis.message() if diagnosis is not None else "; ".join(self.reasons)
+        super().__init__("infeasible: " + message)
 
 
 class SolverError(QuotaOptError):

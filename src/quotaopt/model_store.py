@@ -17,21 +17,21 @@ from typing import Any
 
 import skops.io as sio
 
-from quotaopt.backtest import backtest, table_records
 from quotaopt.capacity import CapacityModel, fit_capacity
 from quotaopt.data import CompanyData, sha256_file
 from quotaopt.errors import InputError, Problem
-from quotaopt.features import observed_years
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
-#: Version of the features a saved model reads. 2: money in company-index units and
-#: training years at their realised company level; a version-1 model would misread them.
-FORMAT_VERSION = 2
+#: Version of the model a saved folder holds. 3: anchored on each rep's own rate, the
+#: change from it a weighted set of candidates; a version-2 model would be misread.
+FORMAT_VERSION = 3
 
 #: Every non-builtin type a saved CapacityModel contains, beyond skops' own defaults.
 TRUSTED_TYPES = [
-    "quotaopt.capacity_model.CapacityModel",
+    "quotaopt.capacity._bands.Bands",
+    "quotaopt.capacity._linear.LogRatioHuber",
+    "quotaopt.capacity._model.CapacityModel",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 
@@ -60,7 +60,7 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
         Target folder, e.g. ``models/<name>``; an older model there is replaced.
     metadata : dict
         JSON-serialisable facts to keep (backtest scores, scenario...). ``features``,
-        ``quantiles``, ``method``, ``training_years``, ``format_version`` and
+        ``quantiles``, ``candidates``, ``training_years``, ``format_version`` and
         ``model_sha256`` are filled in from the model.
     """
     folder = Path(folder)
@@ -74,7 +74,7 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
         "model_sha256": sha256_file(model_path),
         "features": [str(c) for c in getattr(model, "feature_names_in_", [])],
         "quantiles": [float(q) for q in model.quantiles],
-        "method": model.method,
+        "candidates": [str(c) for c in model.candidates],
         "training_years": [int(y) for y in getattr(model, "training_years_", [])],
         "params": {k: v for k, v in model.get_params().items() if isinstance(v, (int, float, str, type(None)))},
     })
@@ -133,11 +133,11 @@ def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
 def train_model(company: CompanyData, plan_year: int, folder: str | Path, *,
                 quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), random_state: int = 0,
                 metadata: dict[str, Any] | None = None) -> tuple[CapacityModel, dict[str, Any]]:
-    """``quotaopt train``: backtest the last complete year, fit for ``plan_year``, save.
+    """``quotaopt train``: fit for ``plan_year`` and save, with the backtest of that very model.
 
-    The backtest (fit on the years before the last complete year, score that year)
-    goes into the metadata so a model folder carries the evidence for its quality;
-    it is ``None`` with a reason when the history is too short to backtest.
+    The backtest in the metadata is the model's own rolling-origin record
+    (:attr:`CapacityModel.validation_`): each validation year predicted by the same
+    procedure fitted on the years before it, with the weights the saved model uses.
 
     Returns
     -------
@@ -145,16 +145,8 @@ def train_model(company: CompanyData, plan_year: int, folder: str | Path, *,
     metadata : dict
         What was written to ``metadata.json``.
     """
-    seen = observed_years(company)
-    meta: dict[str, Any] = {"plan_year": plan_year, "data_files": dict(company.files), **(metadata or {})}
-    scored = max((y for y in seen if y < plan_year), default=None)
-    try:
-        if scored is None:
-            raise InputError(["no complete year before the plan year"])
-        meta["backtest"] = table_records(backtest(company, scored, quantiles, random_state))
-    except InputError as exc:
-        meta["backtest"] = None
-        meta["backtest_skipped"] = str(exc)
     model = fit_capacity(company, plan_year, quantiles, random_state)
+    meta: dict[str, Any] = {"plan_year": plan_year, "data_files": dict(company.files), **(metadata or {}),
+                            "backtest": model.validation_, "model": model.summary()}
     save_model(model, folder, meta)
     return load_model(folder)

@@ -116,8 +116,7 @@ def load_inputs(path: str | Path) -> Inputs:
     _check_consistency(scenario, company, str(path))
     if scenario.capacity.model == "train":
         # What `plan` would refuse, `validate` says too (on the calendar plan would use).
-        from quotaopt.rep_years import too_little_history, training_years
-        from quotaopt.rolling import capacity_calendar
+        from quotaopt.capacity import capacity_calendar, too_little_history, training_years
 
         if not training_years(capacity_calendar(company, plan_year)[0], plan_year):
             raise InputError([too_little_history(plan_year)])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.data import CompanyData
-from quotaopt.errors import InputError, Problem
+from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
 from quotaopt.pipeline import Inputs
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
@@ -49,9 +49,27 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
     root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
     if cfg.growth is None and np.isfinite(root_target):
         return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
-    from quotaopt.rep_years import observed_years
-
     growth = cfg.growth or 0.0
+    base_year, base = growth_base(scenario, company, plan_year)
+    target = base * (1.0 + growth) ** (plan_year - base_year)
+    if not np.isfinite(target) or target > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"growing {base_year}'s bookings of {base:,.0f} by {growth:g} a year gives a "
+                                  f"target of {target:.3g}, above the supported {MAX_AMOUNT:.0e}",
+                                  column="target.growth")])
+    return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
+
+
+def growth_base(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[int, float]:
+    """The last complete year before the plan year and its bookings: what growth is measured on.
+
+    Raises
+    ------
+    InputError
+        No complete year before the plan year, or its bookings are not positive.
+    """
+    from quotaopt.capacity import observed_years
+
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     # A complete year runs from January to December: half a first year is no base to grow from.
     complete = [y for y in observed_years(company) if y < plan_year]
@@ -67,19 +85,34 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
         raise InputError([Problem(str(scenario.source or "scenario"),
                                   f"cannot grow from {base_year}: its bookings total {base:,.0f} (expected > 0); "
                                   "set target.company instead", column="target.growth")])
-    target = base * (1.0 + growth) ** (plan_year - base_year)
-    if not np.isfinite(target) or target > MAX_AMOUNT:
-        raise InputError([Problem(str(scenario.source or "scenario"),
-                                  f"growing {base_year}'s bookings of {base:,.0f} by {growth:g} a year gives a "
-                                  f"target of {target:.3g}, above the supported {MAX_AMOUNT:.0e}",
-                                  column="target.growth")])
-    return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
+    return base_year, base
+
+
+def growth_of(target: float, base_year: int, base: float, plan_year: int) -> float:
+    """The yearly growth over ``base`` (bookings of ``base_year``) that reaches ``target`` in the plan year."""
+    years = max(plan_year - base_year, 1)
+    return float((max(target, 0.0) / base) ** (1.0 / years) - 1.0)
+
+
+def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Callable[[float], str | None]:
+    """Turns a quota total into 'target +6.8% growth' (None when growth has no base)."""
+    try:
+        base_year, base = growth_base(scenario, company, plan_year)
+    except InputError:
+        return lambda total: None
+    cover = 1.0 + scenario.target.over_assignment
+
+    def text(total: float) -> str:
+        growth = round(growth_of(total / cover, base_year, base, plan_year), 4)
+        return f"{growth + 0.0:+.1%} growth"  # + 0.0: no '-0.0%' for a rounding hair below zero
+
+    return text
 
 
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if."""
     from quotaopt import capacity as cap
-    from quotaopt.rolling import capacity_calendar, carry_forward
+    from quotaopt.capacity import capacity_calendar, carry_forward
 
     kind = scenario.capacity.model
     info: dict[str, Any] = {"model": kind}
@@ -88,14 +121,16 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
     if kind == "given":
         frame = cap.given_capacity(company)
     elif kind == "train":
-        model = cap.fit_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles, random_state=scenario.simulation.seed)
-        frame = cap.predict_capacity(model, seen, plan_year)
+        model, frame = cap.estimate_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles,
+                                             random_state=scenario.capacity.seed)
+        info.update(model.summary(), level=frame.attrs.get("level"))
     else:
         from quotaopt.pipeline import load_trusted_model, resolve_model_dir
 
         model, metadata = load_trusted_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
+        info.update(model.summary(), level=frame.attrs.get("level"))
     # The predicted twelve months end `short` months before the plan year does.
     factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
     if short:
@@ -183,16 +218,77 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
                     quarter_weights=quarter_weights, quarter_noise=noise, workers=workers, map_fn=map_fn)
 
 
-def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
-    """The summary.json keys that come from the simulation."""
+def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target: float) -> dict[str, Any]:
+    """The summary.json keys that come from the simulation (with the target-capacity gap)."""
+    shares = {"ge_100": sim.summary["share_ge_100"], "80_100": sim.summary["share_80_100"],
+              "lt_80": sim.summary["share_lt_80"]}
     return {
         **{k: sim.summary[k] for k in ("p_company_target", "expected_payout", "payout_p10", "payout_p50",
                                        "payout_p90", "cost_of_sales")},
-        "reps_expected": {"ge_100": sim.summary["share_ge_100"], "80_100": sim.summary["share_80_100"],
-                          "lt_80": sim.summary["share_lt_80"]},
+        "reps_expected": shares,
+        "target_gap": target_gap(plan, target, sim, shares),
+        "guardrail": guardrail(scenario, shares["ge_100"]),
         "fairness": _fairness(plan),
         "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
     }
+
+
+def target_gap(plan: pd.DataFrame, target: float, sim: Any, shares: dict[str, float]) -> dict[str, Any]:
+    """The company target and the quota total against what the reps can sell (contract §4).
+
+    Capacity sums are the reps' own P10 / P50 / P90 added up; the company's simulated
+    bookings (correlated, so narrower than the summed P10-P90) are given beside them.
+    """
+    p10, p50, p90 = (float(plan[f"capacity_{q}"].sum()) for q in ("p10", "p50", "p90"))
+    quota = float(plan["quota"].sum())
+    draws = np.asarray((sim.draws or {}).get("company_bookings", []), dtype=float)
+    booked = {f"bookings_{k}": float(np.quantile(draws, q)) for k, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))} \
+        if draws.size else {}
+    return {
+        "company_target": target, "total_quota": quota,
+        "capacity_p10": p10, "capacity_p50": p50, "capacity_p90": p90,
+        "target_over_p50": target / p50 - 1.0 if p50 > 0 else None,
+        "quota_over_p50": quota / p50 - 1.0 if p50 > 0 else None,
+        **booked, "reps_expected": shares,
+    }
+
+
+def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
+    """``allocation.guardrail``: is the expected share of reps at quota below the minimum?"""
+    minimum = scenario.allocation.guardrail.min_share_at_quota
+    below = share_at_quota < minimum
+    message = (f"only {share_at_quota:.0%} of reps are expected to reach quota, below the guardrail "
+               f"{minimum:.0%} (allocation.guardrail.min_share_at_quota): the target asks more than most reps "
+               "can sell; lower it, or pick it with target.reps_at_quota") if below else None
+    return {"min_share_at_quota": minimum, "share_at_quota": share_at_quota, "below": below, "message": message}
+
+
+def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
+                     workers: int = 1, map_fn: Any = None) -> tuple[float, dict[str, Any]]:
+    """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
+    from quotaopt import reachability
+
+    cfg = scenario.target
+    if cfg.reps_at_quota is None and cfg.p_company is None:
+        return company_target(scenario, company, plan_year)
+    cover = 1.0 + cfg.over_assignment
+    if cfg.reps_at_quota is not None:
+        total, expected = reachability.quota_total_for_share(reps, company.teams, scenario, plan_year,
+                                                             cfg.reps_at_quota, workers=workers, map_fn=map_fn)
+        target = total / cover
+        basis: dict[str, Any] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
+                                 "expected_at_quota": round(expected, 6)}
+    else:
+        units = company.teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id"]]
+        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0)
+        basis = {"kind": "p_company", "p_company": cfg.p_company}
+    try:
+        base_year, base = growth_base(scenario, company, plan_year)
+        basis.update(growth=growth_of(target, base_year, base, plan_year), base_year=base_year,
+                     base_bookings=round(base, 2))
+    except InputError:
+        basis.update(growth=None, base_year=None, base_bookings=None)
+    return target, basis
 
 
 def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
@@ -232,13 +328,19 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
 
     with _stage(timings, "capacity", progress):
         capacity, capacity_info = estimate_capacity(scenario, company, plan_year)
-        target, basis = company_target(scenario, company, plan_year)
         reps = company.active_reps.merge(capacity, on="rep_id", how="left")
+
+    with _stage(timings, "target", progress):
+        target, basis = reachable_target(scenario, company, plan_year, reps, workers=workers, map_fn=map_fn)
         company_total = target * (1.0 + scenario.target.over_assignment)
 
     with _stage(timings, "allocation", progress):
-        alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers,
-                         map_fn=map_fn)
+        try:
+            alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers,
+                             map_fn=map_fn)
+        except InfeasibleError as exc:
+            exc.growth = growth_text(scenario, company, plan_year)
+            raise
         reps = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
 
     with _stage(timings, "periods", progress):
@@ -265,12 +367,14 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "over_assignment_requested": scenario.target.over_assignment,
         "reps": len(plan),
         "units": len(units),
-        **simulation_summary(sim, plan, scenario),
+        **simulation_summary(sim, plan, scenario, target),
         # Timings vary run to run: they go to the manifest, never to summary.json.
         "solver": {k: v for k, v in alloc.solver.items() if not k.endswith("_s")},
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
+        "exceptions": [e.record() for e in alloc.exceptions],
+        "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})

@@ -53,11 +53,25 @@ class TargetConfig(_Strict):
     over_assignment: float = Field(
         0.0, ge=0.0, le=1.0, description="Sum of rep quotas = target x (1 + this). Default 0."
     )
+    reps_at_quota: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Pick the total quota so that this expected share of reps reaches quota "
+        "(the company target is that total / (1 + over_assignment)). Default: unset.",
+    )
+    p_company: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Pick the company target that is met with this chance (simulated). Default: unset.",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> TargetConfig:
-        if self.company is not None and self.growth is not None:
-            raise ValueError("give either target.company or target.growth, not both")
+        given = [k for k in ("company", "growth", "reps_at_quota", "p_company") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of target.company, growth, reps_at_quota or p_company, not {' and '.join(given)}")
         return self
 
 
@@ -80,6 +94,10 @@ class CapacityConfig(_Strict):
     quantiles: tuple[float, ...] = Field(
         (0.1, 0.5, 0.9), description="Quantiles to predict; must include 0.1, 0.5 and 0.9."
     )
+    seed: int = Field(
+        0, description="Seed of the capacity model's own randomness (it draws none at the default "
+        "settings); independent of simulation.seed. Default 0."
+    )
 
     @field_validator("quantiles")
     @classmethod
@@ -101,6 +119,18 @@ class SolverConfig(_Strict):
     time_limit: float = Field(60.0, gt=0, description="Seconds per solve. Default 60.")
     mip_gap: float = Field(1e-4, ge=0, le=1, description="Relative MIP gap. Default 1e-4.")
     threads: int = Field(1, ge=1, le=256, description="Solver threads. Default 1.")
+
+
+class GuardrailConfig(_Strict):
+    """Warnings about a plan that sets too many reps up to miss."""
+
+    min_share_at_quota: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Warn (screen, report banner, summary flag) when the expected share of reps "
+        "reaching quota is below this. Default 0.5.",
+    )
 
 
 class AllocationConfig(_Strict):
@@ -140,6 +170,13 @@ class AllocationConfig(_Strict):
         description="New-hire quota share by quarter of tenure. Default [0.25, 0.5, 0.75, 1.0].",
     )
     fairness: Literal["stretch", "chance"] = Field("stretch", description="Default stretch.")
+    strict: bool = Field(
+        False,
+        description="false: stretch, flex, ka_share and max_change give way (least first, listed as "
+        "exceptions) when the total cannot be carried within them; true: any limit that cannot hold "
+        "stops the plan (exit 3). Default false.",
+    )
+    guardrail: GuardrailConfig = Field(default_factory=GuardrailConfig)
     solver: SolverConfig = Field(default_factory=SolverConfig)
 
     @field_validator("unit")

@@ -5,12 +5,22 @@ the years where that month is covered by the data, normalised to sum to 1. Avera
 per calendar month (rather than pooling whole years) keeps partial first and last
 years from biasing the shape. A month's negative total (credit notes) counts as 0.
 
-Thin history is handled by shrinkage, weighted by the effective number of bookings
-``n_eff = (sum |amount|)^2 / sum amount^2`` (Kish; a few big deals count as few):
+Learned shapes copy noise unless they are shrunk, and how much depends on how noisy
+they are, so the default shrinkage is empirical Bayes (``shrink="auto"``):
 
-- the pooled ``__all__`` row is ``l x raw + (1 - l) x flat`` with ``l = n_eff / (n_eff + shrink)``;
-- each group row is shrunk the same way toward ``__all__`` (so a small role still gets
-  the company's shape rather than noise, and with no history at all everything is flat).
+- each month's raw share has a noise variance, the larger of its sampling variance
+  ``p (1 - p) / n_eff`` (``n_eff = (sum |amount|)^2 / sum amount^2``, Kish: a few big deals
+  count as few) and the variance of that month's share between full years divided by
+  their number;
+- the shape's signal is what its spread around the prior exceeds that noise by
+  (method of moments), and the raw shape keeps ``signal / (signal + noise)`` of its
+  deviation from the prior (James-Stein);
+- the pooled ``__all__`` row is shrunk toward flat (1/12), each group row toward
+  ``__all__``, so a small role gets the company's shape rather than noise, a company
+  whose bookings fall at random dates gets a flat year, and with no history at all
+  everything is flat.
+
+A number for ``shrink`` uses a fixed pseudo-count instead: ``l = n_eff / (n_eff + shrink)``.
 """
 
 from __future__ import annotations
@@ -22,8 +32,8 @@ import pandas as pd
 
 ALL = "__all__"
 MONTHS = list(range(1, 13))
-#: Default shrinkage, in effective bookings: with ~100 deals a group keeps half its own shape.
-DEFAULT_SHRINK = 100.0
+#: Default shrinkage: empirical Bayes from the shape's own noise (module docstring).
+DEFAULT_SHRINK = "auto"
 #: Slack (days) for a month at either end of the data to count as fully observed.
 _EDGE_SLACK_DAYS = 7
 
@@ -50,6 +60,47 @@ def _shares(monthly: pd.DataFrame) -> pd.DataFrame:
     return shares.where(total > 0, flat, axis=0)
 
 
+def _keep(raw: np.ndarray, prior: np.ndarray, n_eff: float, yearly: np.ndarray | None,
+          shrink: float | str) -> float:
+    """Share of the raw shape's deviation from ``prior`` that is kept (module docstring).
+
+    Parameters
+    ----------
+    raw, prior : ndarray of shape (12,)
+    n_eff : float
+        Effective number of bookings behind ``raw``.
+    yearly : ndarray of shape (years, 12), optional
+        Month shares of each full year, for the between-year noise.
+    shrink : float or "auto"
+    """
+    if not isinstance(shrink, str):
+        return n_eff / (n_eff + shrink) if n_eff + shrink > 0 else 1.0
+    if n_eff <= 0:
+        return 0.0
+    noise = raw * (1.0 - raw) / n_eff
+    if yearly is not None and len(yearly) >= 2:
+        noise = np.maximum(noise, yearly.var(axis=0, ddof=1) / len(yearly))
+    noise_level = float(noise.mean())
+    signal = max(0.0, float(np.mean((raw - prior) ** 2)) - noise_level)
+    return signal / (signal + noise_level) if signal + noise_level > 0 else 1.0
+
+
+def _yearly_shares(monthly: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per group: month shares of each full (12-month) year, rows = years."""
+    out: dict[str, np.ndarray] = {}
+    years = monthly.columns.get_level_values(0)
+    full = [y for y in sorted(set(years)) if int((years == y).sum()) == 12]
+    for key, row in monthly.iterrows():
+        shares = []
+        for y in full:
+            values = np.clip(row.loc[y].reindex(MONTHS, fill_value=0.0).to_numpy(dtype=float), 0.0, None)
+            if values.sum() > 0:
+                shares.append(values / values.sum())
+        if shares:
+            out[str(key)] = np.vstack(shares)
+    return out
+
+
 def _n_eff(amount: pd.Series, key: pd.Series) -> pd.Series:
     a = amount.abs()
     frame = pd.DataFrame({"key": key.to_numpy(), "a": a.to_numpy(), "a2": (a * a).to_numpy()})
@@ -60,7 +111,7 @@ def _n_eff(amount: pd.Series, key: pd.Series) -> pd.Series:
 def learn_month_weights(
     bookings: pd.DataFrame,
     groups: pd.Series | Mapping[str, str] | None = None,
-    shrink: float = DEFAULT_SHRINK,
+    shrink: float | str = DEFAULT_SHRINK,
 ) -> pd.DataFrame:
     """Learn month-of-year weights per group from booking history.
 
@@ -71,17 +122,18 @@ def learn_month_weights(
     groups : Series or mapping, optional
         ``rep_id -> group key`` (e.g. role or team). Reps without a group count in
         ``__all__`` only.
-    shrink : float
-        Pseudo-count of effective bookings; larger pulls thin groups harder toward
-        ``__all__`` (and ``__all__`` toward flat). 0 disables shrinkage.
+    shrink : float or "auto"
+        ``"auto"`` (default): empirical Bayes from each shape's noise (module docstring).
+        A number: pseudo-count of effective bookings; larger pulls thin groups harder
+        toward ``__all__`` (and ``__all__`` toward flat). 0 disables shrinkage.
 
     Returns
     -------
     DataFrame
         Index: group keys plus ``__all__`` (last); columns 1..12; rows sum to 1.
     """
-    if shrink < 0:
-        raise ValueError(f"shrink must be >= 0, got {shrink}")
+    if isinstance(shrink, str) and shrink != "auto" or not isinstance(shrink, str) and shrink < 0:
+        raise ValueError(f"shrink must be 'auto' or >= 0, got {shrink!r}")
     flat = np.full(12, 1.0 / 12)
     if bookings.empty:
         return pd.DataFrame([flat], index=pd.Index([ALL], name="group"), columns=MONTHS)
@@ -105,18 +157,21 @@ def learn_month_weights(
         tot = t.groupby(["key", "year", "month"])["amount"].sum().unstack([1, 2], fill_value=0)
         return tot.reindex(columns=cols, fill_value=0.0)
 
-    all_raw = _shares(monthly(pd.Series(ALL, index=b.index))).loc[ALL].to_numpy()
+    all_monthly = monthly(pd.Series(ALL, index=b.index))
+    all_raw = _shares(all_monthly).loc[ALL].to_numpy()
     n_all = float(_n_eff(b["amount"], pd.Series(ALL, index=b.index)).get(ALL, 0.0))
-    lam = n_all / (n_all + shrink) if n_all + shrink > 0 else 1.0
+    lam = _keep(all_raw, flat, n_all, _yearly_shares(all_monthly).get(ALL), shrink)
     pooled = lam * all_raw + (1 - lam) * flat
 
     rows: dict[str, np.ndarray] = {}
     grouped = b.dropna(subset=["group"])
     if not grouped.empty:
-        raw = _shares(monthly(b["group"]))
+        group_monthly = monthly(b["group"])
+        raw = _shares(group_monthly)
+        yearly = _yearly_shares(group_monthly)
         n = _n_eff(grouped["amount"], grouped["group"])
         for key in sorted(raw.index):
-            lam_g = n[key] / (n[key] + shrink) if n[key] + shrink > 0 else 1.0
+            lam_g = _keep(raw.loc[key].to_numpy(), pooled, float(n[key]), yearly.get(str(key)), shrink)
             rows[str(key)] = lam_g * raw.loc[key].to_numpy() + (1 - lam_g) * pooled
     if group_map is not None:
         # Groups named in the mapping but with no bookings in the covered span get the pooled shape.
@@ -198,7 +253,7 @@ def seasonality_backtest(
     bookings: pd.DataFrame,
     year: int,
     groups: pd.Series | Mapping[str, str] | None = None,
-    shrink: float = DEFAULT_SHRINK,
+    shrink: float | str = DEFAULT_SHRINK,
 ) -> dict[str, float]:
     """Score learned month weights against a held-out year, versus a flat 1/12 split.
 

@@ -265,17 +265,56 @@ def _blocks(first: int, last: int) -> list[tuple[int, int, int]]:
             for blk in range(first // BLOCK, -(-last // BLOCK))]
 
 
-def _run_chunk(st: _Setup, first: int, last: int) -> _Partial:
+def _bookings(st: _Setup, first: int, last: int, quarters: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Yearly bookings of draws [first, last) (draws x reps) and the quarter noise of quarterly plans."""
     b, n = last - first, st.n
     x = np.empty((b, n), np.float32)
-    noise = np.empty((4, b, st.n_quarterly), np.float32) if st.n_quarterly else None
-    blocks = _blocks(first, last)
-    for blk, s, e in blocks:
+    noise = np.empty((4, b, st.n_quarterly), np.float32) if st.n_quarterly and quarters else None
+    for blk, s, e in _blocks(first, last):
         rng = block_rng(st.seed, blk)
         x[s:e] = correlated_normals(rng, e - s, st.codes, st.n_teams, st.company, st.team)
         if noise is not None:
             noise[:, s:e] = rng.standard_normal((4, e - s, st.n_quarterly), dtype=np.float32)
-    x = st.curve.ppf_z(x)
+    return st.curve.ppf_z(x), noise
+
+
+def company_bookings(reps: pd.DataFrame, units: pd.DataFrame, plans: IncentivesConfig,
+                     config: SimulationConfig) -> np.ndarray:
+    """Company bookings per draw: the very draws :func:`simulate` would make, without payouts.
+
+    Bookings do not depend on quotas, so this is what a plan's P(company target met) is
+    measured on, whatever the quotas; ``reps`` must be in the order :func:`simulate`
+    will get them (its ``quota`` column, if any, is not used).
+
+    Parameters
+    ----------
+    reps : DataFrame
+        ``rep_id, team_id, role, capacity_p10, capacity_p50, capacity_p90``.
+    units : DataFrame
+        ``unit_id, parent_id``: the unit tree.
+    plans, config
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    ndarray
+        ``config.draws`` company totals.
+    """
+    units = units.assign(quota=np.nan)
+    st, _ = _prepare(reps.assign(quota=reps["capacity_p50"]), units, plans, config, None, DEFAULT_QUARTER_NOISE)
+    step = max(BLOCK, -(-(_CHUNK_ELEMENTS // max(st.n, 1)) // BLOCK) * BLOCK)
+    out = np.empty(config.draws)
+    for first in range(0, config.draws, step):
+        last = min(config.draws, first + step)
+        x, _ = _bookings(st, first, last, quarters=False)
+        out[first:last] = x.sum(axis=1, dtype=np.float64)
+    return out
+
+
+def _run_chunk(st: _Setup, first: int, last: int) -> _Partial:
+    b, n = last - first, st.n
+    x, noise = _bookings(st, first, last)
+    blocks = _blocks(first, last)
 
     unit_tot = np.asarray(st.member_t @ x.T).T
     unit_ok = st.unit_quota[None, :] <= unit_tot

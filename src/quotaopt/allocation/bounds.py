@@ -26,8 +26,11 @@ import pandas as pd
 from quotaopt.scenario import AllocationConfig
 
 NONE, STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED = range(6)
+# Sides an elastic solve relaxed (see allocation/relax.py): the family that gave way.
+STRETCH_MIN_RELAXED, STRETCH_MAX_RELAXED, MAX_CHANGE_RELAXED = range(6, 9)
 #: Family code -> the word used in ``binding`` and in explanations.
-LABELS = ("none", "stretch_min", "stretch_max", "max_change", "ramp", "locked")
+LABELS = ("none", "stretch_min", "stretch_max", "max_change", "ramp", "locked",
+          "stretch_min_relaxed", "stretch_max_relaxed", "max_change_relaxed")
 _EPS = 1e-9
 
 

@@ -22,12 +22,21 @@ from quotaopt.allocation.decompose import (
     solve_block,
     solve_block_exact,
 )
-from quotaopt.allocation.explain import binding, explain_infeasible, max_change_notes, precheck
+from quotaopt.allocation.diagnose import diagnose
+from quotaopt.allocation.elastic import layers, solve_elastic
+from quotaopt.allocation.exceptions import LimitException, find_exceptions
+from quotaopt.allocation.explain import (
+    binding,
+    max_change_notes,
+    precheck,
+    rep_conflicts,
+)
 from quotaopt.allocation.fairness import deviations, fair_line, linearisation_error
 from quotaopt.allocation.formulation import make_block
 from quotaopt.allocation.inputs import Prepared, prepare
 from quotaopt.allocation.monolithic import solve_monolithic
 from quotaopt.allocation.problem import SolveOptions
+from quotaopt.allocation.relax import relax, widen_conflicts
 from quotaopt.allocation.targets import (
     STAGE_A_SCALE,
     Pools,
@@ -66,8 +75,10 @@ class AllocationResult:
     company_total : float
         The requested total rounded to the nearest whole multiple of ``unit``.
     notes : list of str
-        What the plan had to give way on, in business words (e.g. reps whose
-        ``max_change`` yielded to stretch); empty when nothing did.
+        Reps whose ``max_change`` yielded to stretch (as in strict mode), in business words.
+    exceptions : list of LimitException
+        Every soft limit the plan breaks because the total could not be carried within
+        them (empty when every limit holds; always empty with ``allocation.strict``).
     """
 
     reps: pd.DataFrame
@@ -76,6 +87,7 @@ class AllocationResult:
     company_total_requested: float
     company_total: float
     notes: list[str] = field(default_factory=list)
+    exceptions: list[LimitException] = field(default_factory=list)
 
 
 def _options(config: AllocationConfig) -> SolveOptions:
@@ -101,8 +113,9 @@ def _stage_a(prep: Prepared, pool: Pools, share: Shares, backend: str,
 
 def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, options: SolveOptions,
                 map_fn: MapFn | None, workers: int, chunk_reps: int | None,
-                unit_solver: UnitSolver) -> tuple[np.ndarray, Stats]:
-    R, stats = _stage_a(prep, pool, share, backend, options)
+                unit_solver: UnitSolver, totals: tuple[np.ndarray, Stats] | None = None) -> tuple[np.ndarray, Stats]:
+    """Stage A (unless ``totals`` gives the pool totals already), then every unit on its own."""
+    R, stats = totals if totals is not None else _stage_a(prep, pool, share, backend, options)
     units = np.flatnonzero(pool.n_reps > 0)
     exact = unit_solver == "exact"
     size = chunk_reps or (EXACT_CHUNK_REPS if exact else CHUNK_REPS)
@@ -167,39 +180,95 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     SolverError
         No usable solution, or a solution that breaks a constraint (exit 4).
     """
-    start = time.perf_counter()
     # Reps in an order set by their data, not by row or id: ties (who takes the last whole
     # unit) and float sums then do not move when rows are shuffled or another rep renamed.
     order = data_order(reps, REP_ORDER, "rep_id") if "rep_id" in reps.columns else np.arange(len(reps))
-    reps = reps.iloc[order]
-    prep = prepare(reps, teams, company_total, config, plan_year)
-    pool = pools(prep)
-    share = shares(prep, pool)
-    reasons = precheck(prep, pool, share)
-    if reasons:
-        raise InfeasibleError(reasons)
-    backend, options = config.solver.backend, _options(config)
-    try:
-        if decompose:
-            q_raw, stats = _decomposed(prep, pool, share, backend, options, map_fn, workers, chunk_reps,
-                                       unit_solver)
-            totals = None
-        else:
-            q_raw, t_raw, stats = solve_monolithic(prep, pool, share, backend, options)
-            totals, _ = integrality(t_raw)
-    except StageInfeasible:
-        raise InfeasibleError(explain_infeasible(prep, pool, share, backend, options)) from None
-    q, off = integrality(q_raw)
-    problems = verify_plan(prep, share, q, totals)
-    if off > 1e-5:
-        problems.insert(0, f"quotas are not whole multiples of unit (off by up to {off:.2g} units)")
-    if problems:
-        raise SolverError(f"{backend} returned a plan that breaks {len(problems)} constraint(s): " + "; ".join(problems[:3]))
-    method = unit_solver if decompose else "monolithic"
-    result = _result(prep, pool, share, q, stats, backend, method, time.perf_counter() - start)
+    result = _allocate(reps.iloc[order], teams, company_total, config, plan_year, decompose=decompose,
+                       workers=workers, map_fn=map_fn, chunk_reps=chunk_reps, unit_solver=unit_solver)
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     result.reps = result.reps.iloc[back].reset_index(drop=True)  # the caller's rep order, as documented
+    return result
+
+
+def _allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
+              plan_year: int, *, decompose: bool, workers: int, map_fn: MapFn | None, chunk_reps: int | None,
+              unit_solver: UnitSolver) -> AllocationResult:
+    """:func:`allocate` on reps already in their canonical order."""
+    start = time.perf_counter()
+    prep = prepare(reps, teams, company_total, config, plan_year)
+    pool = pools(prep)
+    share = shares(prep, pool)
+    backend, options = config.solver.backend, _options(config)
+    solve = _Solve(backend, options, decompose, map_fn, workers, chunk_reps, unit_solver)
+    reasons = precheck(prep, pool, share)
+    if not reasons:
+        try:
+            q, stats = solve(prep, pool, share)
+            return _result(prep, pool, share, q, stats, backend, solve.method, time.perf_counter() - start)
+        except StageInfeasible:
+            pass
+    if config.strict:
+        diagnosis = diagnose(prep, pool, share, backend, options)
+        raise InfeasibleError(diagnosis.reasons, diagnosis)
+    return _elastic(prep, pool, share, solve, start)
+
+
+@dataclass
+class _Solve:
+    """How to solve a prepared problem: decomposed (stage A, then units) or monolithic."""
+
+    backend: str
+    options: SolveOptions
+    decompose: bool
+    map_fn: MapFn | None
+    workers: int
+    chunk_reps: int | None
+    unit_solver: UnitSolver
+
+    @property
+    def method(self) -> str:
+        return self.unit_solver if self.decompose else "monolithic"
+
+    def __call__(self, prep: Prepared, pool: Pools, share: Shares,
+                 totals: tuple[np.ndarray, Stats] | None = None) -> tuple[np.ndarray, Stats]:
+        """Quotas (scaled, verified) and solver figures; StageInfeasible when none exist."""
+        if self.decompose:
+            q_raw, stats = _decomposed(prep, pool, share, self.backend, self.options, self.map_fn, self.workers,
+                                       self.chunk_reps, self.unit_solver, totals)
+            unit_totals = None
+        else:
+            q_raw, t_raw, stats = solve_monolithic(prep, pool, share, self.backend, self.options)
+            unit_totals, _ = integrality(t_raw)
+        q, off = integrality(q_raw)
+        problems = verify_plan(prep, share, q, unit_totals)
+        if off > 1e-5:
+            problems.insert(0, f"quotas are not whole multiples of unit (off by up to {off:.2g} units)")
+        if problems:
+            raise SolverError(f"{self.backend} returned a plan that breaks {len(problems)} constraint(s): "
+                              + "; ".join(problems[:3]))
+        return q, stats
+
+
+def _elastic(prep: Prepared, pool: Pools, share: Shares, solve: _Solve, start: float) -> AllocationResult:
+    """Soft limits give way: the least relaxation (elastic.py), then the plan within it."""
+    prep_w, widened = widen_conflicts(prep)
+    if prep_w.bounds.conflict.any():  # max_change against stretch, with max_change_conflict: error
+        raise InfeasibleError(rep_conflicts(prep_w))
+    pool_w = pools(prep_w)
+    lay = layers(prep_w)
+    try:
+        totals = solve_elastic(prep_w, pool_w, share, lay, solve.backend, solve.options)
+    except StageInfeasible:  # no plan at the hard limits (locks, fixed targets, the company total)
+        diagnosis = diagnose(prep_w, pool_w, share, solve.backend, solve.options)
+        raise InfeasibleError(diagnosis.reasons, diagnosis) from None
+    prep_r, share_r = relax(prep_w, pool_w, share, lay, totals)
+    pool_r = pools(prep_r)
+    q, stats = solve(prep_r, pool_r, share_r, (totals.R, totals.stats))
+    found = find_exceptions(prep_w, pool_w, share, lay, q, widened)
+    result = _result(prep_r, pool_r, share_r, q, stats, solve.backend, solve.method, time.perf_counter() - start)
+    result.exceptions = found
+    result.solver["elastic"] = {side: round(v * prep.unit, 2) for side, v in totals.given.items()}
     return result
 
 

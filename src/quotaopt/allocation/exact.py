@@ -80,12 +80,14 @@ class Units:
         locked_ka = np.rint(np.bincount(blk.rep_unit, weights=np.where(blk.ka, locked_q, 0), minlength=n))
         big = np.iinfo(np.int64).max // 4
         k_lo, k_hi = np.full(n, -big), np.full(n, big)
-        if blk.ka_share is not None:
+        shared = blk.mixed & np.isfinite(blk.ka_bounds).all(axis=1)
+        if shared.any():
             tol = _SHARE_TOL * np.maximum(R, 1)
-            share_lo = np.ceil(blk.ka_share[0] * R - tol) - locked_ka
-            share_hi = np.floor(blk.ka_share[1] * R + tol) - locked_ka
-            k_lo = np.where(blk.mixed, share_lo, k_lo).astype(np.int64)
-            k_hi = np.where(blk.mixed, share_hi, k_hi).astype(np.int64)
+            bounds = np.nan_to_num(blk.ka_bounds)
+            share_lo = np.ceil(bounds[:, 0] * R - tol) - locked_ka
+            share_hi = np.floor(bounds[:, 1] * R + tol) - locked_ka
+            k_lo = np.where(shared, share_lo, k_lo).astype(np.int64)
+            k_hi = np.where(shared, share_hi, k_hi).astype(np.int64)
         return cls(
             n=n, g=g, lo=blk.lo[free].astype(np.int64), hi=blk.hi[free].astype(np.int64), ka=blk.ka[free],
             y=blk.line.a + blk.line.b * (R - blk.locked_sum)[g], wu=blk.line.w_up, wd=blk.line.w_dn,

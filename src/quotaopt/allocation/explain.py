@@ -1,9 +1,8 @@
 """Business-language explanations: why a plan is infeasible, and which constraint set each quota.
 
-Three layers, cheapest first: (1) per-rep bound conflicts, (2) every unit's target or
-band against the least and most its reps can carry, and (3) when the model is still
-infeasible, an elastic re-solve of the unit-totals MILP with priced slack on every
-soft row (per family and unit), reporting what must give and by how much.
+Found without a solver: per-rep bound conflicts, and every unit's target or band
+against the least and most its reps can carry. What must give when the model is
+infeasible, and what would work, is :mod:`~quotaopt.allocation.diagnose`'s job.
 """
 
 from __future__ import annotations
@@ -11,19 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from quotaopt.allocation.bounds import LABELS, LOCKED, MAX_CHANGE, RAMP, STRETCH_MAX, STRETCH_MIN
-from quotaopt.allocation.inputs import Prepared
-from quotaopt.allocation.problem import SolveOptions
+from quotaopt.allocation.inputs import Prepared, ka_bounds_of
 from quotaopt.allocation.targets import (
-    CAP_KA,
-    CAP_LT,
-    COMPANY,
-    FLEX,
-    KA_LO,
-    POOL_FLEX,
-    TARGET,
     Pools,
     Shares,
-    unit_totals_problem,
 )
 
 MAX_REASONS = 10
@@ -102,8 +92,8 @@ def max_change_notes(prep: Prepared, q: np.ndarray) -> list[str]:
     return _limit(notes)
 
 
-def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
-    """Reasons the plan cannot exist, found without a solver (empty when none are found)."""
+def rep_conflicts(prep: Prepared) -> list[str]:
+    """One reason per rep whose own bounds admit no quota (every one, not limited)."""
     reasons: list[str] = []
     b, tree, unit = prep.bounds, prep.tree, prep.unit
     for i in map(int, np.flatnonzero(b.conflict)):
@@ -113,6 +103,13 @@ def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
                            f"and {amount(b.hi[i] * unit)}")
         else:
             reasons.append(f"{who}: {_rep_side(prep, i, False)} but {_rep_side(prep, i, True)}")
+    return reasons
+
+
+def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
+    """Reasons the plan cannot exist, found without a solver (empty when none are found)."""
+    reasons = rep_conflicts(prep)
+    b, tree, unit = prep.bounds, prep.tree, prep.unit
     least = tree.subtree_sum((pool.lo_ka + pool.lo_lt).astype(float))
     most = tree.subtree_sum((pool.hi_ka + pool.hi_lt).astype(float))
     hi_counts, lo_counts = _family_counts(prep, b.hi_src), _family_counts(prep, b.lo_src)
@@ -140,77 +137,23 @@ def precheck(prep: Prepared, pool: Pools, share: Shares) -> list[str]:
     return _limit(reasons)
 
 
-def explain_infeasible(prep: Prepared, pool: Pools, share: Shares, backend: str,
-                       options: SolveOptions) -> list[str]:
-    """Re-solve the unit-totals MILP with priced slack and say what must give, largest first."""
-    from quotaopt.allocation.backends import get_backend
-
-    problem, soft = unit_totals_problem(prep, pool, share, elastic=True)
-    solution = get_backend(backend)(problem, options)
-    if not solution.usable or solution.x is None:
-        return ["the allocation problem is infeasible, and the elastic re-solve found no explanation "
-                f"({solution.message})"]
-    x = solution.x
-    up = x[problem.names["slack_up"]]
-    dn = x[problem.names["slack_dn"]]
-    K, L = np.rint(x[problem.names["K"]]), np.rint(x[problem.names["L"]])
-    T = np.rint(x[problem.names["T"]])
-    unit, cfg = prep.unit, prep.config
-    hi_counts, lo_counts = _family_counts(prep, prep.bounds.hi_src), _family_counts(prep, prep.bounds.lo_src)
-    found: list[tuple[float, str]] = []
-    for k in np.flatnonzero((up > 0.5) | (dn > 0.5)):
-        fam, u = int(soft.family[k]), int(soft.unit[k])
-        s = float(max(up[k], dn[k])) * unit
-        raise_it = up[k] > dn[k]  # the row's value had to be raised to reach its lower bound
-        who = _noun(prep, u)
-        if fam == COMPANY:
-            text = f"{who}: total {amount(prep.company * unit)} must {'drop' if raise_it else 'rise'} by {amount(s)}"
-        elif fam == TARGET:
-            text = f"{who}: fixed target {amount(prep.tree.fixed[u] * unit)} must {'drop' if raise_it else 'rise'} by {amount(s)}"
-        elif fam in (FLEX, POOL_FLEX):
-            base = share.unit[u] if fam == FLEX else share.pool[u]
-            got = (T[u] if fam == FLEX else K[u] + L[u]) * unit
-            whose = "" if fam == FLEX else " own reps'"
-            text = (f"{who}:{whose} total must be {amount(got)}, {abs(got / unit - base) / max(base, 1e-9):.1%} "
-                    f"from its top-down share {amount(base * unit)}, beyond flex {cfg.flex:.0%} (by {amount(s)})")
-        elif fam in (CAP_KA, CAP_LT):
-            role = "ka" if fam == CAP_KA else "longtail"
-            value = (K[u] if fam == CAP_KA else L[u]) * unit
-            if raise_it:
-                least = (pool.lo_ka[u] if fam == CAP_KA else pool.lo_lt[u]) * unit
-                text = (f"{who}: its {role} reps would carry {amount(value)}, {amount(s)} less than the least they must, "
-                        f"{amount(least)} ({_limits(prep, _at(lo_counts, u), False)})")
-            else:
-                most = (pool.hi_ka[u] if fam == CAP_KA else pool.hi_lt[u]) * unit
-                text = (f"{who}: its {role} reps must carry {amount(value)}, {amount(s)} more than the most they can, "
-                        f"{amount(most)} ({_limits(prep, _at(hi_counts, u), True)})")
-        else:
-            assert cfg.ka_share is not None
-            frac = K[u] / max(K[u] + L[u], 1e-9)
-            bound = cfg.ka_share[0] if fam == KA_LO else cfg.ka_share[1]
-            side = "below" if fam == KA_LO else "above"
-            verb = "can only carry" if fam == KA_LO else "must carry at least"
-            text = (f"{who}: its ka reps {verb} {frac:.0%} of its quota, {side} ka_share "
-                    f"{'>=' if fam == KA_LO else '<='} {bound:.0%} (by {amount(s)})")
-        found.append((s, text))
-    found.sort(key=lambda item: -item[0])
-    reasons = list(dict.fromkeys(text for _, text in found))
-    return _limit(reasons) or ["the allocation problem is infeasible (no single constraint family explains it)"]
-
-
 def binding(prep: Prepared, pool: Pools, q: np.ndarray) -> np.ndarray:
     """Which constraint set each rep's quota: a bound family, ka_share, or fairness."""
     b = prep.bounds
     labels = np.array(LABELS, dtype=object)
     out = np.full(q.shape, "fairness", dtype=object)
-    ka_share = prep.config.ka_share
-    if ka_share is not None:
+    bounds = prep.ka_bounds
+    if np.isfinite(bounds).any():
         n = prep.tree.n
         K = np.bincount(prep.rep_unit, weights=np.where(prep.ka, q, 0).astype(float), minlength=n)
         R = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=n)
-        # Tight: moving one unit of quota between the roles would break ka_share.
-        tight = pool.mixed & ((K - ka_share[0] * R < 1 - 1e-9) | (ka_share[1] * R - K < 1 - 1e-9))
+        with np.errstate(invalid="ignore"):
+            # Tight: moving one unit of quota between the roles would break ka_share.
+            tight = pool.mixed & ((K - bounds[:, 0] * R < 1 - 1e-9) | (bounds[:, 1] * R - K < 1 - 1e-9))
+        as_set = ka_bounds_of(prep.config, n)
+        relaxed = ~np.all((bounds == as_set) | (np.isnan(bounds) & np.isnan(as_set)), axis=1)
         out[tight[prep.rep_unit]] = "ka_share"
+        out[(tight & relaxed)[prep.rep_unit]] = "ka_share_relaxed"
     at_lo, at_hi = q == b.lo_int, q == b.hi_int
     out[at_lo] = labels[b.lo_src[at_lo]]
     out[at_hi] = labels[b.hi_src[at_hi]]

@@ -57,7 +57,7 @@ class Block:
     locked: np.ndarray  # bool
     last: np.ndarray  # scaled, NaN = none
     line: FairLine  # for the free reps, in order
-    ka_share: tuple[float, float] | None
+    ka_bounds: np.ndarray  # per local unit [low, high] of ka_share, NaN = none
     scale: float = 1.0  # deviations are modelled times this (see module docstring)
 
     @property
@@ -77,7 +77,7 @@ class Block:
             out.append(Block(
                 self.units[u], None if self.R is None else self.R[u], self.K_lo[u], self.K_hi[u], self.L_lo[u],
                 self.L_hi[u], self.locked_sum[u], self.mixed[u], self.reps[r], self.rep_unit[r] - k, self.lo[r],
-                self.hi[r], self.ka[r], self.locked[r], self.last[r], line, self.ka_share, self.scale,
+                self.hi[r], self.ka[r], self.locked[r], self.last[r], line, self.ka_bounds[u], self.scale,
             ))
         return out
 
@@ -107,7 +107,7 @@ def make_block(prep: Prepared, pool: Pools, units: np.ndarray, R: np.ndarray | N
     return Block(units, None if R is None else np.asarray(R, dtype=np.int64),
                  pool.lo_ka[units], pool.hi_ka[units], pool.lo_lt[units], pool.hi_lt[units], pool.locked[units], pool.mixed[units], reps, ru,
                  b.lo_int[reps], b.hi_int[reps], prep.ka[reps], prep.is_locked[reps], prep.last_ref[reps], line,
-                 prep.config.ka_share, deviation_scale(prep))
+                 prep.ka_bounds[units], deviation_scale(prep))
 
 
 def deviation_scale(prep: Prepared) -> float:
@@ -207,7 +207,7 @@ def define_rep_part(b: Builder, blk: Block, K: np.ndarray, L: np.ndarray) -> dic
     """Every rep-level family for the units of ``blk``: q, pool sums, ka_share, fairness, change."""
     q = define_unit_variables(b, blk)
     define_pool_constraints(b, blk, q, K, L)
-    define_ka_share_constraints(b, blk.ka_share, K, L, np.flatnonzero(blk.mixed))
+    define_ka_share_constraints(b, blk.ka_bounds, K, L, np.flatnonzero(blk.mixed))
     d, D = define_fairness_constraints(b, blk, q, K, L)
     define_change_penalty(b, blk, q)
     return {"q": q, "d": d, "D": D, "K": K, "L": L}

@@ -52,6 +52,34 @@ class Tree:
 
 
 @dataclass
+class RepLimits:
+    """The soft limits each rep's bounds stand for, per rep (relaxed ones after an elastic solve).
+
+    Verification checks quotas against these, so a relaxed plan is checked against exactly
+    the limits it was solved under. ``change_dn`` / ``change_up`` are the allowed fall and
+    rise against last quota as fractions (``inf``: no limit).
+    """
+
+    stretch_lo: np.ndarray
+    stretch_hi: np.ndarray
+    change_dn: np.ndarray
+    change_up: np.ndarray
+
+    @classmethod
+    def of(cls, config: AllocationConfig, n: int) -> RepLimits:
+        """Every rep at the scenario's limits."""
+        change = np.inf if config.max_change is None else config.max_change
+        return cls(np.full(n, config.stretch[0]), np.full(n, config.stretch[1]), np.full(n, change),
+                   np.full(n, change))
+
+
+def ka_bounds_of(config: AllocationConfig, n_units: int) -> np.ndarray:
+    """Per unit ``[low, high]`` of ka_share (NaN rows: no ka_share), shape (n_units, 2)."""
+    share = config.ka_share
+    return np.tile(np.array(share if share is not None else (np.nan, np.nan), dtype=float), (n_units, 1))
+
+
+@dataclass
 class Prepared:
     """All inputs of one allocation as aligned arrays (reps in the caller's order)."""
 
@@ -73,6 +101,8 @@ class Prepared:
     ramp: np.ndarray  # r in [0, 1]
     ramp_ref: np.ndarray  # scaled units per fte
     bounds: RepBounds
+    limits: RepLimits  # the limits ``bounds`` stand for (the scenario's, or relaxed ones)
+    ka_bounds: np.ndarray  # per unit [low, high] of ka_share, NaN = none (relaxed per unit after an elastic solve)
 
     @property
     def n_reps(self) -> int:
@@ -221,5 +251,6 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
         company=int(np.floor(company_total / unit + 0.5)), rep_ids=rep_ids, rep_unit=rep_unit.astype(np.int64),
         ka=ka, fte=fte, p10=p10 / unit, p50=p50 / unit, p90=p90 / unit, last=last / unit, full_year=full_year,
         locked=locked / unit,
-        ramp=r, ramp_ref=ref, bounds=bounds,
+        ramp=r, ramp_ref=ref, bounds=bounds, limits=RepLimits.of(config, rep_ids.size),
+        ka_bounds=ka_bounds_of(config, tree.n),
     )

@@ -28,11 +28,8 @@ FLEX_PENALTY = 0.01
 #: multiplied by this and solved to a proven optimum, so every backend picks the same totals.
 STAGE_A_SCALE = 1e4
 _EPS = 1e-9
-# Soft-row families of stage A (what an elastic re-solve may relax).
+# Row families of stage A (what the elastic model may relax, and where to).
 COMPANY, TARGET, FLEX, POOL_FLEX, CAP_KA, CAP_LT, KA_LO, KA_HI = range(8)
-#: Elastic penalty per scaled unit of slack; small steps say which family to blame first.
-ELASTIC_COST = {FLEX: 1.0, POOL_FLEX: 1.0, KA_LO: 1.01, KA_HI: 1.01, CAP_KA: 1.02, CAP_LT: 1.02,
-                TARGET: 1.03, COMPANY: 1.04}
 
 
 @dataclass
@@ -192,7 +189,7 @@ def define_tree_constraints(b: Builder, prep: Prepared, pool: Pools, share: Shar
         soft.append((rows, CAP_KA, u))
         rows = b.add_rows("cap_lt", n, u, L, 1.0, pool.lo_lt, pool.hi_lt)
         soft.append((rows, CAP_LT, u))
-        rows, fams, units = define_ka_share_constraints(b, prep.config.ka_share, K, L, np.flatnonzero(pool.mixed))
+        rows, fams, units = define_ka_share_constraints(b, prep.ka_bounds, K, L, np.flatnonzero(pool.mixed))
         soft.extend((rows[fams == f], f, units[fams == f]) for f in (KA_LO, KA_HI))
     soft_rows = SoftRows(np.concatenate([s[0] for s in soft]),
                          np.concatenate([np.full(s[0].size, s[1]) for s in soft]),
@@ -200,46 +197,37 @@ def define_tree_constraints(b: Builder, prep: Prepared, pool: Pools, share: Shar
     return T, K, L, soft_rows
 
 
-def define_ka_share_constraints(b: Builder, ka_share: tuple[float, float] | None, K: np.ndarray,
-                                L: np.ndarray, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def define_ka_share_constraints(b: Builder, bounds: np.ndarray, K: np.ndarray, L: np.ndarray,
+                                mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ka_share``: lo <= K / (K + L) <= hi in units with both roles, as two linear rows.
 
-    Returns the row indices, their family (KA_LO / KA_HI) and the unit (index into K) of each.
+    ``bounds`` holds each unit's ``[lo, hi]`` (rows of ``prep.ka_bounds``, indexed like
+    ``K``; NaN: no ka_share there); ``mixed`` the units with both roles. Returns the row
+    indices, their family (KA_LO / KA_HI) and the unit (index into K) of each.
     """
-    if ka_share is None or mixed.size == 0:
+    mixed = mixed[np.isfinite(bounds[mixed]).all(axis=1)] if mixed.size else mixed
+    if mixed.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
+    lo, hi = bounds[mixed, 0], bounds[mixed, 1]
     local = np.repeat(np.arange(mixed.size), 2)
     cols = np.stack([K[mixed], L[mixed]], 1).ravel()
-    lo_rows = b.add_rows("ka_share_lo", mixed.size, local, cols, np.tile([1 - ka_share[0], -ka_share[0]], mixed.size),
-                         0.0, np.inf)
-    hi_rows = b.add_rows("ka_share_hi", mixed.size, local, cols, np.tile([1 - ka_share[1], -ka_share[1]], mixed.size),
-                         -np.inf, 0.0)
+    lo_rows = b.add_rows("ka_share_lo", mixed.size, local, cols, np.stack([1 - lo, -lo], 1).ravel(), 0.0, np.inf)
+    hi_rows = b.add_rows("ka_share_hi", mixed.size, local, cols, np.stack([1 - hi, -hi], 1).ravel(), -np.inf, 0.0)
     return (np.concatenate([lo_rows, hi_rows]),
             np.concatenate([np.full(mixed.size, KA_LO), np.full(mixed.size, KA_HI)]),
             np.concatenate([mixed, mixed]))
 
 
-def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares, *, elastic: bool = False
-                        ) -> tuple[Problem, SoftRows]:
-    """Build the stage-A MILP over unit totals (``elastic`` adds priced slack to soft rows).
+def unit_totals_problem(prep: Prepared, pool: Pools, share: Shares) -> tuple[Problem, SoftRows]:
+    """Build the stage-A MILP over unit totals (the elastic one is in :mod:`~quotaopt.allocation.elastic`).
 
-    Normal mode prices leaving each pool's fair interval (1 / free capacity per unit,
-    so in stretch terms) and flex use (FLEX_PENALTY per relative unit).
+    It prices leaving each pool's fair interval (1 / free capacity per unit, so in
+    stretch terms) and flex use (FLEX_PENALTY per relative unit).
     """
-    n = prep.tree.n
     b = Builder()
     T, K, L, soft_rows = define_tree_constraints(b, prep, pool, share)
-    if elastic:
-        cost = np.array([ELASTIC_COST[int(f)] for f in soft_rows.family])
-        k = soft_rows.row.size
-        up = b.add_vars("slack_up", k, 0, np.inf, cost=cost)
-        dn = b.add_vars("slack_dn", k, 0, np.inf, cost=cost)
-        b.add_terms(soft_rows.row, up, 1.0)
-        b.add_terms(soft_rows.row, dn, -1.0)
-        return b.build(), soft_rows
     define_unit_total_costs(b, prep, pool, share, T, K, L)
-    del n
     return b.build(), soft_rows
 
 

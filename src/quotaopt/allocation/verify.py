@@ -46,25 +46,32 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
             out.append(f"{text}: {bad.size} rep(s), e.g. {ids[bad[0]]} (quota {q[bad[0]]}, scaled units)")
 
     locked = prep.is_locked
+    lim = prep.limits
     ramped_floor = b.lo_src == RAMP
     tol = _TOL * np.maximum(1.0, prep.p50)
     fail(q < 0, "negative quota")
     fail(locked & (q != np.rint(np.nan_to_num(prep.locked))), "locked quota changed")
     free = ~locked
-    fail(free & ~ramped_floor & (q < cfg.stretch[0] * prep.p50 - tol), f"stretch >= {cfg.stretch[0]:g} broken")
-    fail(free & (q > cfg.stretch[1] * prep.p50 + tol), f"stretch <= {cfg.stretch[1]:g} broken")
+    # The limits each rep was solved under: the scenario's, or the relaxed ones of an
+    # elastic solve (exactly those; the exceptions say how far they moved).
+    s_lo, s_hi = lim.stretch_lo * prep.p50, lim.stretch_hi * prep.p50
+    fail(free & ~ramped_floor & (q < s_lo - tol), "stretch_min broken")
+    fail(free & (q > s_hi + tol), "stretch_max broken")
     if cfg.max_change is not None:
         # Only a full year's last quota binds (see bounds.full_year_last).
         has = free & np.isfinite(prep.last_ref) & (prep.last_ref > 0)
         last = np.nan_to_num(prep.last_ref)
         # Where max_change gave way to stretch, the quota must be the whole multiple
-        # inside the stretch band nearest the last quota; elsewhere max_change holds.
-        yielded = free & b.max_change_gave_way
-        nearest = np.clip(np.rint(last), np.ceil(cfg.stretch[0] * prep.p50 - tol), np.floor(cfg.stretch[1] * prep.p50 + tol))
+        # inside the stretch band nearest the last quota; elsewhere max_change holds
+        # (at its relaxed value where an elastic solve relaxed it).
+        as_set = (lim.change_dn == cfg.max_change) & (lim.change_up == cfg.max_change)
+        yielded = free & b.max_change_gave_way & as_set
+        nearest = np.clip(np.rint(last), np.ceil(s_lo - tol), np.floor(s_hi + tol))
         fail(yielded & (np.abs(q - nearest) > tol), "max_change gave way but the quota is not the nearest fair one")
-        has &= ~yielded
-        fail(has & ~ramped_floor & (q < (1 - cfg.max_change) * last - tol), "max_change (decrease) broken")
-        fail(has & (q > (1 + cfg.max_change) * last + tol), "max_change (increase) broken")
+        has &= ~(b.max_change_gave_way & as_set)
+        with np.errstate(invalid="ignore"):
+            fail(has & ~ramped_floor & (q < (1 - lim.change_dn) * last - tol), "max_change (decrease) broken")
+            fail(has & (q > (1 + lim.change_up) * last + tol), "max_change (increase) broken")
     cap = np.where(prep.ramp < 1, prep.ramp * cfg.stretch[1] * prep.ramp_ref * prep.fte, np.inf)
     fail(free & (q > cap + tol), "ramp cap broken")
     fail(free & ((q < b.lo_int) | (q > b.hi_int)) & (b.lo_src != LOCKED), "rep bounds broken")
@@ -89,15 +96,17 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
     bad = np.flatnonzero(has_kids & ((direct < share.pool_lo - _TOL) | (direct > share.pool_hi + _TOL)))
     if bad.size:
         out.append(f"team {tree.ids[bad[0]]}: its own reps' total {direct[bad[0]]:g} is outside their flex band")
-    if cfg.ka_share is not None:
+    bounds = prep.ka_bounds
+    if np.isfinite(bounds).any():
         ka = np.bincount(prep.rep_unit, weights=np.where(prep.ka, q, 0).astype(float), minlength=tree.n)
         n_ka = np.bincount(prep.rep_unit, weights=prep.ka.astype(float), minlength=tree.n)
         n_all = np.bincount(prep.rep_unit, minlength=tree.n)
-        mixed = (n_ka > 0) & (n_ka < n_all)
-        lo, hi = cfg.ka_share
+        mixed = (n_ka > 0) & (n_ka < n_all) & np.isfinite(bounds).all(axis=1)
+        lo, hi = np.nan_to_num(bounds[:, 0]), np.nan_to_num(bounds[:, 1])
         slack = 1e-6 * np.maximum(direct, 1.0)
         bad = np.flatnonzero(mixed & ((ka < lo * direct - slack) | (ka > hi * direct + slack)))
         if bad.size:
             u = int(bad[0])
-            out.append(f"team {tree.ids[u]}: ka share {ka[u] / max(direct[u], 1):.4f} outside ka_share [{lo:g}, {hi:g}]")
+            out.append(f"team {tree.ids[u]}: ka share {ka[u] / max(direct[u], 1):.4f} outside ka_share "
+                       f"[{lo[u]:g}, {hi[u]:g}]")
     return out

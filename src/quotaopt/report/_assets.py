@@ -6,7 +6,8 @@ from quotaopt.report._common import BAND_COLOURS, BAND_FILLS
 
 # The Content-Security-Policy forbids every fetch: the page must work from a file
 # with no network, and a stray reference should fail loudly in the browser, not leak.
-PAGE = """<!DOCTYPE html>
+#: The head of every page (report, frontier): fields version, title, css.
+HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -18,7 +19,9 @@ script-src 'unsafe-inline'; img-src data:">
 <style>{css}</style>
 </head>
 <body>
-<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
+"""
+
+PAGE = HEAD + """<header><h1>Quota plan: {name}</h1><p class="sub">Plan year {year} {badge}</p><nav>{nav}</nav></header>
 <main>
 {sections}
 </main>
@@ -63,6 +66,9 @@ figure{margin:6px 0}
 svg.chart{width:100%;height:auto;display:block}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:4px 28px}
 .note{color:var(--muted);font-size:13px;margin:6px 0}
+.banner{border-radius:8px;padding:10px 14px;margin:0 0 14px;font-weight:600}
+.banner.warn{background:#fef3c7;color:#92400e;border:1px solid #fcd34d}
+.banner.info{background:#eff6ff;color:#1e3a8a;border:1px solid #bfdbfe}
 .scroll{max-height:520px;overflow:auto;border:1px solid var(--line);border-radius:8px;margin:8px 0}
 table{border-collapse:collapse;width:100%;font-size:12.5px}
 th{position:sticky;top:0;background:#f3f4f6;text-align:left;padding:7px 8px;border-bottom:1px solid #d1d5db;

@@ -126,7 +126,9 @@ class _Writer:
             sheet.write_string(row, 0, safe_text(key))
             if value is None or (isinstance(value, float) and not np.isfinite(value)):
                 continue
-            if isinstance(value, bool):
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                sheet.write_string(row, 1, f"{len(value)} (sheet {key.capitalize()})")
+            elif isinstance(value, bool):
                 sheet.write_boolean(row, 1, value)
             elif isinstance(value, int | float | np.integer | np.floating):
                 kind = _SUMMARY_KINDS.get(key, key_kind(key))
@@ -166,5 +168,10 @@ def render_xlsx(result: PlanResult) -> bytes:
             if "p_attain" in frame.columns:
                 writer.colour_bands(sheet, list(frame.columns).index("p_attain"), min(len(frame), MAX_DATA_ROWS))
     writer.table("Periods", result.periods, _COLUMN_KINDS)
+    if "exceptions" in result.summary:
+        columns = ["unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"]
+        frame = pd.DataFrame(result.summary["exceptions"] or [], columns=columns)
+        writer.table("Exceptions", frame, {"allowed": "stretch", "used": "stretch", "amount": "money",
+                                           "reps": "integer"})
     book.close()
     return buffer.getvalue()

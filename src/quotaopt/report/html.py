@@ -22,7 +22,7 @@ from quotaopt.result import PlanResult
 
 #: Section ids of the page, in order, with their navigation labels (stable: tests and links use them).
 SECTIONS = (
-    ("headline", "Headline"), ("capacity", "Quota vs capacity"), ("stretch", "Stretch"),
+    ("headline", "Headline"), ("exceptions", "Exceptions"), ("capacity", "Quota vs capacity"), ("stretch", "Stretch"),
     ("simulation", "Simulation"), ("periods", "Periods"), ("units", "Units"),
     ("binding", "Binding constraints"), ("solver", "Solver"),
 )
@@ -86,8 +86,57 @@ def _headline(s: dict[str, Any]) -> str:
         f'{fmt(shares[key], "percent")}"></div>' for key, band, label in parts if not is_missing(shares.get(key)))
     legend = "".join(f'<span><span class="dot {band}"></span>{label}: <b>{fmt(shares.get(key), "percent")}</b>'
                      "</span>" for key, band, label in parts)
-    return (f'<div class="cards">{"".join(cards)}</div><h3>Share of reps expected to reach</h3>'
+    return (f'{_banners(s)}<div class="cards">{"".join(cards)}</div>{_gap(s)}<h3>Share of reps expected to reach</h3>'
             f'<div class="sharebar">{bar}</div><div class="legend">{legend}</div>')
+
+
+def _banners(s: dict[str, Any]) -> str:
+    """The guardrail warning and a pointer to the exceptions, above everything else."""
+    out = []
+    guard = s.get("guardrail") or {}
+    if guard.get("below"):
+        out.append(f'<div class="banner warn">Warning: {escape(str(guard.get("message")))}</div>')
+    found = s.get("exceptions") or []
+    if found:
+        total = sum(float(e.get("amount") or 0.0) for e in found)
+        out.append(f'<div class="banner info">{len(found):,} soft limit(s) gave way so that the plan holds '
+                   f'({fmt(total, "money")} in all): see <a href="#exceptions">Exceptions</a>.</div>')
+    return "".join(out)
+
+
+def _gap(s: dict[str, Any]) -> str:
+    """Target and quota against the reps' capacity: the gap, said out loud."""
+    gap = s.get("target_gap") or {}
+    if not gap.get("capacity_p50"):
+        return ""
+    items = [("Capacity P50 (sum)", fmt(gap.get("capacity_p50"), "money")),
+             ("Capacity P10 / P90 (sum)", f"{fmt(gap.get('capacity_p10'), 'compact')} / "
+                                          f"{fmt(gap.get('capacity_p90'), 'compact')}"),
+             ("Target against P50", fmt(gap.get("target_over_p50"), "signed")),
+             ("Quota against P50", fmt(gap.get("quota_over_p50"), "signed"))]
+    if "bookings_p50" in gap:
+        items.append(("Simulated bookings P10 / P50 / P90", f"{fmt(gap.get('bookings_p10'), 'compact')} / "
+                      f"{fmt(gap.get('bookings_p50'), 'compact')} / {fmt(gap.get('bookings_p90'), 'compact')}"))
+    facts = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items)
+    return f'<h3>Target against capacity</h3><dl class="facts">{facts}</dl>'
+
+
+def _exceptions(result: PlanResult) -> str:
+    found = result.summary.get("exceptions")
+    if found is None:
+        return note("This run records no exceptions.")
+    if not found:
+        strict = result.summary.get("allocation_strict")
+        return note("Every limit holds: nothing had to give way." + (" (allocation.strict: true)" if strict else ""))
+    columns = [("unit", "text", "Unit"), ("rep", "text", "Rep"), ("limit", "text", "Limit"),
+               ("allowed", "stretch", "Allowed"), ("used", "stretch", "Used"), ("amount", "money", "Amount"),
+               ("reps", "integer", "Reps"), ("message", "text", "What gave way")]
+    rows = ["<tr>" + "".join(td(e.get(key), kind) if key != "message" else f"<td>{escape(str(e.get(key)))}</td>"
+                             for key, kind, _ in columns) + "</tr>" for e in found]
+    intro = note("Soft limits (flex, ka_share, max_change, stretch) give way, least money first, when the total "
+                 "cannot be carried within them; locked quotas, fixed targets, the company total and whole "
+                 "multiples of the unit never do. <code>allocation.strict: true</code> stops the plan instead.")
+    return intro + table([h for _, _, h in columns], rows)
 
 
 def _scatter_sample(plan: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -129,8 +178,36 @@ def _capacity(result: PlanResult) -> str:
              f"<b>{fmt(cap.get('total_p50'), 'money')}</b>, market what-if "
              f"{fmt(cap.get('market_growth'), 'signed')}. Points above the dashed line carry more than "
              "their median capacity.")
-    return (f"<p>{intro}</p>{chart(charts.capacity_scatter, sample)}{note(sample_note) if sample_note else ''}"
-            f"{note(table_note)}{table([h for _, _, h in columns], rows)}")
+    return (f"<p>{intro}</p>{_capacity_method(cap)}{chart(charts.capacity_scatter, sample)}"
+            f"{note(sample_note) if sample_note else ''}{note(table_note)}{table([h for _, _, h in columns], rows)}")
+
+
+#: How the report names the candidates of summary.json's capacity section.
+_CHANGE_NAMES = {"persistence": "Same as last year", "trees": "Boosted trees", "linear": "Log-linear model",
+                 "smoothing": "Each rep's smoothed rates"}
+_LEVEL_NAMES = {"random_walk": "No change", "last_growth": "Last year's growth", "damped_growth": "Half of it",
+                "drift": "Mean growth", "reversion": "Reversion to the trend", "run_rate": "Latest half-year",
+                "planners": "Planners' market growth", "auto_ets": "AutoETS"}
+
+
+def _capacity_method(cap: dict[str, Any]) -> str:
+    """Which candidates the capacity model weighed, and how (summary.json's capacity section)."""
+    weights, level = cap.get("change_weights"), cap.get("level")
+    if not weights or not level:
+        return ""
+    change = ["<tr>" + td(_CHANGE_NAMES.get(k, k)) + td(v, "percent") + "</tr>" for k, v in weights.items()]
+    levels = ["<tr>" + td(_LEVEL_NAMES.get(k, k)) + td(level["candidates"].get(k), "signed")
+              + td(v, "percent") + "</tr>" for k, v in level["weights"].items()]
+    record = cap.get("validation") or []
+    held = ", ".join(f"{row['year']}: {fmt(row.get('wape_blend'), 'percent')} (same as last year "
+                     f"{fmt(row.get('wape_persistence'), 'percent')})" for row in record)
+    text = (f"Each rep starts from their own last year; how far they move from it is a blend of "
+            f"candidates weighted by their held-out error in money. The company level moves by "
+            f"<b>{fmt(np.expm1(level['growth']), 'signed')}</b> (error sd {fmt(level['error_sd'], 'percent')}), "
+            f"a blend of forecasts weighted by their record over the company's own past years."
+            + (f" Held-out WAPE of the blend, {held}." if held else ""))
+    return (f"<p>{text}</p><div class=\"grid2\">{table(['Change candidate', 'Weight'], change, sortable=False)}"
+            f"{table(['Company-level candidate', 'Growth', 'Weight'], levels, sortable=False)}</div>")
 
 
 def _stretch(result: PlanResult) -> str:
@@ -273,12 +350,14 @@ def render_html(result: PlanResult) -> bytes:
     name = escape(str(s.get("scenario", result.name)))
     year = escape(str(s.get("plan_year", result.plan_year)))
     bodies: dict[str, Callable[[], str]] = {
-        "headline": lambda: _headline(s), "capacity": lambda: _capacity(result),
+        "headline": lambda: _headline(s), "exceptions": lambda: _exceptions(result),
+        "capacity": lambda: _capacity(result),
         "stretch": lambda: _stretch(result), "simulation": lambda: _simulation(result),
         "periods": lambda: _periods(result), "units": lambda: unit_tree(result.units, result.plan),
         "binding": lambda: _binding(result), "solver": lambda: _solver(result),
     }
-    titles = {"headline": "Headline figures", "capacity": "Quota against capacity per rep",
+    titles = {"headline": "Headline figures", "exceptions": "Exceptions: where the plan gave way",
+              "capacity": "Quota against capacity per rep",
               "stretch": "Stretch distribution", "simulation": "Attainment and payout (simulation)",
               "periods": "Quota by period", "units": "The unit tree", "binding": "Binding constraints",
               "solver": "Solver"}

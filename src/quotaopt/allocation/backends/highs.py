@@ -77,6 +77,11 @@ def solve(problem: Problem, options: SolveOptions) -> Solution:
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("time_limit", float(options.time_limit))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if not problem.integer.any():
+        # A pure LP (the elastic model's spread step): interior point with crossover was
+        # 5-10x faster than the dual simplex on its many near-tied slack columns
+        # (7.7 s against 42 s for 122,000 columns at 100,000 reps).
+        h.setOptionValue("solver", "ipm")
     A = problem.A
     n, m = problem.n_vars, problem.n_rows
     h.passModel(

@@ -82,6 +82,12 @@ def _parse_log(text: str) -> tuple[str, float, float]:
     if result is None and re.search(r"^Problem is infeasible", text, flags=re.MULTILINE):
         # CBC's presolve proved infeasibility before branch and bound printed a result.
         return "Problem proven infeasible", float("nan"), float("nan")
+    if result is None:
+        # A model without integer columns is solved by CLP alone, which prints no Result line.
+        lp = re.search(rf"^Optimal - objective value {_NUMBER}", text, flags=re.MULTILINE)
+        if lp is not None:
+            value = float(lp.group(1))
+            return "Optimal solution found", value, value
     objective = re.search(rf"^Objective value:\s+{_NUMBER}", text, flags=re.MULTILINE)
     bound = re.search(rf"^Lower bound:\s+{_NUMBER}", text, flags=re.MULTILINE)
     return (

@@ -8,7 +8,7 @@ freshest eight months, the capacity stage shifts every date forward by the missi
 months (``September 2025 - August 2026`` becomes ``2026``): the last twelve months
 become the last complete year, the usual trailing-twelve-months view. The predicted
 year then runs the same months earlier than the plan year, so predictions are carried
-forward by the company trend over those months.
+forward by the company level's forecast growth over those months.
 
 Only the capacity estimate sees the shifted dates; targets, seasonality, periods and
 allocation read the calendar as it is. A booked month is taken as complete (data run
@@ -40,12 +40,14 @@ def capacity_calendar(company: CompanyData, plan_year: int) -> tuple[CompanyData
 
 
 def carry_forward(seen: CompanyData, plan_year: int, months: int) -> float:
-    """Factor taking a prediction of the shifted year to the plan year: the trend over ``months``."""
+    """Factor taking a prediction of the shifted year to the plan year: the level's forecast growth over ``months``."""
     if months <= 0:
         return 1.0
-    from quotaopt.company_level import company_index, trend_growth
+    from quotaopt.capacity._level import chain, forecast_level, planners_growth
+    from quotaopt.capacity._panel import build_panel
 
-    return float(np.exp(trend_growth(seen, company_index(seen), plan_year) * months / 12.0))
+    level = forecast_level(chain(build_panel(seen)), plan_year, planners_growth(seen.territories))
+    return 1.0 if level is None else float(np.exp(level.growth * months / 12.0))
 
 
 def months_short(company: CompanyData, plan_year: int) -> int:

@@ -1,17 +1,8 @@
 """Capacity: what each rep can be expected to book in the plan year, with honest quantiles.
 
-:func:`fit_capacity` trains a :class:`~quotaopt.capacity_model.CapacityModel` on the
-rep-years of the history (:mod:`quotaopt.features`) and :func:`predict_capacity`
-applies it to the plan year; :func:`given_capacity` takes capacities set by hand.
-
-The training rows are scaled by each year's *realised* company level and the plan
-year's by the *forecast* one (:mod:`quotaopt.company_level`), so the model learns
-reps, not years, and the forecast's own error goes into the band. Measured with
-``benchmarks/capacity.py --calibration`` (1,000 reps, 3 and 4 years of history, 18
-seeds; actuals divided by the plan year's company-wide shock): median plan-year
-actual / P50 0.93-1.05 per company, 0.99 on average, half the actuals below P50,
-81-83% inside P10-P90. Scaling training years by a forecast level instead had let
-the model replay the last training year's luck: 0.82-1.21 per company, 77% inside.
+:func:`fit_capacity` trains a :class:`~quotaopt.capacity._model.CapacityModel` on the
+history and :func:`predict_capacity` applies it to the plan year; :func:`given_capacity`
+takes capacities set by hand (capacity.csv).
 """
 
 from __future__ import annotations
@@ -23,22 +14,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from quotaopt.capacity_model import CapacityModel
+from quotaopt.capacity._calendar import observed_years, too_little_history, training_years
+from quotaopt.capacity._features import POOL_COLUMNS, TERRITORY_COLUMNS
+from quotaopt.capacity._model import CapacityModel, CompanyView
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem
-from quotaopt.features import (
-    POOL_COLUMNS,
-    TERRITORY_COLUMNS,
-    history_depth,
-    model_columns,
-    observed_years,
-    rep_year_features,
-    training_set,
-)
-from quotaopt.rep_years import too_little_history, training_years
-
-__all__ = ["FLOOR_SHARE", "GIVEN_SIGMA", "CapacityModel", "capacity_column", "fit_capacity", "given_capacity",
-           "predict_capacity"]
 
 #: Spread in log units assumed when capacity.csv leaves p10 or p90 empty:
 #: a lognormal with sigma 0.2 gives p10 = 0.77 x p50 and p90 = 1.29 x p50.
@@ -49,31 +29,40 @@ FLOOR_SHARE = 0.001
 
 
 def fit_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float] = (0.1, 0.5, 0.9),
-                 random_state: int = 0, **params: Any) -> CapacityModel:
-    """Train a :class:`CapacityModel` on every complete year before ``plan_year``.
+                 random_state: int = 0, *, view: CompanyView | None = None, **params: Any) -> CapacityModel:
+    """Train a :class:`CapacityModel` on every observed year before ``plan_year``.
 
-    Each target year needs the year before it for history, so two full years of
-    bookings are the minimum. Training rows carry their year's realised company
-    level; the error of forecasting it (``level - level_forecast``) widens the band.
+    Each training year needs the year before it for history, so two full years of
+    bookings are the minimum.
+
+    Parameters
+    ----------
+    company : CompanyData
+    plan_year : int
+    quantiles : sequence of float
+        Levels the model returns by default.
+    random_state : int
+        ``capacity.seed``: passed to the boosting (the model draws nothing at these settings).
+    view : CompanyView, optional
+        The company as the model reads it, when the caller has it already.
+    **params
+        Other :class:`CapacityModel` parameters.
 
     Raises
     ------
     InputError
         Too little history to train.
     """
-    years = training_years(company, plan_year)
-    if not years:
+    if not training_years(company, plan_year):
         raise InputError([too_little_history(plan_year)])
-    X, y = training_set(company, years, as_of=plan_year)
-    if len(X) < 2:  # e.g. every rep was hired after the history ends
-        raise InputError([too_little_history(plan_year, rows=len(X))])
-    columns = model_columns(X)
-    model = CapacityModel(quantiles=tuple(quantiles), exposure_feature="exposure", random_state=random_state, **params)
-    level_error = np.log((X["level"] / X["level_forecast"]).to_numpy(dtype="float64"))
-    model.fit(X[columns], y, groups=X.index.to_numpy(), level_error=level_error)
-    model.training_years_ = years
-    model.history_depth_ = history_depth(company, plan_year)
-    return model
+    model = CapacityModel(quantiles=tuple(quantiles), random_state=random_state, **params)
+    try:
+        return model.fit(company, plan_year, view=view)
+    except ValueError as exc:  # e.g. every rep was hired after the history ends
+        if "too few training rep-years" not in str(exc):
+            raise
+        rows = int(str(exc).split("(")[-1].rstrip(")"))
+        raise InputError([too_little_history(plan_year, rows=rows)]) from None
 
 
 def _floor(q: np.ndarray, mid: int) -> np.ndarray:
@@ -98,7 +87,7 @@ def capacity_column(q: float) -> str:
 
 
 def predict_capacity(model: CapacityModel, company: CompanyData, plan_year: int,
-                     quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+                     quantiles: Sequence[float] | None = None, *, view: CompanyView | None = None) -> pd.DataFrame:
     """Capacity quantiles of every active rep employed during ``plan_year``.
 
     Parameters
@@ -107,9 +96,11 @@ def predict_capacity(model: CapacityModel, company: CompanyData, plan_year: int,
         Fitted, e.g. by :func:`fit_capacity` or loaded from a model folder.
     company : CompanyData
     plan_year : int
-        Must follow the last complete year of bookings (its history features need it).
+        Must follow the last complete year of bookings (its features need it).
     quantiles : sequence of float, optional
         Levels to return besides 0.1, 0.5 and 0.9 (default: the model's own).
+    view : CompanyView, optional
+        The company as the model reads it, when the caller has it already.
 
     Returns
     -------
@@ -117,7 +108,8 @@ def predict_capacity(model: CapacityModel, company: CompanyData, plan_year: int,
         ``rep_id, capacity_p10, capacity_p50, capacity_p90`` (and a ``capacity_pXX``
         column per extra quantile), in reps.csv order; all values > 0 (floored at
         0.1% of the median P50) and non-decreasing across quantiles. Active reps hired
-        after ``plan_year`` are not employed in it and are left out.
+        after ``plan_year`` are not employed in it and are left out. ``attrs["level"]``
+        records the company-level forecast used.
 
     Raises
     ------
@@ -131,24 +123,54 @@ def predict_capacity(model: CapacityModel, company: CompanyData, plan_year: int,
         last = seen[-1] if seen else "none"
         raise InputError([Problem("bookings.csv", f"capacity for {plan_year} needs full bookings of {plan_year - 1} "
                                   f"(last complete year: {last})", column="date")])
-    # The history depth the model learnt from (its plan year's), not what this data has.
-    feats = rep_year_features(company, plan_year, depth=getattr(model, "history_depth_", None))
-    active = company.active_reps["rep_id"]
-    feats = feats.reindex([r for r in active if r in feats.index])
-    needed = list(model.feature_names_in_)
-    missing = [c for c in needed if c not in feats.columns]
+    view = CompanyView.of(company) if view is None else view
+    panel = view.panel
+    active = pd.Index(panel.ids).isin(company.active_reps["rep_id"].astype(str))
+    rows = np.flatnonzero(panel.employed(plan_year) & (panel.share(plan_year) > 0) & active)
+    missing = [c for c in model.feature_names_in_ if c in POOL_COLUMNS + TERRITORY_COLUMNS
+               and not _available(view, c)]
     if missing:
-        files = sorted({"accounts.csv" for c in missing if c in POOL_COLUMNS + TERRITORY_COLUMNS}
-                       | {"territories.csv" for c in missing if c in TERRITORY_COLUMNS}) or [str(company.folder)]
+        files = sorted({"accounts.csv" for c in missing} | {"territories.csv" for c in missing
+                                                             if c in TERRITORY_COLUMNS})
         raise InputError([Problem(", ".join(files), f"the capacity model needs features this data cannot give "
                                   f"({', '.join(missing[:5])}); supply the file or retrain")])
     wanted = model.quantiles if quantiles is None else quantiles
     levels = sorted({0.1, 0.5, 0.9} | {round(float(q), 9) for q in wanted})
-    q = _floor(model.predict_quantiles(feats[needed], levels), levels.index(0.5))
-    out = pd.DataFrame({"rep_id": feats.index.to_numpy()})
+    ids, q, forecast = model.predict_year(company, plan_year, levels, rows=rows, view=view)
+    q = _floor(q, levels.index(0.5))
+    order = {rep: i for i, rep in enumerate(company.reps["rep_id"].astype(str))}
+    out = pd.DataFrame({"rep_id": ids})
     for j, level in enumerate(levels):
         out[capacity_column(level)] = q[:, j]
+    out["_order"] = out["rep_id"].map(order)
+    out = out.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    out.attrs["level"] = None if forecast is None else forecast.record()
     return out
+
+
+def estimate_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+                      random_state: int = 0) -> tuple[CapacityModel, pd.DataFrame]:
+    """:func:`fit_capacity` then :func:`predict_capacity` on one reading of the company.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from quotaopt.data import load_company
+    >>> from quotaopt.datasets import generate_company
+    >>> company = load_company(generate_company(tempfile.mkdtemp(), n_reps=30, years=3, seed=2, end_year=2026))
+    >>> model, capacity = estimate_capacity(company, 2027)
+    >>> bool((capacity["capacity_p10"] <= capacity["capacity_p50"]).all())
+    True
+    """
+    view = CompanyView.of(company)
+    model = fit_capacity(company, plan_year, quantiles, random_state, view=view)
+    return model, predict_capacity(model, company, plan_year, view=view)
+
+
+def _available(view: CompanyView, column: str) -> bool:
+    if column in POOL_COLUMNS:
+        return view.pools.owned is not None
+    return view.pools.territory is not None
 
 
 def given_capacity(company: CompanyData) -> pd.DataFrame:
