@@ -208,11 +208,18 @@ class _Checker:
         else:
             stripped = raw.fillna("").astype("str").str.strip()
             empty = stripped == ""
-            year = pd.to_numeric(stripped.str.extract(r"^(\d{4})-\d{2}-\d{2}$")[0], errors="coerce")
-            outside = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
-            values = pd.to_datetime(stripped.where(~empty & ~outside, None), format="%Y-%m-%d", errors="coerce")
-            self.add(~empty & ~outside & values.isna(), column,
-                     lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
+            values = pd.to_datetime(stripped.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+            # A well-formed date can fail only by its year (pandas 2 parses to nanoseconds): look
+            # at the year of the few that failed; the parsed ones are compared as dates.
+            failed = ~empty & values.isna()
+            year = pd.Series(np.nan, index=stripped.index)
+            if failed.any():
+                year[failed] = pd.to_numeric(stripped[failed].str.extract(r"^(\d{4})-\d{2}-\d{2}$")[0],
+                                             errors="coerce")
+            too_far = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
+            outside = too_far | (values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1])))
+            values = values.where(~outside)
+            self.add(failed & ~too_far, column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
         first, last = (d.strftime("%Y-%m-%d") for d in DATE_RANGE)
         self.add(outside, column, lambda v: f"outside the supported dates (got {str(v)[:30]!r}, expected {first} to "
                  f"{last})")
