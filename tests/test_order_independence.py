@@ -5,8 +5,8 @@ A random company with capacities given by hand (``capacity.model: given``) is pl
 three times: as written, with the rows of every file shuffled, and with one rep renamed
 everywhere. Shuffled rows must give byte-identical plan files; the renamed company
 must give the same rows once the old name is put back (every other rep's quota,
-periods, p_attain and payout unchanged). The capacity model (``train``) is the lead's
-to extend this to.
+periods, p_attain and payout unchanged). The same holds with the capacity model
+(``train``): its folds and training order come from each rep's data, not its id.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _company(seed: int) -> dict[str, pd.DataFrame]:
 
 
 def _scenario(fairness: str, model: str = "given") -> str:
-    """The scenario planned three times; ``model="train"`` is the capacity model's turn (the lead's)."""
+    """The scenario planned three times (``model="train"``: capacities from the capacity model)."""
     return textwrap.dedent(f"""\
         name: order
         data: data/
@@ -80,13 +80,13 @@ def _scenario(fairness: str, model: str = "given") -> str:
         """)
 
 
-def _plan(folder: Path, tables: dict[str, pd.DataFrame], fairness: str) -> dict[str, bytes]:
+def _plan(folder: Path, tables: dict[str, pd.DataFrame], fairness: str, model: str = "given") -> dict[str, bytes]:
     data = folder / "data"
     data.mkdir(parents=True)
     for name in TABLES:
         tables[name].to_csv(data / f"{name}.csv", index=False)
     scenario = folder / "order.yaml"
-    scenario.write_text(_scenario(fairness))
+    scenario.write_text(_scenario(fairness, model))
     result = run_plan(load_inputs(scenario))
     return {"plan.csv": csv_bytes(result.plan), "plan_periods.csv": csv_bytes(result.periods),
             "units.csv": csv_bytes(result.units), "summary.json": json_bytes(result.summary)}
@@ -133,3 +133,17 @@ def test_shuffled_rows_and_a_renamed_rep_change_no_other_rep(tmp_path_factory: p
         pd.testing.assert_frame_equal(before, after, obj=f"{name} after renaming {old} to {new_name}")
     assert renamed["units.csv"] == base["units.csv"]
     assert renamed["summary.json"].replace(new_name.encode(), old.encode()) == base["summary.json"]
+
+
+@pytest.mark.parametrize(("seed", "pick", "new_name"), [(3, 1, "00-first"), (41, 5, "zz-last")])
+def test_with_the_capacity_model_too(tmp_path: Path, seed: int, pick: int, new_name: str) -> None:
+    tables = _company(seed)
+    base = _plan(tmp_path / "base", tables, "stretch", "train")
+    shuffled = _plan(tmp_path / "shuffled", _shuffled(tables, seed + 1), "stretch", "train")
+    for name, data in base.items():
+        assert shuffled[name] == data, f"{name} changed when the rows were shuffled"
+    old = str(tables["reps"]["rep_id"].iloc[pick % len(tables["reps"])])
+    renamed = _plan(tmp_path / "renamed", _renamed(tables, old, new_name), "stretch", "train")
+    for name in ("plan.csv", "plan_periods.csv"):
+        before, after = _rows(base[name], new_name, old), _rows(renamed[name], new_name, old)
+        pd.testing.assert_frame_equal(before, after, obj=f"{name} after renaming {old} to {new_name}")
