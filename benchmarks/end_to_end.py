@@ -80,7 +80,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     stages = {name: round(marks[i + 1][1] - t, 3) for i, (name, t) in enumerate(marks[:-1])}
 
     # Baseline 1: the spreadsheet method - the company total split by last year's share.
-    from quotaopt.data import load_company
+    from quotaopt.io import load_company
 
     company = load_company(folder / "data")
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
            "maxrss_mb": peak_mb(), "peak_after_mb": peaks}
     if monolithic:
         from quotaopt.allocation import allocate
-        from quotaopt.pipeline import load_inputs
+        from quotaopt.io import load_inputs
         from quotaopt.planning import company_target, estimate_capacity
 
         inputs = load_inputs(folder / "bench.yaml")

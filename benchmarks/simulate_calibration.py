@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity import estimate_capacity
-from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
+from quotaopt.io import load_company
 from quotaopt.sampling import calibration_table
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 from quotaopt.simulate import simulate

@@ -94,7 +94,7 @@ def _real_plan(folder: Path, data: Path, draws: int) -> Path | None:
 
 def _rule_plan(folder: Path, data: Path, draws: int) -> Path:
     """Trained capacity model, quotas = last year's bookings + 10%, real periods and run writer."""
-    from quotaopt.pipeline import load_inputs
+    from quotaopt.io import load_inputs
     from quotaopt.planning import estimate_capacity
 
     from tracking_fixtures import scenario_text
@@ -236,8 +236,7 @@ def real_panel_folder(folder: Path, plan_year: int) -> tuple[Path, Path]:
 def _real_points(root: Path, args: argparse.Namespace) -> pd.DataFrame:
     """Every scored point of the real panel: plan each year, forecast at each quarter end."""
     from quotaopt import api
-    from quotaopt.data import load_actuals, load_company
-    from quotaopt.runs import read_run
+    from quotaopt.io import load_actuals, load_company, read_run
     from quotaopt.track_api import assess, run_scenario
     from quotaopt.tracking import unit_members
     from quotaopt.tracking_forecast import rep_forecast, unit_forecast

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from quotaopt.data import load_company
+from quotaopt.io import load_company
 
 
 def write_chain(folder: Path, depth: int) -> Path:

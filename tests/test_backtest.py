@@ -23,8 +23,8 @@ from quotaopt.capacity import (
 )
 from quotaopt.capacity._features import training_rows
 from quotaopt.capacity._model import CompanyView
-from quotaopt.data import load_company
 from quotaopt.errors import InputError
+from quotaopt.io import load_company
 
 datasets = pytest.importorskip("quotaopt.datasets")
 

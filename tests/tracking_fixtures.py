@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from quotaopt import api
+from quotaopt.io import load_inputs
 from quotaopt.periods import decompose
-from quotaopt.pipeline import load_inputs
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 from quotaopt.sampling import Z90, QuantileCurve
 from quotaopt.seasonality import average_deal_size, learn_month_weights

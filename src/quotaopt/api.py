@@ -12,21 +12,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from quotaopt.atomic import Staging, publish, write_file_atomic
 from quotaopt.errors import InfeasibleError, InputError, Problem
-from quotaopt.fsguard import probe_writable
-from quotaopt.pipeline import Inputs, load_inputs
-from quotaopt.result import PlanResult
-from quotaopt.runs import (
-    StoredRun,
+from quotaopt.io import (
+    Staging,
     WrittenRun,
     check_runs_root,
     csv_bytes,
     json_bytes,
+    load_inputs,
+    probe_writable,
+    publish,
     read_run,
     sha256_bytes,
+    write_file_atomic,
     write_run,
 )
+from quotaopt.planning import Inputs
+from quotaopt.result import PlanResult, StoredRun
 
 _VERSIONED = ("quotaopt", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "highspy", "pulp",
               "ortools", "xlsxwriter", "matplotlib")
@@ -187,7 +189,7 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     """
     from quotaopt.planning import run_plan
 
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
     if scheduler:
@@ -238,12 +240,12 @@ def frontier_scenario(scenario: str | Path, growths: list[float] | None = None, 
     from quotaopt.report.frontier_html import render_frontier
 
     overrides = {"simulation": {"draws": draws}} if draws is not None else None
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     if overrides and inputs.scenario is not None:
-        from quotaopt.scenario import load_scenario
+        from quotaopt.io import load_scenario
 
         inputs = Inputs(scenario=load_scenario(scenario, overrides), company=inputs.company,
-                        plan_year=inputs.plan_year)
+                        plan_year=inputs.plan_year, model=inputs.model)
     assert inputs.scenario is not None
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before the frontier's plans
@@ -265,7 +267,7 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     InputError
         When a data file's SHA-256 differs from the one the run recorded.
     """
-    from quotaopt.data import load_company
+    from quotaopt.io import load_company
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
@@ -349,7 +351,7 @@ def backtest_scenario(scenario: str | Path, year: int | Sequence[int],
     """
     from quotaopt.capacity import backtest, table_records
 
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     assert inputs.scenario is not None
     sc = inputs.scenario
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
@@ -365,18 +367,19 @@ def backtest_scenario(scenario: str | Path, year: int | Sequence[int],
 
 def train_scenario(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
     """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
-    from quotaopt.capacity import capacity_calendar
-    from quotaopt.model_store import train_model
+    from quotaopt.capacity import capacity_calendar, train_model
+    from quotaopt.io import load_model, save_model
 
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     assert inputs.scenario is not None
     sc = inputs.scenario
     folder = Path(model_out) if model_out is not None else Path("models") / sc.name
     probe_writable(folder, "--model-out" if model_out is not None else str(folder))
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
-    _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,
-                          random_state=sc.capacity.seed,
+    trained = train_model(seen, inputs.plan_year, quantiles=sc.capacity.quantiles, random_state=sc.capacity.seed,
                           metadata={"scenario": sc.name, "inputs": input_hashes(inputs),
                                     "history_months_short": short})
+    save_model(trained.model, folder, trained.metadata)
+    _, meta = load_model(folder)  # what a plan will read: the saved file, checked
     return folder, meta

@@ -106,9 +106,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def validate(scenario: Path, as_json: bool) -> None:
     """Check a scenario file and its data folder (or a data folder alone)."""
-    from quotaopt.pipeline import load_inputs
+    from quotaopt.io import load_inputs
 
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     summary = inputs.company.summary()
     if inputs.scenario is not None:
         summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
@@ -222,9 +222,8 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
               help="Also write the table as CSV.")
 def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
     """Compare runs side by side: headline figures and unit quotas."""
-    from quotaopt.atomic import write_file_atomic
     from quotaopt.compare import compare_runs
-    from quotaopt.fsguard import probe_writable
+    from quotaopt.io import probe_writable, write_file_atomic
 
     if out_file is not None:
         probe_writable(out_file.parent, "--out")
@@ -273,7 +272,7 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
     """Compute one payout and explain it band by band."""
     from quotaopt.incentives import explain_payout, find_plan
-    from quotaopt.scenario import load_scenario
+    from quotaopt.io import load_scenario
 
     loaded = load_scenario(scenario)
     plan_obj = find_plan(loaded.incentives.plans, plan_name, label=str(scenario))

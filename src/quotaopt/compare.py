@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.runs import StoredRun, read_run
+from quotaopt.io import read_run
+from quotaopt.result import StoredRun
 
 #: Headline rows of a comparison: (label, getter over summary.json).
 HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [

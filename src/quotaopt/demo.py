@@ -94,13 +94,13 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         The run folder written (under ``out_dir/runs/example/``).
     """
     from quotaopt.api import headline_lines, plan
-    from quotaopt.pipeline import load_inputs
+    from quotaopt.io import load_inputs
 
     out_dir = Path(out_dir)
     scenario = out_dir / "example.yaml"
     if not scenario.exists():  # a second demo re-plans the same company into a new run
         scenario = write_example(out_dir)
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     summary = inputs.company.summary()
     echo(f"sample company: {summary['reps']} reps in {summary['teams']} units, "
          f"{summary['years_of_history']} years of history, plan year {inputs.plan_year}")

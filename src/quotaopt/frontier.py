@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InfeasibleError, InputError, Problem
-from quotaopt.pipeline import Inputs
+from quotaopt.planning import Inputs
 
 #: Columns of frontier.csv, in order.
 COLUMNS = ["growth", "company_target", "total_quota", "p_company_target", "reps_at_quota", "reps_80_100",
@@ -71,7 +71,7 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     if progress is not None:
         progress("capacity")
-    capacity, _ = estimate_capacity(scenario, company, plan_year)
+    capacity, _ = estimate_capacity(scenario, company, plan_year, inputs.model)
     reps = company.active_reps.merge(capacity, on="rep_id", how="left")
     weights = month_weights_of(company, history)
     cover = 1.0 + scenario.target.over_assignment

@@ -2,7 +2,7 @@
 
 Each stage is its own module; this one orders them, records timings, and turns the
 stage outputs into the tables of contract §4. Nothing here touches the disk except
-through :mod:`quotaopt.runs`.
+through :mod:`quotaopt.io`.
 """
 
 from __future__ import annotations
@@ -11,19 +11,33 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quotaopt.data import CompanyData
+from quotaopt.capacity import TrainedModel
+from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
-from quotaopt.pipeline import Inputs
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
+
+
+@dataclass
+class Inputs:
+    """A validated scenario with its company data, resolved plan year and stored model.
+
+    Built by :func:`quotaopt.io.load_inputs`; nothing below it reads a file.
+    """
+
+    scenario: Scenario | None
+    company: CompanyData
+    plan_year: int
+    model: TrainedModel | None = None
 
 
 @contextmanager
@@ -109,8 +123,13 @@ def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Cal
     return text
 
 
-def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Capacity P10/P50/P90 for every active rep, after the market what-if."""
+def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
+                      stored: TrainedModel | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Capacity P10/P50/P90 for every active rep, after the market what-if.
+
+    ``stored`` is the trained model a scenario names by folder (loaded by
+    :func:`quotaopt.io.load_inputs`).
+    """
     from quotaopt import capacity as cap
     from quotaopt.capacity import capacity_calendar, carry_forward
 
@@ -125,9 +144,11 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
                                              random_state=scenario.capacity.seed)
         info.update(model.summary(), level=frame.attrs.get("level"))
     else:
-        from quotaopt.pipeline import load_trusted_model, resolve_model_dir
-
-        model, metadata = load_trusted_model(resolve_model_dir(scenario.base_dir, kind))
+        if stored is None:
+            raise InputError([Problem(str(scenario.source or "scenario"), f"capacity.model names {kind!r}, but no "
+                                      "trained model was loaded (load the inputs with quotaopt.io.load_inputs)",
+                                      column="capacity.model")])
+        model, metadata = stored.model, stored.metadata
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
@@ -299,7 +320,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     Parameters
     ----------
     inputs : Inputs
-        From :func:`quotaopt.pipeline.load_inputs` (a scenario is required).
+        From :func:`quotaopt.io.load_inputs` (a scenario is required).
     progress : callable, optional
         Called with each stage name as it starts.
     workers : int
@@ -328,7 +349,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
-        capacity, capacity_info = estimate_capacity(scenario, company, plan_year)
+        capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model)
         reps = company.active_reps.merge(capacity, on="rep_id", how="left")
 
     with _stage(timings, "target", progress):

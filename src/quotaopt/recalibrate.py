@@ -24,7 +24,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
 from quotaopt.scenario import Scenario
 

@@ -50,14 +50,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt import tracking
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.io import WrittenRun
 from quotaopt.money import amount, amounts, count_units, split_whole
 from quotaopt.planning import guardrail, target_gap
 from quotaopt.recalibrate import recalibrate
 from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
-from quotaopt.runs import StoredRun, WrittenRun
+from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, StoredRun, round_floats
 from quotaopt.scenario import AllocationConfig, Scenario
 from quotaopt.tracking_forecast import unit_forecast
 
@@ -468,7 +468,7 @@ def _ratchet(limits: dict[str, Any], reps_in: pd.DataFrame, delta: np.ndarray) -
 def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
     """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
     from quotaopt.api import headline, package_versions, result_files
-    from quotaopt.runs import write_run
+    from quotaopt.io import write_run
 
     actuals = track_meta.get("actuals") or {}
     manifest = {

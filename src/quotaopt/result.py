@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,3 +64,24 @@ def round_floats(value: Any, digits: int = 6) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+@dataclass
+class StoredRun:
+    """A run folder as :func:`quotaopt.io.read_run` read it back: its tables, summary and manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    plan: pd.DataFrame
+    units: pd.DataFrame
+    periods: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.path.name))
+
+    @property
+    def runs_root(self) -> Path:
+        """The runs folder this run lives in (``<root>/<scenario>/<run id>``)."""
+        return self.path.parent.parent

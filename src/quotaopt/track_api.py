@@ -9,8 +9,6 @@ parent is the tracked one (:mod:`quotaopt.replan`).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,18 +17,22 @@ import numpy as np
 import pandas as pd
 
 from quotaopt import tracking
-from quotaopt.data import CompanyData, load_actuals, load_company, parse_date_in_year, sha256_file
+from quotaopt.company import CompanyData, parse_date_in_year
 from quotaopt.errors import InputError, Problem
-from quotaopt.fsguard import probe_writable
-from quotaopt.runs import (
-    StoredRun,
+from quotaopt.io import (
     WrittenRun,
     check_runs_root,
     csv_bytes,
     json_bytes,
+    load_actuals,
+    load_company,
+    probe_writable,
     read_run,
+    replace_folder,
     sha256_bytes,
+    sha256_file,
 )
+from quotaopt.result import StoredRun
 from quotaopt.scenario import Scenario, validate_scenario
 from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
 from quotaopt.tracking_history import fit_history
@@ -127,7 +129,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     company : CompanyData
         Its data folder (hire dates, history for deal sizes).
     actuals : DataFrame
-        From :func:`quotaopt.data.load_actuals`.
+        From :func:`quotaopt.io.load_actuals`.
     scenario : Scenario
         The run's resolved scenario (tracking thresholds, correlation, seed).
     plan_year : int
@@ -198,26 +200,7 @@ def _plan_year(run: StoredRun) -> int:
 
 def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) -> Path:
     """Write ``track-<as-of>/`` atomically: build beside it, then rename (replacing an older one)."""
-    final = run_path / f"track-{as_of.isoformat()}"
-    staging = run_path / f".{final.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    old = run_path / f".{final.name}.old-{os.getpid()}"
-    try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-            with (staging / name).open("rb") as fh:
-                os.fsync(fh.fileno())
-        if final.exists():
-            os.rename(final, old)  # a directory cannot be renamed over a non-empty one
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old.exists() and not final.exists():
-            os.rename(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+    return replace_folder(run_path / f"track-{as_of.isoformat()}", files)
 
 
 def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,

@@ -44,7 +44,7 @@ from quotaopt.capacity._calendar import observed_years
 from quotaopt.capacity._estimate import fit_capacity
 from quotaopt.capacity._features import training_rows
 from quotaopt.capacity._model import CompanyView
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
 
 

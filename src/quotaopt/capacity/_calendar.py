@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import Problem
 
 

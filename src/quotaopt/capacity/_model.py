@@ -54,7 +54,7 @@ from quotaopt.capacity._linear import RATIO_RANGE, LogRatioHuber
 from quotaopt.capacity._panel import RepPanel, build_panel
 from quotaopt.capacity._pool import Pools, pools
 from quotaopt.capacity._series import smoothed_rates
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 
 #: The change candidates, persistence first (the one weights are shrunk toward).
 CANDIDATES = ("persistence", "trees", "linear", "smoothing")
@@ -128,7 +128,7 @@ class CapacityModel(BaseEstimator):
     Examples
     --------
     >>> import tempfile
-    >>> from quotaopt.data import load_company
+    >>> from quotaopt.io import load_company
     >>> from quotaopt.datasets import generate_company
     >>> folder = generate_company(tempfile.mkdtemp(), n_reps=40, years=3, seed=1, end_year=2026)
     >>> model = CapacityModel().fit(load_company(folder), 2027)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from quotaopt.errors import Problem
-from quotaopt.fsguard import regular_file_problem
+from quotaopt.io._fsguard import regular_file_problem
 
 SUFFIXES = (".csv", ".parquet")
 

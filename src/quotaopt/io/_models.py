@@ -9,17 +9,18 @@ pickle can.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
-from quotaopt.capacity import CapacityModel, fit_capacity
-from quotaopt.data import CompanyData, sha256_file
-from quotaopt.errors import InputError, Problem
+from quotaopt.capacity import CapacityModel, TrainedModel
+from quotaopt.errors import InputError, Problem, QuotaOptError
+from quotaopt.io._atomic import write_file_atomic
+from quotaopt.io._fsguard import require_regular_file
+from quotaopt.io._tables import sha256_file
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -34,19 +35,6 @@ TRUSTED_TYPES = [
     "quotaopt.capacity._model.CapacityModel",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model folder is shared like any output
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any]) -> None:
@@ -66,7 +54,7 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / MODEL_FILE
-    _write_atomic(model_path, sio.dumps(model))
+    write_file_atomic(model_path, sio.dumps(model))
     meta = dict(metadata)
     meta.update({
         "format_version": FORMAT_VERSION,
@@ -79,7 +67,7 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
         "params": {k: v for k, v in model.get_params().items() if isinstance(v, (int, float, str, type(None)))},
     })
     # Metadata last: its hash names the model file that is already in place.
-    _write_atomic(folder / METADATA_FILE, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    write_file_atomic(folder / METADATA_FILE, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
 
 
 def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
@@ -130,23 +118,43 @@ def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
     return model, meta
 
 
-def train_model(company: CompanyData, plan_year: int, folder: str | Path, *,
-                quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), random_state: int = 0,
-                metadata: dict[str, Any] | None = None) -> tuple[CapacityModel, dict[str, Any]]:
-    """``quotaopt train``: fit for ``plan_year`` and save, with the backtest of that very model.
+def resolve_model_dir(scenario_dir: Path, model: str, search: tuple[Path, ...] = ()) -> Path:
+    """The trained model folder a scenario names: relative to the scenario file, else to each of ``search``.
 
-    The backtest in the metadata is the model's own rolling-origin record
-    (:attr:`CapacityModel.validation_`): each validation year predicted by the same
-    procedure fitted on the years before it, with the weights the saved model uses.
-
-    Returns
-    -------
-    model : CapacityModel
-    metadata : dict
-        What was written to ``metadata.json``.
+    The command passes the working directory in ``search`` (``quotaopt train`` writes
+    ``models/<scenario>`` there by default); nothing below the commands looks at it.
     """
-    model = fit_capacity(company, plan_year, quantiles, random_state)
-    meta: dict[str, Any] = {"plan_year": plan_year, "data_files": dict(company.files), **(metadata or {}),
-                            "backtest": model.validation_, "model": model.summary()}
-    save_model(model, folder, meta)
-    return load_model(folder)
+    for base in (scenario_dir, *search):
+        candidate = (base / model).resolve()
+        if (candidate / METADATA_FILE).exists():
+            return candidate
+    return (scenario_dir / model).resolve()
+
+
+def load_trusted_model(model_dir: Path) -> TrainedModel:
+    """A trained model folder loaded and verified (hash, trust list), or an :class:`InputError`.
+
+    :func:`load_model` checks the hash and the trusted types; a file that matches its
+    hash but is damaged inside (re-hashed after corruption) fails in the unpacker,
+    which is the file's fault, not ours: exit 2 naming it. Loaded once per file
+    version and process, so ``validate`` and ``plan`` can both check it cheaply.
+    """
+    model_file = model_dir / MODEL_FILE
+    for path in (model_dir / METADATA_FILE, model_file):
+        require_regular_file(path)
+    stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (model_dir / METADATA_FILE, model_file)
+                  if f.exists())
+    return _load_model_cached(model_dir.resolve(), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_cached(model_dir: Path, stamp: tuple[tuple[int, int], ...]) -> TrainedModel:
+    try:
+        model, metadata = load_model(model_dir)
+    except QuotaOptError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged file, whatever the unpacker says about it
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise InputError([Problem(str(model_dir / MODEL_FILE), f"cannot be loaded ({type(exc).__name__}: "
+                                  f"{first}): the file is damaged; train the model again")]) from None
+    return TrainedModel(model, metadata, model_dir)

@@ -23,16 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from quotaopt import atomic
-from quotaopt import audit as audit_log
-from quotaopt.atomic import STAGING
-from quotaopt.audit import AUDIT_LOG, OutputError
-from quotaopt.errors import InputError, Problem
-from quotaopt.fsguard import probe_writable
-
-__all__ = ["AUDIT_LOG", "FAULT_ENV", "PLAN_FILES", "STAGING", "StoredRun", "WrittenRun", "append_audit",
-           "check_runs_root", "clean_stale_staging", "csv_bytes", "json_bytes", "new_run_id", "read_run",
-           "sha256_bytes", "write_run"]
+from quotaopt.errors import InputError, OutputError, Problem
+from quotaopt.io import _atomic as atomic
+from quotaopt.io import _audit as audit_log
+from quotaopt.io._fsguard import probe_writable
+from quotaopt.result import StoredRun
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
@@ -192,27 +187,6 @@ def append_audit(runs_root: Path, line: dict[str, Any]) -> None:
     """Append one JSON line to ``runs/audit.jsonl`` under its lock (checked write plus fsync)."""
     with audit_log.locked(runs_root) as log:
         log.append(line)
-
-
-@dataclass
-class StoredRun:
-    """A run folder read back from disk."""
-
-    path: Path
-    manifest: dict[str, Any]
-    summary: dict[str, Any]
-    plan: pd.DataFrame
-    units: pd.DataFrame
-    periods: pd.DataFrame
-
-    @property
-    def run_id(self) -> str:
-        return str(self.manifest.get("run_id", self.path.name))
-
-    @property
-    def runs_root(self) -> Path:
-        """The runs folder this run lives in (``<root>/<scenario>/<run id>``)."""
-        return self.path.parent.parent
 
 
 def read_run(path: str | Path) -> StoredRun:

@@ -24,16 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from quotaopt.errors import QuotaOptError
-from quotaopt.fsguard import require_real
+from quotaopt.errors import OutputError
+from quotaopt.io._fsguard import require_real
 
 AUDIT_LOG = "audit.jsonl"
-
-
-class OutputError(QuotaOptError):
-    """An output could not be written (exit 1): a full disk, a failing device."""
-
-    exit_code = 1
 
 
 def check_audit_log(runs_root: Path) -> None:

@@ -1,4 +1,4 @@
-"""Reading scenario files: safe YAML, ``extends`` chains, deep merge.
+"""Reading scenario files: safe YAML, ``extends`` chains, then the validated :class:`Scenario`.
 
 ``extends`` is confined: the parent must be a ``.yaml``/``.yml`` regular file inside the
 folder of the scenario named on the command line (or below it), at most
@@ -9,50 +9,22 @@ the content of a line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.fsguard import regular_file_problem
+from quotaopt.io._fsguard import regular_file_problem
+from quotaopt.scenario import (
+    Scenario,
+    deep_merge,
+    refuse_unknown_keys,
+    validate_scenario,
+)
 
 #: Most files in one extends chain (the scenario itself included).
 MAX_EXTENDS = 32
 YAML_SUFFIXES = (".yaml", ".yml")
-_KEY = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,64}$")
-
-
-def shown_key(path: str) -> str:
-    """A key path as an error may show it: as is when it looks like a key, else not echoed.
-
-    Examples
-    --------
-    >>> shown_key("allocation.unit")
-    'allocation.unit'
-    >>> shown_key("root:x:0:0:root:/root:/bin/bash")
-    '(a key of 31 characters, not shown)'
-    """
-    return path if _KEY.match(path) else f"(a key of {len(path)} characters, not shown)"
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces.
-
-    Examples
-    --------
-    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}})
-    {'a': {'x': 1, 'y': 3}, 'b': 1}
-    """
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def read_yaml(path: Path, label: str) -> dict[str, Any]:
     """One YAML file as a mapping (safe loader), or an :class:`InputError` naming ``label``."""
     import yaml
@@ -139,3 +111,38 @@ def read_with_extends(path: Path, check_parent: Callable[[dict[str, Any], str], 
     for layer in reversed(layers):
         merged = deep_merge(merged, layer)
     return merged, tuple(chain)
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read a scenario file, apply ``extends`` and ``overrides``, and validate it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML scenario file.
+    overrides : dict, optional
+        Deep-merged over the file (for notebooks and what-if runs).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        The file is missing or not YAML, or a key is unknown or bad (each named by its path).
+
+    Examples
+    --------
+    >>> from quotaopt import load_scenario
+    >>> scenario = load_scenario("scenarios/example.yaml", {"simulation": {"draws": 500}})
+    >>> scenario.name, scenario.plan_year, scenario.simulation.draws
+    ('example', 2027, 500)
+    """
+    path = Path(path).resolve()
+    raw, chain = read_with_extends(path, check_parent=refuse_unknown_keys)
+    raw.setdefault("name", path.stem)
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    scenario = validate_scenario(raw, label=str(path), base_dir=path.parent)
+    return scenario.model_copy(update={"source": path, "sources": tuple(chain)})

@@ -1,8 +1,11 @@
 """Writes that appear whole or not at all, and names that never collide.
 
-Two primitives, used by every writer of quotaopt outputs:
+The primitives every writer of quotaopt outputs uses (run folders, track folders,
+models, backtests, generated companies):
 
 - :func:`write_file_atomic`: one file, written beside its target and renamed over it.
+- :func:`replace_folder`: a folder built beside its target and renamed into place,
+  replacing an older one of that name (a track folder, a generated company).
 - :class:`Staging` + :func:`publish`: a folder built in ``<root>/.staging/`` and renamed
   to ``<parent>/<name>``. The rename itself reserves the name: a folder is never
   renamed over a non-empty one, so when two processes pick the same name (two
@@ -26,11 +29,12 @@ import secrets
 import shutil
 import socket
 import stat
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from quotaopt.fsguard import require_real
+from quotaopt.io._fsguard import require_real
 
 STAGING = ".staging"
 #: Seconds after which a staging entry of another host (or of a pid we cannot judge) is stale.
@@ -206,3 +210,53 @@ def publish(staging: Staging, parent: Path, base: str, finalize: Callable[[str],
         fsync_dir(parent)
         return final
     raise AssertionError("unreachable: candidate_names raises when it runs out")  # pragma: no cover
+
+
+def replace_folder(final: Path, content: Mapping[str, bytes] | Callable[[Path], None]) -> Path:
+    """Build ``final`` beside it, then rename it into place: it appears whole or not at all.
+
+    Parameters
+    ----------
+    final : Path
+        The folder to write; its parent is created if needed.
+    content : mapping or callable
+        File name -> bytes (each written and fsynced), or a function that writes the
+        files into the folder it is given.
+
+    An older folder of that name is moved aside first (a folder cannot be renamed over
+    a non-empty one), removed once the new one is in place, and put back if anything
+    fails before that.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp()) / "track-2027-06-30"
+    >>> _ = replace_folder(folder, {"status.csv": b"a\\n"})
+    >>> _ = replace_folder(folder, {"track.json": b"{}\\n"})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['track.json']
+    """
+    parent = final.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging", dir=parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the folder is an ordinary output
+    old = staging.with_suffix(".old")
+    try:
+        if callable(content):
+            content(staging)
+        else:
+            for name, data in content.items():
+                with open(staging / name, "xb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        if final.is_dir() and any(final.iterdir()):
+            os.rename(final, old)
+        os.rename(staging, final)  # over an empty folder, or into a free name
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old.exists() and not final.exists():
+            os.rename(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(parent)
+    return final
