@@ -267,15 +267,26 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--plan", "plan_name", required=True, help="Name of an incentive plan in the scenario.")
-@click.option("--quota", type=_FiniteFloat(), required=True, help="Quota for the measurement period.")
-@click.option("--sales", type=_FiniteFloat(), required=True, help="Sales in the measurement period.")
-def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
-    """Compute one payout and explain it band by band."""
+@click.option("--quota", type=_FiniteFloat(), default=None, help="Quota for the measurement period.")
+@click.option("--sales", type=_FiniteFloat(), default=None, help="Sales in the measurement period.")
+@click.option("--attainment", "attainments", multiple=True, metavar="MEASURE=A",
+              help="A scorecard measure's attainment, e.g. activity:visits=1.1 (repeat; revenue may "
+              "come from --quota and --sales instead).")
+def payout(scenario: Path, plan_name: str, quota: float | None, sales: float | None,
+           attainments: tuple[str, ...]) -> None:
+    """Compute one payout and explain it band by band (component by component for a scorecard)."""
     from quotaopt.incentives import explain_payout, find_plan
     from quotaopt.io import load_scenario
+    from quotaopt.scorecard import explain_scorecard, read_attainments
 
     loaded = load_scenario(scenario)
     plan_obj = find_plan(loaded.incentives.plans, plan_name, label=str(scenario))
+    if plan_obj.components:
+        click.echo(explain_scorecard(plan_obj, read_attainments(plan_obj, attainments, quota, sales)).render())
+        return
+    if quota is None or sales is None or attainments:
+        raise click.UsageError(f"plan {plan_name!r} is paid on revenue: give --quota and --sales"
+                               + (", not --attainment" if attainments else ""))
     click.echo(explain_payout(plan_obj, quota, sales).render())
 
 

@@ -32,10 +32,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.incentives import PayoutCurve, plan_for_rep
+from quotaopt.incentives import plan_for_rep
 from quotaopt.ordering import data_order
 from quotaopt.sampling import BLOCK, QuantileCurve, block_rng, correlated_normals, spread_quarters
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
+from quotaopt.scorecard import plan_curve
 
 QUARTER_COLUMNS = ("quota_q1", "quota_q2", "quota_q3", "quota_q4")
 #: What orders reps within a team before draws are handed out (quotaopt.ordering).
@@ -87,7 +88,7 @@ class _Group:
 
     start: int
     stop: int
-    curve: PayoutCurve
+    curve: Callable[[np.ndarray], np.ndarray]  # payout / B at an attainment (quotaopt.scorecard.plan_curve)
     quarterly: bool
     base: np.ndarray  # (n,) annual or (4, n) quarterly B, float32
     inv_quota: np.ndarray  # same shape, 1/quota or 0
@@ -225,7 +226,7 @@ def _prepare(
             base = qs if plan.kind == "commission" else np.full(hi - lo, plan.target_incentive)
         inv = np.divide(1.0, qs, out=np.zeros_like(qs), where=qs > 0)
         base = np.where(qs > 0, base, 0.0)
-        groups.append(_Group(lo, hi, PayoutCurve.from_plan(plan), plan.period == "quarter",
+        groups.append(_Group(lo, hi, plan_curve(plan), plan.period == "quarter",
                              base.astype(np.float32), inv.astype(np.float32)))
     n_quarterly = max([g.stop for g in groups if g.quarterly], default=0)
 
