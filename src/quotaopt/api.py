@@ -10,7 +10,7 @@ import platform
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.io import (
@@ -29,6 +29,9 @@ from quotaopt.io import (
 )
 from quotaopt.planning import Inputs
 from quotaopt.result import PlanResult, StoredRun
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _VERSIONED = ("quotaopt", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "highspy", "pulp",
               "ortools", "xlsxwriter", "matplotlib")
@@ -66,12 +69,22 @@ def result_files(result: PlanResult) -> dict[str, bytes | Callable[[], bytes]]:
 
     return {
         "plan.csv": csv_bytes(result.plan),
-        "plan_periods.csv": csv_bytes(result.periods),
+        "plan_periods.csv": csv_bytes(_periods_file(result)),
         "units.csv": csv_bytes(result.units),
+        **({"plan_measures.csv": csv_bytes(result.measures)} if result.measures is not None else {}),
         "summary.json": json_bytes(result.summary),
         "report.html": lambda: render_html(result),
         "plan.xlsx": lambda: render_xlsx(result),
     }
+
+
+def _periods_file(result: PlanResult) -> pd.DataFrame:
+    """plan_periods.csv: revenue's periods, with every other measure's when more are planned."""
+    if result.measure_periods is None:
+        return result.periods
+    from quotaopt.measures.plan import periods_with_measures
+
+    return periods_with_measures(result.periods, result.measure_periods)
 
 
 def headline(summary: dict[str, Any]) -> dict[str, Any]:

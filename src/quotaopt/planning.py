@@ -378,6 +378,14 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     unit = scenario.allocation.unit
     plan = _plan_table(reps, alloc.reps, sim.reps, unit)
     units = _units_table(alloc.units, sim.units, unit)
+    periods = _integral(periods, unit)
+    measures = None
+    if len(scenario.measures) > 1:  # revenue alone keeps the files it always had
+        from quotaopt.measures.plan import plan_measures
+
+        with _stage(timings, "measures", progress):
+            measures = plan_measures(scenario, company, plan_year, reps, plan, list(dict.fromkeys(periods["period"])),
+                                     weights, workers=workers)
     total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
     summary = {
         "scenario": scenario.name,
@@ -398,10 +406,13 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "exceptions": [e.record() for e in alloc.exceptions],
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
+        **({"measures": measures.summary} if measures is not None else {}),
     }
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
-    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
-                      summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=periods, units=units,
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
+                      measures=None if measures is None else measures.table,
+                      measure_periods=None if measures is None else measures.periods)
 
 
 def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:

@@ -110,6 +110,21 @@ class TargetConfig(_Strict):
         return self
 
 
+class MeasureTarget(_Strict):
+    """The company number of a measure other than revenue: absolute, or growth over last year."""
+
+    company: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="Absolute company total (counts) or "
+                                  "company rate in [0, 1] (rates). Default unset.")
+    growth: float | None = Field(None, gt=-1.0, description="Growth over the last complete year's value "
+                                 "(a rate grows relative to itself, capped at 1). Default 0 when company is unset.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MeasureTarget:
+        if self.company is not None and self.growth is not None:
+            raise ValueError("give company or growth, not both")
+        return self
+
+
 class MarketConfig(_Strict):
     """What-if market movement applied to every rep's capacity."""
 
@@ -486,6 +501,11 @@ class Scenario(_Strict):
         description="What to plan: revenue (always), revenue:<product_line>, new_customers, "
         "repurchase_rate, deals. Default [revenue].",
     )
+    measure_targets: dict[str, MeasureTarget] = Field(
+        default_factory=dict,
+        description="Company targets of new_customers, repurchase_rate and deals, by measure name. "
+        "Default: each at its last complete year's value (growth 0).",
+    )
     target: TargetConfig = Field(default_factory=TargetConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
@@ -569,8 +589,19 @@ def _problems(exc: ValidationError, label: str, only_unknown: bool = False) -> l
 
 
 def _unknown_measures(scenario: Scenario, label: str) -> list[Problem]:
-    """Component and gate measures must be planned (``measures``) or process metrics."""
+    """Component and gate measures planned (``measures``) or process metrics; measure_targets of planned ones."""
     problems = []
+    for name, goal in scenario.measure_targets.items():
+        where = f"measure_targets.{shown_key(name)}"
+        if name not in scenario.measures:
+            problems.append(Problem(label, f"not a planned measure (measures: {list(scenario.measures)})",
+                                    column=where))
+        elif parse_measure(name).family in ("revenue", "revenue_line"):
+            problems.append(Problem(label, "revenue takes `target`, and product lines split the revenue quota "
+                                    "(no target of their own)", column=where))
+        elif parse_measure(name).family == "repurchase_rate" and goal.company is not None and goal.company > 1:
+            problems.append(Problem(label, f"a rate must lie in [0, 1], got {goal.company:g}",
+                                    column=f"{where}.company"))
     for i, plan in enumerate(scenario.incentives.plans):
         for j, comp in enumerate(plan.components):
             keyed = [("measure", comp.measure)] + ([("gate.measure", comp.gate.measure)] if comp.gate else [])
