@@ -226,3 +226,16 @@ def test_new_customers_need_account_ids(tmp_path: Path) -> None:
                                                      "plan_year: 2027\nmeasures: [revenue, new_customers]"))
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2 and ":measures[1]: " in result.output and "account_id" in result.output
+
+
+def test_counts_far_below_capacity_with_a_rep_under_one_customer() -> None:
+    # R0 expects 0.3 customers: no whole count lies in its stretch band, so it is widened to 0 on its
+    # own; the total (6) is far below what stretch_min asks of the others (0.8 x 18 = 14.4), so
+    # stretch gives way for the team. The team's relaxed stretch must not tighten R0's band again.
+    reps, teams = _reps(4)
+    expected = np.array([0.3, 3.0, 5.0, 10.0])
+    counts = pd.Series([6], index=pd.MultiIndex.from_tuples([("R1", 2026)], names=["rep_id", "year"]))
+    scenario = validate_scenario({"measures": ["revenue", "new_customers"]})
+    plan = plan_count("new_customers", reps, teams, expected, scenario, counts, 2027)
+    assert int(plan.quota.sum()) == 6 and plan.quota[0] == 0 and (plan.quota >= 0).all()
+    assert {e["limit"] for e in plan.summary["exceptions"]} >= {"stretch_min"}
