@@ -251,6 +251,8 @@ def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target:
         "guardrail": guardrail(scenario, shares["ge_100"]),
         "fairness": _fairness(plan),
         "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
+        # Scorecard plans only: each component's expected payout per year (plan -> measure -> amount).
+        **({"incentive_components": sim.summary["component_cost"]} if "component_cost" in sim.summary else {}),
     }
 
 
