@@ -194,7 +194,13 @@ def test_plan_writes_every_measure_and_keeps_plan_csv(tmp_path: Path) -> None:
     sums = periods[periods["measure"] != "repurchase_rate"].groupby(["rep_id", "measure"])["quota"].sum()
     for (rep, measure), total in sums.items():
         assert total == wide.loc[rep, measure]
-    # Tracking reads revenue's periods of such a run.
+    # The report and the workbook show every measure; a revenue plan's have no such part.
+    assert 'id="measures"' in (run / "report.html").read_text() and 'id="measures"' not in (
+        only / "report.html").read_text()
+    import openpyxl
+    sheet = openpyxl.load_workbook(run / "plan.xlsx")["Measures"]
+    assert [c.value for c in sheet[1]] == list(table.columns) and sheet.max_row == len(table) + 1
+        # Tracking reads revenue's periods of such a run.
     from quotaopt.io import read_run
     stored = read_run(run)
     assert "measure" not in stored.periods and set(stored.periods["rep_id"]) == set(plan.index)
