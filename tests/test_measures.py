@@ -221,6 +221,8 @@ def test_bad_measures_are_exit_2_naming_the_key(tmp_path: Path, measures: str, l
     assert result.exit_code == 2, result.output
     assert f":{key}: " in result.output and says in result.output, result.output
     assert not (tmp_path / "runs" / "tiny").exists()
+    checked = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert checked.exit_code == 2 and f":{key}: " in checked.output, checked.output
 
 
 def test_new_customers_need_account_ids(tmp_path: Path) -> None:

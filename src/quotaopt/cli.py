@@ -111,6 +111,10 @@ def validate(scenario: Path, as_json: bool) -> None:
     from quotaopt.io import load_inputs
 
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    if inputs.scenario is not None and len(inputs.scenario.measures) > 1:
+        from quotaopt.measures.plan import check_measure_inputs
+
+        check_measure_inputs(inputs.scenario, inputs.company, inputs.plan_year)
     summary = inputs.company.summary()
     if inputs.scenario is not None:
         summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}

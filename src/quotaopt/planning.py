@@ -349,6 +349,10 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
                                                                 timeout=scheduler_timeout)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
+    if len(scenario.measures) > 1:  # what the measures need of the data, before any work
+        from quotaopt.measures.plan import check_measure_inputs
+
+        check_measure_inputs(scenario, company, plan_year)
 
     with _stage(timings, "capacity", progress):
         capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model)

@@ -31,7 +31,8 @@ from quotaopt.measures.rounding import split_by_largest_remainder
 from quotaopt.money import amounts, split_whole
 from quotaopt.scenario import Scenario
 
-__all__ = ["MEASURE_COLUMNS", "MeasuresResult", "periods_with_measures", "plan_measures", "split_revenue_quota"]
+__all__ = ["MEASURE_COLUMNS", "MeasuresResult", "check_measure_inputs", "periods_with_measures", "plan_measures",
+           "split_revenue_quota"]
 
 #: Column order of plan_measures.csv (contract §4).
 MEASURE_COLUMNS = ["rep_id", "measure", "quota", "capacity_p50", "p_attain", "binding"]
@@ -86,6 +87,26 @@ def _check_lines(bookings: pd.DataFrame, lines: dict[str, int], plan_year: int) 
         raise InputError(problems)
 
 
+def check_measure_inputs(scenario: Scenario, company: CompanyData, plan_year: int) -> None:
+    """What the measures need of the data, checked before any work (``validate`` and ``plan``).
+
+    Raises
+    ------
+    InputError
+        A product line never booked, a booked line not planned, a bookings column a
+        measure needs (``product_line``, ``account_id``) missing -- each naming ``measures``.
+    """
+    history = company.bookings[company.bookings["date"].dt.year < plan_year]
+    measures = [(i, parse_measure(m)) for i, m in enumerate(scenario.measures)]
+    lines = {m.qualifier: i for i, m in measures if m.family == "revenue_line" and m.qualifier is not None}
+    if lines:
+        first = min(lines.values())
+        _check_lines(hist.require_column(history, "product_line", scenario.measures[first], first), lines, plan_year)
+    for i, m in measures:
+        if m.family in ("new_customers", "repurchase_rate"):
+            hist.require_column(history, "account_id", m.name, i)
+
+
 def _period_frames(name: str, frame: pd.DataFrame, scenario: Scenario, plan_year: int, unit: float,
                    weights: pd.DataFrame) -> pd.DataFrame:
     from quotaopt.periods import decompose
@@ -125,11 +146,10 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
     unit = scenario.allocation.unit
     measures = [(i, parse_measure(m)) for i, m in enumerate(scenario.measures)]
 
+    check_measure_inputs(scenario, company, plan_year)
     lines = {m.qualifier: i for i, m in measures if m.family == "revenue_line" and m.qualifier is not None}
     if lines:
-        first = min(lines.values())
-        with_lines = hist.require_column(history, "product_line", scenario.measures[first], first)
-        _check_lines(with_lines, lines, plan_year)
+        with_lines = history[history["product_line"].notna()]
         shares = forecast_line_shares(hist.line_amounts(with_lines), ids, plan_year, list(lines))
         split = split_revenue_quota(reps["quota"].to_numpy(dtype=np.float64), shares.shares, unit)
         quantiles = reps[["capacity_p10", "capacity_p50", "capacity_p90"]].to_numpy(dtype=np.float64)
@@ -147,9 +167,9 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
                              "line_growth": round(float(shares.line_growth[k]), 6)}
 
     yearly = history.groupby([history["rep_id"], history["date"].dt.year.rename("year")])["amount"].sum()
-    for i, m in measures:
+    for _, m in measures:
         if m.family in ("new_customers", "deals"):
-            data = hist.require_column(history, "account_id", m.name, i) if m.family == "new_customers" else history
+            data = history[history["account_id"].notna()] if m.family == "new_customers" else history
             counts = hist.new_customer_counts(data) if m.family == "new_customers" else hist.deal_counts(data)
             expected = expected_counts(counts, yearly, ids, reps["capacity_p50"].to_numpy(dtype=np.float64),
                                        plan_year)
@@ -159,7 +179,7 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
                                           plan_year, 1.0, month_weights))
             summary[m.name] = planned.summary
         elif m.family == "repurchase_rate":
-            data = hist.require_column(history, "account_id", m.name, i)
+            data = history[history["account_id"].notna()]
             rate = plan_rate(hist.repurchases(data), ids, plan_year, scenario.measure_targets.get(m.name))
             tables.append(_rows(m.name, ids, np.round(rate.quota, 4), rate.expected, rate.p_attain, "own_history",
                                 whole=False))
