@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from quotaopt import api
+from quotaopt.incentives import Z90, QuantileCurve
 from quotaopt.io import load_inputs
-from quotaopt.periods import decompose
+from quotaopt.periods import average_deal_size, decompose, learn_month_weights
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
-from quotaopt.sampling import Z90, QuantileCurve
-from quotaopt.seasonality import average_deal_size, learn_month_weights
 
 PLAN_YEAR = 2027
 

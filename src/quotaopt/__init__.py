@@ -38,7 +38,7 @@ _LAZY = {
     "decompose": "quotaopt.periods",
     "payout": "quotaopt.incentives",
     "explain_payout": "quotaopt.incentives",
-    "simulate": "quotaopt.simulate",
+    "simulate": "quotaopt.incentives",
 }
 
 __all__ = ["InfeasibleError", "InputError", "QuotaOptError", "SolverError", "__version__", *sorted(_LAZY)]

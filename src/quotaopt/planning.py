@@ -204,7 +204,7 @@ def _fairness(plan: pd.DataFrame) -> dict[str, float]:
 
 def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFrame:
     """Learned month weights by role, every rep's bookings counted (departed reps' too)."""
-    from quotaopt.seasonality import learn_month_weights
+    from quotaopt.periods import learn_month_weights
 
     return learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
 
@@ -219,16 +219,15 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     chunks of draws run, never the results. ``month_weights``: :func:`month_weights_of`
     the company (the same shape the periods were split by).
     """
-    from quotaopt.periods import quarter_quotas
-    from quotaopt.seasonality import learn_quarter_noise
-    from quotaopt.simulate import DEFAULT_QUARTER_NOISE, simulate
+    from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
+    from quotaopt.periods import company_quarter_weights, learn_quarter_noise, quarter_quotas
 
     roles = reps.set_index("rep_id")["role"]
     quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
                               scenario.allocation.unit, month_weights, scenario.allocation.ramp)
     sim_input = reps.merge(quarters, on="rep_id", how="left")
     season = scenario.periods.seasonality
-    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else _quarter_weights(month_weights)
+    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else company_quarter_weights(month_weights)
     try:
         noise = learn_quarter_noise(history, groups=roles, month_weights=month_weights)
     except Exception:  # noqa: BLE001 - too little history to learn it: use the documented default
@@ -434,10 +433,3 @@ def _average_deal_size(history: pd.DataFrame, rep_ids: pd.Series) -> pd.Series:
     per_rep = deals.groupby("rep_id")["amount"].mean()
     overall = float(deals["amount"].mean()) if len(deals) else 1.0
     return per_rep.reindex(rep_ids).fillna(overall).rename("avg_deal_size")
-
-
-def _quarter_weights(month_weights: pd.DataFrame) -> np.ndarray:
-    """Company-wide quarter weights from learned month weights (the '__all__' row)."""
-    row = month_weights.loc["__all__"] if "__all__" in month_weights.index else month_weights.mean()
-    months = np.asarray(row, dtype=float)[:12]
-    return months.reshape(4, 3).sum(axis=1) / months.sum()

@@ -50,6 +50,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt import tracking
+from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
 from quotaopt.io import WrittenRun
@@ -77,8 +78,8 @@ class RecalibrationRequest:
 
 def frozen_labels(labels: list[str], plan_year: int, as_of: dt.date) -> list[bool]:
     """For each period label: True when the period has started on or before ``as_of``."""
-    starts, _ = tracking.period_spans(labels, plan_year)
-    return [bool(s <= tracking.day_index(as_of, plan_year)) for s in starts]
+    starts, _ = period_spans(labels, plan_year)
+    return [bool(s <= day_index(as_of, plan_year)) for s in starts]
 
 
 def split_remaining(amount: np.ndarray, weights: np.ndarray, unit: float) -> np.ndarray:
@@ -173,8 +174,8 @@ def _periods(run: StoredRun, labels: list[str], frozen: list[bool], new_rest: np
                                fill_value=0.0).reindex(index=ids, columns=labels, fill_value=0.0)
     open_cols = [i for i, f in enumerate(frozen) if not f]
     weights = wide.to_numpy(dtype=np.float64)[:, open_cols]
-    starts, ends = tracking.period_spans(labels, plan_year)
-    _, cum = tracking.year_days(plan_year)
+    starts, ends = period_spans(labels, plan_year)
+    _, cum = year_days(plan_year)
     first = np.maximum(starts[open_cols][None, :], hire_idx[:, None])
     workdays = np.clip(cum[np.maximum(first, ends[open_cols][None, :])] - cum[first], 0, None).astype(float)
     weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, workdays)
@@ -290,10 +291,10 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     frozen_q = periods[periods["period"].isin(frozen_set)].groupby("rep_id")["quota"].sum().reindex(ids, fill_value=0.0)
     frozen_q_arr = frozen_q.to_numpy(dtype=np.float64)
     quota = plan["quota"].to_numpy(dtype=np.float64)
-    hires = tracking.hire_index(hire_dates(plan, company), plan_year)
+    hires = hire_index(hire_dates(plan, company), plan_year)
     # Expected share of the year in the unfrozen periods: the parent's shape, else working days.
-    first_open = int(tracking.period_spans([lab for lab in labels if lab not in frozen_set][:1], plan_year)[0][0])
-    _, cum = tracking.year_days(plan_year)
+    first_open = int(period_spans([lab for lab in labels if lab not in frozen_set][:1], plan_year)[0][0])
+    _, cum = year_days(plan_year)
     days_before = tracking.elapsed_share(np.array([0]), np.array([len(cum) - 1]), hires, first_open - 1, cum)[:, 0]
     share = np.where(quota > 0, np.divide(quota - frozen_q_arr, quota, out=np.zeros_like(quota), where=quota > 0),
                      1.0 - days_before)
@@ -406,10 +407,10 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
 def _payouts(scenario: Scenario, plan: pd.DataFrame, periods: pd.DataFrame, units: pd.DataFrame, target: float,
              plan_year: int) -> Any:
     """Expected payouts of the new quotas (the simulator, on the updated annual bands)."""
-    from quotaopt.simulate import QUARTER_COLUMNS, simulate
+    from quotaopt.incentives import QUARTER_COLUMNS, simulate
 
     labels = sorted(pd.unique(periods["period"]))
-    starts, _ = tracking.period_spans(labels, plan_year)
+    starts, _ = period_spans(labels, plan_year)
     jan1 = pd.Timestamp(f"{plan_year}-01-01")
     quarter = {lab: int((jan1 + pd.Timedelta(days=int(s))).quarter) for lab, s in zip(labels, starts, strict=True)}
     by_q = (periods.assign(q=periods["period"].map(quarter))

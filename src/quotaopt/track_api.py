@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt import tracking
+from quotaopt.calendar import split_of
 from quotaopt.company import CompanyData, parse_date_in_year
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import (
@@ -176,7 +177,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
                      "history": {role: {k: round(v, 6) for k, v in got.items()} for role, got in fit.by_role.items()},
                      "correlation": {"company": corr.company, "team": corr.team}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
-        "split": tracking.split_of(run.periods["period"]),
+        "split": split_of(run.periods["period"]),
     }
     return Assessment(status, post, actual, plan_td, done, meta)
 
