@@ -60,7 +60,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     """Run one plan in this process and time its stages (called in a subprocess)."""
     import pandas as pd
 
-    from quotaopt.api import plan
+    from quotaopt.commands import plan
 
     marks: list[tuple[str, float]] = [("load", time.perf_counter())]
     peaks: dict[str, float] = {}  # the process's peak RSS when each stage ended

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from quotaopt import tracking
+from quotaopt.commands import track as track_run
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
-from quotaopt.track_api import track_run
-from quotaopt.tracking_forecast import rep_forecast, unit_forecast, update
+from quotaopt.tracking import rep_forecast, unit_forecast, update
 
 from tracking_fixtures import build_run, truth_capacity
 

@@ -21,7 +21,7 @@ from quotaopt.capacity import TrainedModel
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
+from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
@@ -287,7 +287,7 @@ def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
                      workers: int = 1, map_fn: Any = None) -> tuple[float, dict[str, Any]]:
     """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
-    from quotaopt import reachability
+    from quotaopt.planning import _reachability as reachability
 
     cfg = scenario.target
     if cfg.reps_at_quota is None and cfg.p_company is None:

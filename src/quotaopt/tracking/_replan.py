@@ -8,7 +8,7 @@ Rules (contract §5 ``track --replan``):
 - **What is allocated**: the company's remaining quota, ``total quota - frozen quota``,
   so the annual plan adds up to the same company total (or to the recalibrated one). Each rep's remaining capacity
   is the posterior forecast of what it books over the unfrozen periods
-  (:mod:`quotaopt.tracking_forecast`: its updated level x the expected share of the
+  (:mod:`quotaopt.tracking._forecast`: its updated level x the expected share of the
   year in those periods).
 - **Same constraints on the remaining part**: ``stretch`` bounds remaining quota /
   remaining capacity P50; ``max_change`` bounds the change of the remaining quota
@@ -22,13 +22,13 @@ Rules (contract §5 ``track --replan``):
   re-plan must not move anyone's remaining quota by more than promised. Such reps are
   listed under ``stretch_relaxed`` in the manifest and audit log.
 - **No ratchet** (``replan.ratchet: none``, the default): a rep at or ahead of pace gets
-  no higher remaining quota than its plan had (:mod:`quotaopt.replan_limits`).
+  no higher remaining quota than its plan had (:mod:`quotaopt.tracking._limits`).
 - **What cannot be carried becomes exceptions**: a company behind plan that keeps its
   target asks more of its reps than stretch allows; the soft limits give way and every
   one that does is listed (summary.json ``exceptions``), rather than exit 3. Only hard
   limits still make a re-plan infeasible; ``allocation.strict: true`` restores exit 3.
 - **Recalibration** (``--recalibrate``): the company target is reset to what the
-  forecast supports, or to a growth given, with a reason (:mod:`quotaopt.recalibrate`);
+  forecast supports, or to a growth given, with a reason (:mod:`quotaopt.tracking._recalibrate`);
   without it the annual total stays.
 - **Periods**: a rep's new remaining quota is split over the unfrozen periods in the
   proportions of its parent's quotas there (seasonality and ramp kept), by working
@@ -42,28 +42,31 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from quotaopt import tracking
 from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
-from quotaopt.io import WrittenRun
 from quotaopt.money import amount, amounts, count_units, split_whole
-from quotaopt.planning import guardrail, target_gap
-from quotaopt.recalibrate import recalibrate
-from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, StoredRun, round_floats
+from quotaopt.planning import (
+    PLAN_COLUMNS,
+    UNIT_COLUMNS,
+    PlanResult,
+    StoredRun,
+    guardrail,
+    round_floats,
+    target_gap,
+)
 from quotaopt.scenario import AllocationConfig, Scenario
-from quotaopt.tracking_forecast import unit_forecast
-
-if TYPE_CHECKING:
-    from quotaopt.track_api import Assessment
+from quotaopt.tracking import _status as tracking
+from quotaopt.tracking._assess import Assessment, hire_dates
+from quotaopt.tracking._forecast import unit_forecast
+from quotaopt.tracking._limits import ahead_of_pace, carry, ratchet_ceiling
+from quotaopt.tracking._recalibrate import recalibrate
 
 _TOL = 1e-6
 
@@ -244,7 +247,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     scenario : Scenario
         The parent's resolved scenario (same constraints; ``replan.ratchet``).
     assessment : Assessment
-        From :func:`quotaopt.track_api.assess` at ``as_of``.
+        From :func:`quotaopt.tracking.assess` at ``as_of``.
     as_of : date
     recalibration : RecalibrationRequest, optional
         Reset the company target (``--recalibrate``): growth (None = the forecast P50)
@@ -274,8 +277,6 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     ...                         RecalibrationRequest(None, "competitor cut prices"))  # doctest: +SKIP
     >>> change["recalibration"]["to_target"]  # doctest: +SKIP
     """
-    from quotaopt.track_api import hire_dates
-
     start = time.perf_counter()
     plan_year = int(run.manifest.get("plan_year") or run.summary["plan_year"])
     unit = float(scenario.allocation.unit)
@@ -464,28 +465,3 @@ def _ratchet(limits: dict[str, Any], reps_in: pd.DataFrame, delta: np.ndarray) -
             "reps_ahead_raised": int((ahead & (delta > 0.5)).sum()),
             "reps_held_at_ceiling": int(held.sum()),
             "reps_ahead": sorted(str(r) for r in reps_in["rep_id"].to_numpy()[ahead])[:50]}
-
-
-def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
-    """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
-    from quotaopt.api import headline, package_versions, result_files
-    from quotaopt.io import write_run
-
-    actuals = track_meta.get("actuals") or {}
-    manifest = {
-        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
-        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
-        "inputs": {**run.manifest.get("inputs", {}),
-                   f"actuals/{Path(str(actuals.get('file', 'actuals.csv'))).name}": actuals.get("sha256")},
-        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
-        "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
-    }
-    audit = {"headline": headline(result.summary),
-             "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
-                                               "largest_increases", "largest_decreases", "units_changed",
-                                               "stretch_relaxed", "ratchet", "exceptions",
-                                               "recalibration")}}
-    if change.get("recalibration"):
-        # A target change is a decision: old and new target and the reason, at the top of its line.
-        audit["recalibration"] = change["recalibration"]
-    return write_run(run.runs_root, result.name, result_files(result), manifest, audit=audit)
