@@ -112,8 +112,8 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
             start = time.perf_counter()
             res = allocate(reps, inputs.company.teams, company_total, inputs.scenario.allocation,
                            inputs.plan_year, decompose=decompose, workers=workers)
-            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver["status"],
-                              "gap": res.solver.get("gap")}
+            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver.status,
+                              "gap": res.solver.gap}
         out["allocation_modes"] = timings
     return out
 

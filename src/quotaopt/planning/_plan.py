@@ -389,8 +389,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "reps": len(plan),
         "units": len(units),
         **simulation_summary(sim, plan, scenario, target),
-        # Timings vary run to run: they go to the manifest, never to summary.json.
-        "solver": {k: v for k, v in alloc.solver.items() if not k.endswith("_s")},
+        # Timings vary run to run: they go to the manifest (below), never to summary.json.
+        "solver": alloc.solver.record(),
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
@@ -398,7 +398,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
-    timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
+    timings.update(alloc.solver.timings.record())
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings)
 

@@ -329,7 +329,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     if problems:
         raise SolverError("re-plan breaks " + "; ".join(problems))
     result.timings = {"replan": round(time.perf_counter() - start, 4),
-                      "solver_s": float(alloc.solver.get("time_s", 0.0) or 0.0)}
+                      "solver_s": float(alloc.solver.timings.time_s)}
     return result, change
 
 
@@ -380,7 +380,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
                      "stretch_mean": float(stretch.mean()), "stretch_std": float(stretch.std()),
                      "stretch_spread": float(stretch.max() - stretch.min()),
                      "p_attain_min": float(p_attain.min()), "p_attain_max": float(p_attain.max())},
-        "solver": {k: v for k, v in alloc.solver.items() if k != "time_s"},
+        "solver": alloc.solver.record(),
         "capacity": {"model": "posterior after actuals", "as_of": as_of.isoformat(),
                      "total_p50": float(annual[1].sum()), "actual_to_date": float(actual.sum())},
         "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
