@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.measures.names import PLANNED_FAMILIES, parse_measure
+from quotaopt.measure_names import PLANNED_FAMILIES, parse_measure
 from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
 
 __all__ = ["Scenario", "deep_merge", "refuse_unknown_keys", "shown_key", "validate_scenario"]

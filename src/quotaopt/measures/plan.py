@@ -25,7 +25,7 @@ from quotaopt.errors import InputError, Problem
 from quotaopt.measures import history as hist
 from quotaopt.measures.counts import expected_counts, plan_count
 from quotaopt.measures.lines import forecast_line_shares
-from quotaopt.measures.names import parse_measure
+from quotaopt.measure_names import parse_measure
 from quotaopt.measures.rates import plan_rate
 from quotaopt.measures.rounding import split_by_largest_remainder
 from quotaopt.money import amounts, split_whole
@@ -133,7 +133,7 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
     month_weights : DataFrame
         The seasonality the revenue periods were split by.
     """
-    from quotaopt.sampling import QuantileCurve
+    from quotaopt.incentives import QuantileCurve
 
     reps = reps.sort_values("rep_id", kind="stable").reset_index(drop=True)
     ids = reps["rep_id"].to_numpy(dtype=object)

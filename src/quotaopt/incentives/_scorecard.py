@@ -6,7 +6,7 @@ curve (bands in any mode, or the coefficient rule), threshold and cap; a gate (`
 80%``) switches its component off when the gated measure falls short. Weights sum to 1
 (validated), so a rep at the base of every curve earns ``B``.
 
-The Monte Carlo (:mod:`quotaopt.simulate`) draws revenue only. Until the other measures
+The Monte Carlo (:mod:`quotaopt.incentives._simulate`) draws revenue only. Until the other measures
 have their own draws it reads every component's attainment as the rep's revenue attainment
 in that draw (the measures moving together, fully through the rep's shock), which
 :func:`plan_curve` packs into one curve of attainment.
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from quotaopt.coefficient import CoefficientCurve
+from quotaopt.incentives._coefficient import CoefficientCurve
 from quotaopt.errors import InputError, Problem
-from quotaopt.incentives import BandRow, PayoutCurve, band_rows, curve_of
+from quotaopt.incentives._payout import BandRow, PayoutCurve, band_rows, curve_of
 from quotaopt.scenario import Component, IncentivePlan
 
 __all__ = [

@@ -7,10 +7,10 @@ plans and the period's share of ``target_incentive`` for bonus plans:
 - ``retroactive``: ``B x rate(band holding min(a, cap)) x min(a, cap)``
 - ``step`` (bonus only): ``B x rate(band holding min(a, cap))``
 - ``coefficient``: ``B x coefficient(min(a, cap))``, times ``min(a, cap)`` for commission
-  plans (:mod:`quotaopt.coefficient`).
+  plans (:mod:`quotaopt.incentives._coefficient`).
 - ``a < threshold`` pays 0.
 
-A plan with ``components`` (a scorecard) is paid by :mod:`quotaopt.scorecard`.
+A plan with ``components`` (a scorecard) is paid by :mod:`quotaopt.incentives._scorecard`.
 
 Choices where the contract is silent (all deliberate, all tested):
 
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from quotaopt.coefficient import STEP_TOLERANCE, CoefficientCurve, step_bands
+from quotaopt.incentives._coefficient import STEP_TOLERANCE, CoefficientCurve, step_bands
 from quotaopt.errors import InputError, Problem
 from quotaopt.scenario import CoefficientRule, Component, IncentivePlan, TeamBonus
 
@@ -127,7 +127,7 @@ def curve_of(spec: IncentivePlan | Component, commission: bool = False) -> Payou
 
 def _refuse_components(plan: IncentivePlan) -> None:
     if plan.components:
-        raise ValueError(f"plan {plan.name!r} is a scorecard: pay it with quotaopt.scorecard.scorecard_payout")
+        raise ValueError(f"plan {plan.name!r} is a scorecard: pay it with quotaopt.incentives.scorecard_payout")
 
 
 def _base(plan: IncentivePlan, quota: np.ndarray, incentive: npt.ArrayLike | None) -> np.ndarray:
