@@ -12,9 +12,17 @@ import yaml
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.coefficient import CoefficientCurve
 from quotaopt.errors import InputError
-from quotaopt.incentives import explain_payout, payout
+from quotaopt.incentives import (
+    CoefficientCurve,
+    ScorecardCurve,
+    explain_payout,
+    explain_scorecard,
+    payout,
+    read_attainments,
+    scorecard_payout,
+    simulate,
+)
 from quotaopt.scenario import (
     CoefficientRule,
     IncentivePlan,
@@ -22,8 +30,6 @@ from quotaopt.scenario import (
     SimulationConfig,
     validate_scenario,
 )
-from quotaopt.scorecard import ScorecardCurve, explain_scorecard, read_attainments, scorecard_payout
-from quotaopt.simulate import simulate
 from test_simulate import company
 
 # --- the coefficient rule ---------------------------------------------------------------

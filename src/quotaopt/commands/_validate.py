@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Sequence
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.incentives import (

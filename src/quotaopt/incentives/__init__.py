@@ -25,14 +25,6 @@ from quotaopt.incentives._payout import (
     render_explanation,
     team_bonus,
 )
-from quotaopt.incentives._scorecard import (
-    ScorecardCurve,
-    ScorecardExplanation,
-    explain_scorecard,
-    plan_curve,
-    read_attainments,
-    scorecard_payout,
-)
 from quotaopt.incentives._sampling import (
     BLOCK,
     MAX_SKEW,
@@ -44,6 +36,14 @@ from quotaopt.incentives._sampling import (
     sample_bookings,
     split_quarters,
     spread_quarters,
+)
+from quotaopt.incentives._scorecard import (
+    ScorecardCurve,
+    ScorecardExplanation,
+    explain_scorecard,
+    plan_curve,
+    read_attainments,
+    scorecard_payout,
 )
 from quotaopt.incentives._simulate import (
     DEFAULT_QUARTER_NOISE,

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from quotaopt.incentives._coefficient import STEP_TOLERANCE, CoefficientCurve, step_bands
 from quotaopt.errors import InputError, Problem
+from quotaopt.incentives._coefficient import STEP_TOLERANCE, CoefficientCurve, step_bands
 from quotaopt.scenario import CoefficientRule, Component, IncentivePlan, TeamBonus
 
 FloatArray = npt.NDArray[np.floating]

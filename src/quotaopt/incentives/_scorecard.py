@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from quotaopt.incentives._coefficient import CoefficientCurve
 from quotaopt.errors import InputError, Problem
+from quotaopt.incentives._coefficient import CoefficientCurve
 from quotaopt.incentives._payout import BandRow, PayoutCurve, band_rows, curve_of
 from quotaopt.scenario import Component, IncentivePlan
 

@@ -40,9 +40,9 @@ from quotaopt.incentives._sampling import (
     correlated_normals,
     spread_quarters,
 )
+from quotaopt.incentives._scorecard import ScorecardCurve, plan_curve
 from quotaopt.ordering import data_order
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
-from quotaopt.incentives._scorecard import ScorecardCurve, plan_curve
 
 QUARTER_COLUMNS = ("quota_q1", "quota_q2", "quota_q3", "quota_q4")
 #: What orders reps within a team before draws are handed out (quotaopt.ordering).

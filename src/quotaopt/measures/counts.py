@@ -107,5 +107,5 @@ def plan_count(name: str, reps: pd.DataFrame, teams: pd.DataFrame, expected: np.
     summary = {"company_target": target, "target_basis": basis, "total_quota": int(quota.sum()),
                "capacity_p50": float(expected.sum()),
                "exceptions": [e.record() for e in alloc.exceptions],
-               "solver_status": alloc.solver.get("status")}
+               "solver_status": alloc.solver.status}
     return CountPlan(quota, expected, p_attain, alloc.reps["binding"].to_numpy(dtype=object), summary)

@@ -22,10 +22,10 @@ import pandas as pd
 
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
+from quotaopt.measure_names import parse_measure
 from quotaopt.measures import history as hist
 from quotaopt.measures.counts import expected_counts, plan_count
 from quotaopt.measures.lines import forecast_line_shares
-from quotaopt.measure_names import parse_measure
 from quotaopt.measures.rates import plan_rate
 from quotaopt.measures.rounding import split_by_largest_remainder
 from quotaopt.money import amounts, split_whole
