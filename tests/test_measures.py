@@ -200,6 +200,11 @@ def test_plan_writes_every_measure_and_keeps_plan_csv(tmp_path: Path) -> None:
     import openpyxl
     sheet = openpyxl.load_workbook(run / "plan.xlsx")["Measures"]
     assert [c.value for c in sheet[1]] == list(table.columns) and sheet.max_row == len(table) + 1
+        # compare shows every measure of the runs that plan them.
+    from quotaopt.commands import compare
+    both = compare([run, only])
+    assert ("measure", "revenue:Devices total_quota") in both.index
+    assert both.loc[("measure", "new_customers total_quota")].iloc[1] is None
         # Tracking reads revenue's periods of such a run.
     from quotaopt.io import read_run
     stored = read_run(run)
