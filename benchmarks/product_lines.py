@@ -66,22 +66,15 @@ def backtest(root: Path, reps: int, lines: int, seed: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=1000)
-    parser.add_argument("--lines", type=int, nargs="+", default=[2, 3])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
+def report(root: Path, reps: int, lines_list: list[int], seeds: list[int]) -> pd.DataFrame:
+    """Backtest every (lines, seed) and print the table, its means and the ratios."""
     start = time.perf_counter()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for lines in args.lines:
-            for seed in args.seeds:
-                rows.append({"lines": lines, "seed": seed, **backtest(Path(tmp), args.reps, lines, seed)})
+    rows = [{"lines": lines, "seed": seed, **backtest(root, reps, lines, seed)} for lines in lines_list
+            for seed in seeds]
     table = pd.DataFrame(rows)
     mean = table.groupby("lines").mean(numeric_only=True).drop(columns="seed").reset_index()
     pd.set_option("display.width", 160)
-    print(f"== product-line backtest, {args.reps} reps, last history year scored (WAPE over rep x line) ==")
+    print(f"== product-line backtest, {reps} reps, last history year scored (WAPE over rep x line) ==")
     print(table.round(4).to_string(index=False))
     print("-- mean per number of lines --")
     print(mean.round(4).to_string(index=False))
@@ -91,6 +84,17 @@ def main() -> None:
               f"capacity P50 {row['capacity_model']:.4f} vs {row['capacity_last_year']:.4f} "
               f"(ratio {row['capacity_model'] / row['capacity_last_year']:.3f})")
     print(f"({time.perf_counter() - start:.0f} s)")
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1000)
+    parser.add_argument("--lines", type=int, nargs="+", default=[2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        report(Path(tmp), args.reps, args.lines, args.seeds)
 
 
 if __name__ == "__main__":
