@@ -252,3 +252,33 @@ def test_counts_far_below_capacity_with_a_rep_under_one_customer() -> None:
     plan = plan_count("new_customers", reps, teams, expected, scenario, counts, 2027)
     assert int(plan.quota.sum()) == 6 and plan.quota[0] == 0 and (plan.quota >= 0).all()
     assert {e["limit"] for e in plan.summary["exceptions"]} >= {"stretch_min"}
+
+
+def test_track_reports_every_measure(tmp_path: Path) -> None:
+    scenario = _with_lines(tmp_path, measures='measures: [revenue, "revenue:Devices", "revenue:Services", '
+                                              'new_customers, deals]')
+    accounts = tmp_path / "data" / "accounts.csv"
+    accounts.write_text(accounts.read_text() + "Z9,A1,longtail,1000,T1\n")  # an account that never bought
+    run = _plan(scenario, tmp_path / "runs")
+    actuals = tmp_path / "actuals.csv"
+    # A1 books Devices 10,000 and Services 5,000 in January, the latter to Z9, an account never seen
+    # before (one new customer); B1 a credit note (no deal); a booking after the as-of date is left out.
+    actuals.write_text("date,rep_id,amount,account_id,product_line\n"
+                       "2027-01-20,A1,10000,K1,Devices\n2027-02-03,A1,5000,Z9,Services\n"
+                       "2027-02-10,B1,-300,K2,Devices\n2027-04-02,A2,7000,L1,Devices\n")
+    result = CliRunner().invoke(main, ["track", str(run), "--actuals", str(actuals), "--as-of", "2027-03-31"])
+    assert result.exit_code == 0, result.output
+    status = pd.read_csv(run / "track-2027-03-31" / "status_measures.csv").set_index(["rep_id", "measure"])
+    periods = pd.read_csv(run / "plan_periods.csv")
+    q1 = periods[periods["period"].isin(["2027-01", "2027-02", "2027-03"])].groupby(["rep_id", "measure"])["quota"]
+    # The end of March: every Q1 month has passed, so the plan to date is the Q1 quotas.
+    for measure in ("revenue:Devices", "revenue:Services", "new_customers", "deals"):
+        assert status.loc[("A1", measure), "plan_to_date"] == pytest.approx(q1.sum().loc[("A1", measure)])
+    assert status.loc[("A1", "revenue:Devices"), "actual_to_date"] == 10_000
+    assert status.loc[("A1", "revenue:Services"), "actual_to_date"] == 5_000
+    assert status.loc[("A1", "new_customers"), "actual_to_date"] == 1
+    assert status.loc[("A1", "deals"), "actual_to_date"] == 2
+    assert status.loc[("B1", "revenue:Devices"), "actual_to_date"] == -300 and \
+        status.loc[("B1", "revenue:Devices"), "status"] == "red"
+    assert status.loc[("A2", "revenue:Devices"), "actual_to_date"] == 0
+    assert set(status["status"]) <= {"red", "yellow", "green"}

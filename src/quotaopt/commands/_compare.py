@@ -79,9 +79,9 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.Da
     measures = list(dict.fromkeys(m for r in runs for m in (r.summary.get("measures") or {})))
     for measure in measures:
         for key in ("total_quota", "company_target"):
-            values = [_get(r.summary, ("measures", measure, key)) for r in runs]
-            if any(v is not None for v in values):
-                rows[("measure", f"{measure} {key}")] = values
+            per_run = [_get(r.summary, ("measures", measure, key)) for r in runs]
+            if any(v is not None for v in per_run):
+                rows[("measure", f"{measure} {key}")] = per_run
     units = sorted(set().union(*[set(r.units["unit_id"]) for r in runs]))
     for unit in units:
         values: list[object] = []

@@ -84,6 +84,8 @@ class StoredRun:
     plan: pd.DataFrame
     units: pd.DataFrame
     periods: pd.DataFrame
+    #: plan_periods.csv's rows of the measures beside revenue (rep_id, measure, period, quota), or None.
+    measure_periods: pd.DataFrame | None = None
 
     @property
     def run_id(self) -> str:
