@@ -256,7 +256,7 @@ def test_counts_far_below_capacity_with_a_rep_under_one_customer() -> None:
 
 def test_track_reports_every_measure(tmp_path: Path) -> None:
     scenario = _with_lines(tmp_path, measures='measures: [revenue, "revenue:Devices", "revenue:Services", '
-                                              'new_customers, deals]')
+                                              'new_customers, deals, repurchase_rate]')
     accounts = tmp_path / "data" / "accounts.csv"
     accounts.write_text(accounts.read_text() + "Z9,A1,longtail,1000,T1\n")  # an account that never bought
     run = _plan(scenario, tmp_path / "runs")
@@ -281,4 +281,11 @@ def test_track_reports_every_measure(tmp_path: Path) -> None:
     assert status.loc[("B1", "revenue:Devices"), "actual_to_date"] == -300 and \
         status.loc[("B1", "revenue:Devices"), "status"] == "red"
     assert status.loc[("A2", "revenue:Devices"), "actual_to_date"] == 0
+    # Repurchase: A1's 2026 buyer K1 bought again; A2's L1 only after the as-of date. The plan to date of
+    # a rate is its target times the elapsed share of the year (about a quarter).
+    assert status.loc[("A1", "repurchase_rate"), "actual_to_date"] == 1.0
+    assert status.loc[("A2", "repurchase_rate"), "actual_to_date"] == 0.0
+    target = pd.read_csv(run / "plan_measures.csv").set_index(["rep_id", "measure"]).loc[("A2", "repurchase_rate"),
+                                                                                     "quota"]
+    assert 0.2 * target < status.loc[("A2", "repurchase_rate"), "plan_to_date"] < 0.3 * target
     assert set(status["status"]) <= {"red", "yellow", "green"}
