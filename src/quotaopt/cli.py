@@ -306,14 +306,18 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 @click.option("--growth", type=float, default=None,
               help="With --recalibrate: growth over the last complete year instead of the forecast (0.18 = +18%).")
 @click.option("--reason", default=None, help="With --recalibrate: why the target changes (goes to the audit log).")
+@click.option("--opportunities", "opportunities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The CRM pipeline (opportunities.csv): forecast the quarter and the year from it too.")
+@click.option("--horizon", default=None, help="Answer for the last quarter ending within this horizon (e.g. 30d).")
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
-          reason: str | None) -> None:
+          reason: str | None, opportunities: Path | None, horizon: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
     from quotaopt.report.replan_note import exception_lines, replan_lines
     from quotaopt.track_api import track_run
 
     with _Progress():
-        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason)
+        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason,
+                            opportunities_path=opportunities, horizon=horizon)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -322,6 +326,11 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
                                               ("green", "yellow", "red")))
     if "calibrate" in status:
         click.echo(f"need a calibration meeting: {int(status['calibrate'].astype(bool).sum())}")
+    quarter = status[(status["kind"] == "unit") & (status["level"] == 0)] if "p_attain_quarter" in status else None
+    if quarter is not None and len(quarter):
+        top = quarter.iloc[0]
+        click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
+                   f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:

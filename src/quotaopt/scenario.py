@@ -358,6 +358,11 @@ class TrackingConfig(_Strict):
 
     red: float = Field(0.85, ge=0, description="Pace below this is red. Default 0.85.")
     green: float = Field(1.0, ge=0, description="Pace at or above this is green. Default 1.0.")
+    stages: list[str] = Field(
+        ["qualify", "discover", "propose", "commit"], min_length=1,
+        description="Open stages of the CRM pipeline in funnel order, as opportunities.csv names them "
+        "(case-insensitive; won and lost are statuses, not stages). Default qualify, discover, propose, commit.",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> TrackingConfig:

@@ -26,6 +26,7 @@ from quotaopt.io import (
     json_bytes,
     load_actuals,
     load_company,
+    load_opportunities,
     probe_writable,
     read_run,
     replace_folder,
@@ -58,6 +59,8 @@ class Assessment:
         rep's year runs differently: :mod:`quotaopt.tracking_history`).
     meta : dict
         As-of date, thresholds, method settings and the actuals left out.
+    outlook : Outlook, optional
+        The quarter and the pipeline (:mod:`quotaopt.opportunities.outlook`).
     """
 
     status: pd.DataFrame
@@ -66,6 +69,7 @@ class Assessment:
     plan_to_date: np.ndarray
     done: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    outlook: Any = None
 
 
 @dataclass
@@ -119,7 +123,8 @@ def quarter_end_shares(periods: pd.DataFrame, plan: pd.DataFrame, hires: pd.Seri
 
 
 def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario: Scenario, plan_year: int,
-           as_of: dt.date, draws: int | None = None) -> Assessment:
+           as_of: dt.date, draws: int | None = None, opportunities: pd.DataFrame | None = None,
+           horizon_days: int | None = None) -> Assessment:
     """Plan to date, actuals, pace, colours and the conditional forecast (no disk access).
 
     Parameters
@@ -136,11 +141,17 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     as_of : date
     draws : int, optional
         Monte Carlo draws for units (default ``simulation.draws``).
+    opportunities : DataFrame, optional
+        From :func:`quotaopt.io.load_opportunities`: the quarter's and the year's forecast add
+        the pipeline (:mod:`quotaopt.opportunities`).
+    horizon_days : int, optional
+        Answer for the last quarter ending within this many days (default: the current one).
 
     Returns
     -------
     Assessment
     """
+    from quotaopt.opportunities import add_quarter_columns, outlook
     plan = run.plan.reset_index(drop=True)
     hires = hire_dates(plan, company)
     plan_td, workday_share = tracking.plan_to_date(run.periods, plan["rep_id"], hires, plan_year, as_of)
@@ -164,8 +175,22 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     n_draws = int(draws if draws is not None else scenario.simulation.draws)
     units_fc = unit_forecast(post, actual, done, member, run.units["quota"].to_numpy(dtype=np.float64),
                              n_draws, scenario.simulation.seed)
+    def plan_at(day: dt.date) -> np.ndarray:
+        return tracking.plan_to_date(run.periods, plan["rep_id"], hires, plan_year, day)[0]
+
+    def done_at(day: dt.date) -> np.ndarray:
+        share = np.divide(plan_at(day), quota, out=np.zeros_like(quota), where=quota > 0)
+        return fit.share_done(np.where(quota > 0, share, tracking.plan_to_date(
+            run.periods, plan["rep_id"], hires, plan_year, day)[1]))
+
     cfg = scenario.tracking
+    role_of = company.reps.set_index(company.reps["rep_id"].astype("str"))["role"]
+    view = outlook(post, plan, member, actuals, actual, as_of, plan_at, done_at, n_draws, scenario.simulation.seed,
+                   opportunities, role_of, tuple(s.lower() for s in cfg.stages), horizon_days)
+    if view.year_reps is not None and view.year_units is not None:  # the pipeline forecasts the year too
+        reps_fc, units_fc = view.year_reps, view.year_units
     status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green)
+    status = add_quarter_columns(status, plan, run.units, view)
     counts = {kind: {s: int(((status["kind"] == kind) & (status["status"] == s)).sum()) for s in tracking.STATUSES}
               for kind in ("unit", "rep")}
     meta = {
@@ -177,8 +202,9 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
                      "correlation": {"company": corr.company, "team": corr.team}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": tracking.split_of(run.periods["period"]),
+        "quarter": view.meta,
     }
-    return Assessment(status, post, actual, plan_td, done, meta)
+    return Assessment(status, post, actual, plan_td, done, meta, view)
 
 
 def run_scenario(run: StoredRun) -> Scenario:
@@ -205,7 +231,8 @@ def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) 
 
 def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
               draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
-              reason: str | None = None) -> TrackOutcome:
+              reason: str | None = None, opportunities_path: str | Path | None = None,
+              horizon: str | int | None = None) -> TrackOutcome:
     """Track a run against actuals at a date; optionally re-plan the rest of the year.
 
     Parameters
@@ -227,6 +254,11 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
         With ``recalibrate``: the growth instead of the forecast (0.18 = +18%).
     reason : str, optional
         Why the target changes; required with ``recalibrate`` (written to the audit log).
+    opportunities_path : str or Path, optional
+        opportunities.csv (or .parquet), contract §1: the quarter's and the year's forecast
+        add the pipeline; status.html shows the funnel; ``stalled.csv`` and ``funnel.csv`` are written.
+    horizon : str or int, optional
+        ``30d``: answer p_attain_quarter for the last quarter ending within 30 days.
 
     Returns
     -------
@@ -240,10 +272,13 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     InfeasibleError, SolverError
         From the re-plan's allocation; nothing is written.
     """
+    from quotaopt.opportunities import parse_horizon
+    from quotaopt.opportunities.pages import pipeline_files
     from quotaopt.recalibrate import check_request
     from quotaopt.report.status_html import render_status_html
 
     check_request(recalibrate, growth, reason)
+    horizon_days = parse_horizon(horizon)
     replan = replan or recalibrate
     run = read_run(run_path)
     plan_year = _plan_year(run)
@@ -258,7 +293,13 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     company = load_company(folder)
     actuals_file = Path(actuals_path)
     actuals = load_actuals(actuals_file, company, plan_year)
-    result = assess(run, company, actuals, scenario, plan_year, day, draws)
+    opps = None
+    if opportunities_path is not None:
+        opps = load_opportunities(opportunities_path, company, [s.lower() for s in scenario.tracking.stages])
+    result = assess(run, company, actuals, scenario, plan_year, day, draws, opps, horizon_days)
+    if opportunities_path is not None:
+        result.meta["opportunities"] = {"file": str(Path(opportunities_path).resolve()),
+                                        "sha256": sha256_file(Path(opportunities_path)), "rows": 0 if opps is None else len(opps)}
     if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
         result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
                                     **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
@@ -276,10 +317,14 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
                                  **{k: change[k] for k in REPLAN_FACTS}}
     status_bytes = csv_bytes(result.status)
     result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
+    extra_html, extra_files = pipeline_files(result, run, company, opps, day)
+    for name, data in extra_files.items():
+        result.meta["outputs"][name] = sha256_bytes(data)
     files = {
         "status.csv": status_bytes,
-        "status.html": render_status_html(result.status, result.meta),
+        "status.html": render_status_html(result.status, result.meta, extra_html),
         "track.json": json_bytes(result.meta),
+        **extra_files,
     }
     path = write_track_folder(run.path, day, files)
     return TrackOutcome(run.path, path, result.status, result.meta, written)

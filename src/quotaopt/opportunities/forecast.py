@@ -1,0 +1,156 @@
+"""A period's forecast from closed bookings, the open pipeline and bookings not yet in it.
+
+For each rep, over a period ending at a horizon date (the quarter, or the year):
+
+``total = booked in the period so far + pipeline outcome + bookings not yet in the pipeline``
+
+- **Pipeline outcome.** Each open opportunity closes won within the horizon with its learned
+  chance ``p`` (:mod:`quotaopt.opportunities.conversion`) for its CRM amount times the
+  learned won-over-CRM ratio ``a``. A rep's sum of such independent deals is drawn from its
+  exact chance of nothing (``prod(1 - p)``) and, otherwise, a lognormal with the sum's
+  conditional mean and variance: one draw per rep, not per opportunity, so half a million
+  opportunities cost no more than their moments (one ``bincount`` each).
+- **Not yet in the pipeline.** The rep's level posterior from the actuals
+  (:mod:`quotaopt.tracking_forecast`) over the expected share of the year the horizon
+  still holds, times the share of such bookings that come from opportunities created
+  after the as-of date. These draws carry the company and team correlation of the
+  existing Monte Carlo; units add their reps' draws.
+
+A rep with no opportunity at all in the file (nothing to read) is forecast from its
+bookings alone (its fresh share is 1 and its pipeline empty), so an empty file gives the
+bookings-only forecast exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from quotaopt.sampling import BLOCK, block_rng
+from quotaopt.tracking_forecast import QUANTILES, Posterior, draw_rest
+
+#: Draws x reps drawn at once per chunk.
+_CHUNK_ELEMENTS = 1 << 20
+
+
+@dataclass(frozen=True)
+class PipelineMoments:
+    """Per rep: the pipeline's expected won amount within the horizon, its variance and P(nothing).
+
+    Attributes
+    ----------
+    mean, var : ndarray
+        Mean and variance of the sum of won amounts.
+    p_none : ndarray
+        Chance that no open opportunity of the rep is won within the horizon.
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    p_none: np.ndarray
+
+    @classmethod
+    def empty(cls, n_reps: int) -> PipelineMoments:
+        """No pipeline: nothing is won from it."""
+        return cls(np.zeros(n_reps), np.zeros(n_reps), np.ones(n_reps))
+
+    @classmethod
+    def of(cls, rep: np.ndarray, p: np.ndarray, amount: np.ndarray, n_reps: int) -> PipelineMoments:
+        """Moments from each open opportunity's rep index, win chance and (expected) won amount.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = PipelineMoments.of(np.array([0, 0]), np.array([0.5, 1.0]), np.array([10.0, 4.0]), 1)
+        >>> float(m.mean[0]), float(m.var[0]), float(m.p_none[0])
+        (9.0, 25.0, 0.0)
+        """
+        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+        a = np.asarray(amount, dtype=np.float64)
+        mean = np.bincount(rep, weights=p * a, minlength=n_reps)
+        var = np.bincount(rep, weights=p * (1.0 - p) * a * a, minlength=n_reps)
+        with np.errstate(divide="ignore"):
+            log_none = np.bincount(rep, weights=np.log1p(-np.minimum(p, 1.0 - 1e-15)), minlength=n_reps)
+        p_none = np.where(np.bincount(rep, weights=(p >= 1.0).astype(float), minlength=n_reps) > 0, 0.0,
+                          np.exp(log_none))
+        return cls(mean, var, p_none)
+
+    def draw(self, rng: np.random.Generator, n_draws: int) -> np.ndarray:
+        """Draws (draws x reps): zero with ``p_none``, else a lognormal with the conditional moments."""
+        hit = 1.0 - self.p_none
+        ok = hit > 1e-12
+        safe = np.where(ok, hit, 1.0)
+        mu_pos = np.where(ok, self.mean / safe, 0.0)
+        m2_pos = np.where(ok, (self.var + self.mean**2) / safe, 0.0)
+        var_pos = np.maximum(m2_pos - mu_pos**2, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.where(mu_pos > 0, np.log1p(var_pos / np.where(mu_pos > 0, mu_pos, 1.0) ** 2), 0.0)
+            m = np.where(mu_pos > 0, np.log(np.where(mu_pos > 0, mu_pos, 1.0)) - s2 / 2.0, 0.0)
+        won = rng.random((n_draws, len(hit))) < hit[None, :]
+        size = np.exp(m[None, :] + np.sqrt(s2)[None, :] * rng.standard_normal((n_draws, len(hit))))
+        return np.where(won & (mu_pos > 0)[None, :], size, 0.0)
+
+
+def pipeline_rng(seed: int, block: int) -> np.random.Generator:
+    """The pipeline draws' generator of block ``block``: a stream apart from the levels' (chunk-free)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, 1))))
+
+
+def _summary(totals: np.ndarray, quota: np.ndarray) -> pd.DataFrame:
+    q = np.quantile(totals, QUANTILES, axis=0) if len(totals) else np.full((3, len(quota)), np.nan)
+    return pd.DataFrame({
+        "p_attain": (totals >= quota[None, :]).mean(axis=0) if len(totals) else np.full(len(quota), np.nan),
+        "p10": q[0], "p50": q[1], "p90": q[2],
+    })
+
+
+def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh: np.ndarray,
+                    pipeline: PipelineMoments, member: sp.spmatrix | np.ndarray, rep_quota: np.ndarray,
+                    unit_quota: np.ndarray, draws: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chance of reaching each rep's and unit's period quota, and the period's P10/P50/P90.
+
+    Parameters
+    ----------
+    post : Posterior
+        Levels updated from the actuals (:func:`quotaopt.tracking_forecast.update`).
+    booked : ndarray
+        Per rep: booked inside the period up to the as-of date.
+    rest : ndarray
+        Per rep: expected share of the year's bookings between the as-of date and the horizon.
+    fresh : ndarray
+        Per rep: share of those from opportunities not yet created (1 = bookings only).
+    pipeline : PipelineMoments
+    member : sparse matrix or ndarray
+        (reps x units) 0/1.
+    rep_quota, unit_quota : ndarray
+        The period's quotas.
+    draws, seed : int
+        Block ``b`` of :data:`~quotaopt.sampling.BLOCK` draws uses ``block_rng(seed, b)`` for the
+        levels and :func:`pipeline_rng` for the pipeline: results never depend on chunking.
+
+    Returns
+    -------
+    (reps, units) : tuple of DataFrame
+        ``p_attain, p10, p50, p90`` in rep and unit order.
+    """
+    booked = np.asarray(booked, dtype=np.float64)
+    share = np.clip(np.asarray(rest, dtype=np.float64) * np.asarray(fresh, dtype=np.float64), 0.0, 1.0)
+    weights_t = sp.csr_matrix(member, dtype=np.float64).T.tocsr()
+    n = len(booked)
+    rep_totals = np.empty((draws, n))
+    unit_totals = np.empty((draws, weights_t.shape[0]))
+    step = max(BLOCK, (_CHUNK_ELEMENTS // max(n, 1)) // BLOCK * BLOCK)
+    for first in range(0, draws, step):
+        last = min(draws, first + step)
+        parts = []
+        for blk in range(first // BLOCK, -(-last // BLOCK)):
+            size = min(last, (blk + 1) * BLOCK) - blk * BLOCK
+            parts.append(draw_rest(post, share, block_rng(seed, blk), size) + pipeline.draw(pipeline_rng(seed, blk), size))
+        future = np.concatenate(parts)
+        rep_totals[first:last] = booked[None, :] + future
+        unit_totals[first:last] = (weights_t @ booked)[None, :] + (weights_t @ future.T).T
+    return (_summary(rep_totals, np.asarray(rep_quota, dtype=np.float64)),
+            _summary(unit_totals, np.asarray(unit_quota, dtype=np.float64)))

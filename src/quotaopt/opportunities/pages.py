@@ -1,0 +1,58 @@
+"""What ``track --opportunities`` adds to the tracking folder: the funnel files and the page sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from quotaopt.company import CompanyData
+from quotaopt.io import csv_bytes
+from quotaopt.opportunities.funnel import funnel_view
+from quotaopt.opportunities.outlook import prepare_rows
+from quotaopt.result import StoredRun
+
+
+def heatmap_units(units: pd.DataFrame, rep_teams: pd.Series) -> pd.Series:
+    """Per rep (by position): the unit just below the root its team lies in (the root in a flat tree)."""
+    parent = dict(zip(units["unit_id"].astype("str"), units["parent_id"].astype(object), strict=True))
+    level = dict(zip(units["unit_id"].astype("str"), units["level"].astype(int), strict=True))
+
+    def top(team: str) -> str:
+        cur = team
+        while level.get(cur, 0) > 1 and isinstance(parent.get(cur), str):
+            cur = str(parent[cur])
+        return cur
+
+    cache = {t: top(t) for t in set(rep_teams.astype("str"))}
+    return rep_teams.astype("str").map(cache)
+
+
+def pipeline_files(result: Any, run: StoredRun, company: CompanyData, opps: pd.DataFrame | None,
+                   as_of: dt.date) -> tuple[str, dict[str, bytes]]:
+    """The status page's quarter (and, with opportunities, funnel) sections, and ``stalled.csv`` / ``funnel.csv``.
+
+    Parameters
+    ----------
+    result : Assessment
+        From :func:`quotaopt.track_api.assess` (its ``outlook`` and ``status``).
+    """
+    from quotaopt.report.pipeline_html import pipeline_sections
+
+    view = result.outlook
+    if view is None:
+        return "", {}
+    if opps is None or view.conversion is None or view.conversion.method == "none":
+        return pipeline_sections(result.status, view.meta, None), {}
+    ts = pd.Timestamp(as_of)
+    rows, _ = prepare_rows(opps, ts)
+    plan = run.plan.reset_index(drop=True)
+    unit_of = pd.Series(heatmap_units(run.units, plan["team_id"]).to_numpy(), index=plan["rep_id"].astype("str"))
+    stages = view.conversion.stages
+    funnel = funnel_view(rows, view.open_opps, unit_of, stages, ts)
+    result.meta["quarter"]["funnel"] = {"basis": funnel.basis, "usual_days_in_stage": funnel.usual_days,
+                                        "stalled": int(len(funnel.stalled))}
+    files = {"stalled.csv": csv_bytes(funnel.stalled.round({"days_in_stage": 1, "usual_days": 1, "amount": 2})),
+             "funnel.csv": csv_bytes(funnel.heatmap.round({"expected": 3, "ratio": 4}))}
+    return pipeline_sections(result.status, view.meta, funnel), files
