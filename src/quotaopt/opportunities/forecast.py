@@ -6,10 +6,9 @@ For each rep, over a period ending at a horizon date (the quarter, or the year):
 
 - **Pipeline outcome.** Each open opportunity closes won within the horizon with its learned
   chance ``p`` (:mod:`quotaopt.opportunities.conversion`) for its CRM amount times the
-  learned won-over-CRM ratio ``a``. A rep's sum of such independent deals is drawn from its
-  exact chance of nothing (``prod(1 - p)``) and, otherwise, a lognormal with the sum's
-  conditional mean and variance: one draw per rep, not per opportunity, so half a million
-  opportunities cost no more than their moments (one ``bincount`` each).
+  learned won-over-CRM ratio ``a``, independently of the others: every draw decides every
+  opportunity (one float32 uniform each), and a sparse product sums the won amounts per rep,
+  so a rep's few large deals keep their lumpy sum (no normal or lognormal stand-in).
 - **Not yet in the pipeline.** The rep's level posterior from the actuals
   (:mod:`quotaopt.tracking_forecast`) over the expected share of the year the horizon
   still holds, times the share of such bookings that come from opportunities created
@@ -37,61 +36,55 @@ _CHUNK_ELEMENTS = 1 << 20
 
 
 @dataclass(frozen=True)
-class PipelineMoments:
-    """Per rep: the pipeline's expected won amount within the horizon, its variance and P(nothing).
+class OpenPipeline:
+    """The open opportunities of a horizon: rep, chance to be won within it, and won amount.
 
     Attributes
     ----------
-    mean, var : ndarray
-        Mean and variance of the sum of won amounts.
-    p_none : ndarray
-        Chance that no open opportunity of the rep is won within the horizon.
+    rep : ndarray of int
+        Plan position of each opportunity's rep.
+    p : ndarray
+        Chance it is won within the horizon.
+    amount : ndarray
+        Its amount if won (CRM amount x the learned won-over-CRM ratio).
+    n_reps : int
     """
 
-    mean: np.ndarray
-    var: np.ndarray
-    p_none: np.ndarray
+    rep: np.ndarray
+    p: np.ndarray
+    amount: np.ndarray
+    n_reps: int
 
     @classmethod
-    def empty(cls, n_reps: int) -> PipelineMoments:
+    def empty(cls, n_reps: int) -> OpenPipeline:
         """No pipeline: nothing is won from it."""
-        return cls(np.zeros(n_reps), np.zeros(n_reps), np.ones(n_reps))
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), n_reps)
 
-    @classmethod
-    def of(cls, rep: np.ndarray, p: np.ndarray, amount: np.ndarray, n_reps: int) -> PipelineMoments:
-        """Moments from each open opportunity's rep index, win chance and (expected) won amount.
+    @property
+    def mean(self) -> np.ndarray:
+        """Per rep: the expected won amount within the horizon.
 
         Examples
         --------
         >>> import numpy as np
-        >>> m = PipelineMoments.of(np.array([0, 0]), np.array([0.5, 1.0]), np.array([10.0, 4.0]), 1)
-        >>> float(m.mean[0]), float(m.var[0]), float(m.p_none[0])
-        (9.0, 25.0, 0.0)
+        >>> OpenPipeline(np.array([0, 0]), np.array([0.5, 1.0]), np.array([10.0, 4.0]), 1).mean
+        array([9.])
         """
-        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-        a = np.asarray(amount, dtype=np.float64)
-        mean = np.bincount(rep, weights=p * a, minlength=n_reps)
-        var = np.bincount(rep, weights=p * (1.0 - p) * a * a, minlength=n_reps)
-        with np.errstate(divide="ignore"):
-            log_none = np.bincount(rep, weights=np.log1p(-np.minimum(p, 1.0 - 1e-15)), minlength=n_reps)
-        p_none = np.where(np.bincount(rep, weights=(p >= 1.0).astype(float), minlength=n_reps) > 0, 0.0,
-                          np.exp(log_none))
-        return cls(mean, var, p_none)
+        return np.bincount(self.rep, weights=self.p * self.amount, minlength=self.n_reps)
 
     def draw(self, rng: np.random.Generator, n_draws: int) -> np.ndarray:
-        """Draws (draws x reps): zero with ``p_none``, else a lognormal with the conditional moments."""
-        hit = 1.0 - self.p_none
-        ok = hit > 1e-12
-        safe = np.where(ok, hit, 1.0)
-        mu_pos = np.where(ok, self.mean / safe, 0.0)
-        m2_pos = np.where(ok, (self.var + self.mean**2) / safe, 0.0)
-        var_pos = np.maximum(m2_pos - mu_pos**2, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = np.where(mu_pos > 0, np.log1p(var_pos / np.where(mu_pos > 0, mu_pos, 1.0) ** 2), 0.0)
-            m = np.where(mu_pos > 0, np.log(np.where(mu_pos > 0, mu_pos, 1.0)) - s2 / 2.0, 0.0)
-        won = rng.random((n_draws, len(hit))) < hit[None, :]
-        size = np.exp(m[None, :] + np.sqrt(s2)[None, :] * rng.standard_normal((n_draws, len(hit))))
-        return np.where(won & (mu_pos > 0)[None, :], size, 0.0)
+        """Draws (draws x reps) of the won amounts: each opportunity won or not on its own chance.
+
+        Exact (no moment matching): one uniform per opportunity and draw, summed per rep by a
+        sparse product, so a rep's few large deals keep their lumpy sum.
+        """
+        if len(self.p) == 0:
+            return np.zeros((n_draws, self.n_reps))
+        p = self.p.astype(np.float32)
+        won = (rng.random((n_draws, len(p)), dtype=np.float32) < p[None, :]).astype(np.float32)
+        # (reps x opportunities) sparse times (opportunities x draws) dense: cost = opportunities x draws.
+        to_rep = sp.csr_matrix((self.amount, (self.rep, np.arange(len(p)))), shape=(self.n_reps, len(p)))
+        return np.asarray(to_rep @ won.T).T
 
 
 def pipeline_rng(seed: int, block: int) -> np.random.Generator:
@@ -108,7 +101,7 @@ def _summary(totals: np.ndarray, quota: np.ndarray) -> pd.DataFrame:
 
 
 def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh: np.ndarray,
-                    pipeline: PipelineMoments, member: sp.spmatrix | np.ndarray, rep_quota: np.ndarray,
+                    pipeline: OpenPipeline, member: sp.spmatrix | np.ndarray, rep_quota: np.ndarray,
                     unit_quota: np.ndarray, draws: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chance of reaching each rep's and unit's period quota, and the period's P10/P50/P90.
 
@@ -122,7 +115,7 @@ def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh
         Per rep: expected share of the year's bookings between the as-of date and the horizon.
     fresh : ndarray
         Per rep: share of those from opportunities not yet created (1 = bookings only).
-    pipeline : PipelineMoments
+    pipeline : OpenPipeline
     member : sparse matrix or ndarray
         (reps x units) 0/1.
     rep_quota, unit_quota : ndarray

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.opportunities.conversion import Conversion, learn_conversion
-from quotaopt.opportunities.forecast import PipelineMoments, period_forecast
+from quotaopt.opportunities.forecast import OpenPipeline, period_forecast
 from quotaopt.tracking_forecast import Posterior
 
 #: Columns ``track`` adds to status.csv (after the tracking columns), in order.
@@ -218,8 +218,9 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
             p_q = conversion.win_probability(role, stage, due, h_q)
             p_y = conversion.win_probability(role, stage, due, h_y)
             open_now = open_now.assign(p_quarter=p_q, expected_won=p_q * amount, due_days=due)
-            pipe_q = PipelineMoments.of(rep, p_q, amount, n)
-            pipe_y = PipelineMoments.of(rep, p_y, amount, n)
+            # Opportunities with no chance in the horizon cost draws and change nothing.
+            pipe_q = OpenPipeline(rep[p_q > 0], p_q[p_q > 0], amount[p_q > 0], n)
+            pipe_y = OpenPipeline(rep[p_y > 0], p_y[p_y > 0], amount[p_y > 0], n)
             in_crm = ids.isin(set(opps["rep_id"].astype("str"))).to_numpy()
             rep_role = plan["role"].astype("str").map(code).fillna(0).to_numpy(dtype=np.int64)
             fresh_q = np.where(in_crm, conversion.fresh_share(h_q)[rep_role], 1.0)
@@ -229,7 +230,7 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
             due_in_q = (due <= h_q)
             open_q = np.bincount(rep, weights=open_now["amount"].to_numpy(dtype=np.float64) * due_in_q, minlength=n)
 
-    empty = PipelineMoments.empty(n)
+    empty = OpenPipeline.empty(n)
     reps_q, units_q = period_forecast(post, booked_q, rest_q, fresh_q, pipe_q or empty, member, rep_q_quota,
                                       unit_q_quota, draws, seed)
     weighted = None if pipe_q is None else pipe_q.mean
