@@ -10,7 +10,10 @@ past it, within 30 days, ...). ``P(won within H | cell)`` is the share of the ce
 examples won within ``H`` days of their snapshot, so slippage (closing later than the CRM
 said, or never) is learned as it happened, overdue opportunities included. Thin cells are
 shrunk toward their parents with :data:`PRIOR_ROWS` pseudo-examples: role x stage x bucket
--> stage x bucket -> stage -> everything. The won amount over the CRM amount (per role x
+-> stage x bucket -> stage -> everything. For a quarter, the examples whose snapshot stood as
+many days (within :data:`PHASE_DAYS`) before the end of *its* quarter form one more level
+below that, shrunk toward it: deals close differently in a quarter's last weeks (the
+quarter-end push) than in its first. The won amount over the CRM amount (per role x
 stage, shrunk the same way) scales the amount.
 
 **From won/lost history** (one snapshot): a lost opportunity keeps the stage it died in, a
@@ -39,6 +42,8 @@ DUE_EDGES = (0.0, 30.0, 60.0, 120.0)
 LEARN_LAG_DAYS = 91
 #: Pseudo-examples a cell borrows from its parent (shrinkage toward pooled rates).
 PRIOR_ROWS = 30.0
+#: Examples count as the same phase of their quarter when their days to its end differ by at most this.
+PHASE_DAYS = 10
 #: The won amount over the CRM amount is kept within this range.
 RATIO_RANGE = (0.2, 5.0)
 
@@ -77,7 +82,8 @@ class Conversion:
         What it was learned from; ``none``: nothing to learn from (no pipeline forecast).
     roles, stages : tuple of str
     examples : DataFrame
-        ``role, stage, bucket, days`` (days to a win, inf when not won) and ``ratio``
+        ``role, stage, bucket, phase`` (days from the snapshot to its quarter's end), ``days`` (to a
+        win, inf when not won) and ``ratio``
         (won over CRM amount; NaN when not won): the snapshot examples.
     funnel : ndarray
         (roles, stages) shrunk win chance from won/lost history (method ``won_lost``).
@@ -95,8 +101,12 @@ class Conversion:
     ratio: np.ndarray
     ages: pd.DataFrame
 
-    def win_table(self, horizon_days: float) -> np.ndarray:
-        """(roles, stages, buckets) shrunk ``P(won within horizon_days)`` (method ``snapshots``)."""
+    def win_table(self, horizon_days: float, phase_days: float | None = None) -> np.ndarray:
+        """(roles, stages, buckets) shrunk ``P(won within horizon_days)`` (method ``snapshots``).
+
+        With ``phase_days`` (days from the as-of date to its quarter's end), the examples of the
+        same phase of their quarter are shrunk toward the table of all examples.
+        """
         shape = (len(self.roles), len(self.stages), len(DUE_EDGES) + 1)
         ex = self.examples
         cell = np.ravel_multi_index((ex["role"].to_numpy(), ex["stage"].to_numpy(), ex["bucket"].to_numpy()), shape)
@@ -106,10 +116,16 @@ class Conversion:
         counts = np.bincount(cell, minlength=size).reshape(shape).astype(np.float64)
         hits = np.bincount(cell, weights=won, minlength=size).reshape(shape)
         overall = float(won.mean()) if len(won) else 0.0
-        return shrink_cube(hits, counts, overall)
+        table = shrink_cube(hits, counts, overall)
+        if phase_days is None:
+            return table
+        same = np.abs(ex["phase"].to_numpy() - phase_days) <= PHASE_DAYS
+        counts_p = np.bincount(cell[same], minlength=size).reshape(shape).astype(np.float64)
+        hits_p = np.bincount(cell[same], weights=won[same], minlength=size).reshape(shape)
+        return np.asarray(_shrunk(hits_p, counts_p, table))
 
     def win_probability(self, role: np.ndarray, stage: np.ndarray, due_days: np.ndarray,
-                        horizon_days: float) -> np.ndarray:
+                        horizon_days: float, phase_days: float | None = None) -> np.ndarray:
         """Per open opportunity: the chance it closes won within ``horizon_days`` of the as-of date.
 
         Parameters
@@ -118,11 +134,13 @@ class Conversion:
             Codes into :attr:`roles` and :attr:`stages`.
         due_days : ndarray
             Days from the as-of date to the close date the CRM shows (negative: past it).
+        phase_days : float, optional
+            Days from the as-of date to its quarter's end (see :meth:`win_table`).
         """
         if self.method == "none":
             return np.zeros(len(role))
         if self.method == "snapshots":
-            return self.win_table(horizon_days)[role, stage, due_bucket(due_days)]
+            return self.win_table(horizon_days, phase_days)[role, stage, due_bucket(due_days)]
         return self.funnel[role, stage] * (np.asarray(due_days) <= horizon_days)
 
     def fresh_share(self, horizon_days: float) -> np.ndarray:
@@ -139,11 +157,11 @@ class Conversion:
         mean = np.divide(mass, np.maximum(np.bincount(role, minlength=len(self.roles)), 1))
         return np.asarray((hits + PRIOR_ROWS * mean * overall) / (mass + PRIOR_ROWS * mean + 1e-12))
 
-    def summary(self, horizon_days: float) -> dict[str, Any]:
+    def summary(self, horizon_days: float, phase_days: float | None = None) -> dict[str, Any]:
         """For track.json: method, examples and, per stage (all roles), the learned chances."""
         out: dict[str, Any] = {"method": self.method, "examples": int(len(self.examples))}
         if self.method == "snapshots":
-            table = self.win_table(horizon_days)
+            table = self.win_table(horizon_days, phase_days)
             ex = self.examples
             per_stage = np.bincount(ex["stage"], minlength=len(self.stages)).astype(float)
             ever = self.win_table(np.inf)
@@ -226,7 +244,7 @@ def learn_conversion(opps: pd.DataFrame, role_of: pd.Series, roles: tuple[str, .
                          "age": _days(won_last["close_date"], won_last["created_date"]),
                          "amount": won_last["amount"].to_numpy(dtype=np.float64)})
     ages = ages[np.isfinite(ages["age"]) & (ages["amount"] > 0)].reset_index(drop=True)
-    empty_examples = pd.DataFrame({"role": [], "stage": [], "bucket": [], "days": [], "ratio": []})
+    empty_examples = pd.DataFrame({"role": [], "stage": [], "bucket": [], "phase": [], "days": [], "ratio": []})
     ones = np.ones((n_roles, n_stages))
     cutoff = as_of - pd.Timedelta(days=LEARN_LAG_DAYS)
     past = opps[(opps["status"] == "open") & (opps["snapshot_date"] <= cutoff)]
@@ -241,6 +259,7 @@ def learn_conversion(opps: pd.DataFrame, role_of: pd.Series, roles: tuple[str, .
         examples = pd.DataFrame({
             "role": past["role_code"].to_numpy(), "stage": past["stage_index"].to_numpy(dtype=np.int64),
             "bucket": due_bucket(_days(past["close_date"], past["snapshot_date"])),
+            "phase": _days(past["snapshot_date"].dt.to_period("Q").dt.end_time.dt.normalize(), past["snapshot_date"]),
             "days": days, "ratio": ratio}).reset_index(drop=True)
         return Conversion("snapshots", roles, stages, examples, ones,
                           _ratio_cube(examples["role"].to_numpy(), examples["stage"].to_numpy(),

@@ -201,9 +201,10 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
         opps, later = prepare_rows(opportunities, ts)
         roles = tuple(sorted(set(role_of.astype("str"))))
         conversion = learn_conversion(opps, role_of.astype("str"), roles, stages, ts)
+        phase = float((target_quarter(as_of, None)[2] - as_of).days)  # days to the end of the as-of quarter
         meta["pipeline"] = {"rows": int(len(opportunities)), "rows_after_as_of": later,
                             "snapshots": int(opps["snapshot_date"].nunique()),
-                            "conversion": conversion.summary(h_q)}
+                            "conversion": conversion.summary(h_q, phase)}
         if conversion.method != "none":
             latest = opps["snapshot_date"].max()
             pos = pd.Series(np.arange(n), index=ids)
@@ -215,7 +216,7 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
             stage = open_now["stage_index"].to_numpy(dtype=np.int64)
             due = ((open_now["close_date"] - ts) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
             amount = open_now["amount"].to_numpy(dtype=np.float64) * conversion.ratio[role, stage]
-            p_q = conversion.win_probability(role, stage, due, h_q)
+            p_q = conversion.win_probability(role, stage, due, h_q, phase_days=phase)
             p_y = conversion.win_probability(role, stage, due, h_y)
             open_now = open_now.assign(p_quarter=p_q, expected_won=p_q * amount, due_days=due)
             # Opportunities with no chance in the horizon cost draws and change nothing.
