@@ -368,6 +368,10 @@ class TrackingConfig(_Strict):
     def _order(self) -> TrackingConfig:
         if self.red > self.green:
             raise ValueError(f"tracking.red {self.red} is above tracking.green {self.green}")
+        names = [s.strip().lower() for s in self.stages]
+        if "" in names or len(set(names)) < len(names) or {"won", "lost", "open"} & set(names):
+            raise ValueError(f"tracking.stages {self.stages} must be distinct, non-empty stage names other than "
+                             "open, won and lost")
         return self
 
 
