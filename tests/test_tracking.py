@@ -14,6 +14,7 @@ import pytest
 from quotaopt import tracking
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
+from quotaopt.opportunities import QUARTER_COLUMNS
 from quotaopt.track_api import track_run
 from quotaopt.tracking_forecast import rep_forecast, unit_forecast, update
 
@@ -210,7 +211,7 @@ def test_track_writes_status_and_a_self_contained_page(tracked: tuple[Path, Path
     assert out.track_path == run / f"track-{AS_OF}"
     assert sorted(p.name for p in out.track_path.iterdir()) == ["status.csv", "status.html", "track.json"]
     status = pd.read_csv(out.track_path / "status.csv", dtype={"id": "str", "parent_id": "str"})
-    assert list(status.columns) == tracking.STATUS_COLUMNS
+    assert list(status.columns) == tracking.STATUS_COLUMNS + QUARTER_COLUMNS  # the quarter's columns follow
     plan = pd.read_csv(run / "plan.csv", dtype={"rep_id": "str"})
     units = pd.read_csv(run / "units.csv", dtype={"unit_id": "str"})
     assert sorted(status.loc[status["kind"] == "rep", "id"]) == sorted(plan["rep_id"])
