@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quotaopt.company import CompanyData
@@ -21,6 +22,34 @@ from quotaopt.io._tables import read_table
 REQUIRED = ("opportunity_id", "rep_id", "amount", "stage", "close_date")
 OPTIONAL = ("created_date", "account_id", "probability", "status", "snapshot_date")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
+
+
+_NUMBERS = ("amount", "probability")
+_DATES = ("close_date", "created_date", "snapshot_date")
+
+
+def _parsed_when_clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """Number and date columns of text parsed in one vectorised call when every cell parses.
+
+    A pipeline runs to millions of rows; the checker's cell-by-cell text path is for the
+    files that have a bad cell, and there it still names each one (the column stays text).
+    """
+    out = frame.copy()
+    for column in (c for c in _NUMBERS + _DATES if c in out.columns):
+        raw = out[column]
+        if raw.dtype != object:
+            continue
+        text = raw.fillna("").astype("str")
+        empty = text == ""
+        if column in _NUMBERS:
+            parsed = pd.to_numeric(text.where(~empty, None), errors="coerce")
+            ok = bool((parsed.notna() | empty).all()) and bool(np.isfinite(parsed[~empty]).all())
+        else:
+            parsed = pd.to_datetime(text.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+            ok = bool((parsed.notna() | empty).all())
+        if ok:
+            out[column] = parsed
+    return out
 
 
 def load_opportunities(path: str | Path, company: CompanyData, stages: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -58,7 +87,8 @@ def load_opportunities(path: str | Path, company: CompanyData, stages: tuple[str
     frame, problems = read_table(path, REQUIRED)
     if frame is None or problems:
         raise InputError(problems)
-    check = _Checker(path.name, frame.reset_index(drop=True), 1 if path.suffix == ".parquet" else 2)
+    check = _Checker(path.name, _parsed_when_clean(frame.reset_index(drop=True)),
+                     1 if path.suffix == ".parquet" else 2)
     out = pd.DataFrame(index=check.frame.index)
     out["opportunity_id"] = check.text("opportunity_id", required=True)
     out["rep_id"] = check.text("rep_id", required=True)

@@ -182,10 +182,33 @@ class Conversion:
         return out
 
 
+def with_codes(opps: pd.DataFrame) -> pd.DataFrame:
+    """The rows with ``oid``, an integer code per opportunity id (lookups on millions of rows by integer)."""
+    if "oid" in opps.columns:
+        return opps
+    return opps.assign(oid=pd.factorize(opps["opportunity_id"])[0].astype(np.int64))
+
+
 def latest_rows(opps: pd.DataFrame) -> pd.DataFrame:
-    """Each opportunity's latest row (its outcome when won or lost)."""
-    order = opps.sort_values(["opportunity_id", "snapshot_date"], kind="stable", na_position="first")
-    return order.drop_duplicates("opportunity_id", keep="last")
+    """Each opportunity's latest row (its outcome when won or lost), in ``oid`` order."""
+    opps = with_codes(opps)
+    codes = opps["oid"].to_numpy()
+    snap = opps["snapshot_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((snap, codes))
+    last = order[np.append(codes[order][1:] != codes[order][:-1], True)] if len(order) else order
+    return opps.iloc[last]
+
+
+def outcome_of(last: pd.DataFrame, n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per ``oid``: won (bool), the latest close date and amount (arrays indexed by code)."""
+    won = np.zeros(n_codes, dtype=bool)
+    close = np.full(n_codes, np.datetime64("NaT"), dtype="datetime64[ns]")
+    amount = np.zeros(n_codes)
+    codes = last["oid"].to_numpy()
+    won[codes] = (last["status"] == "won").to_numpy()
+    close[codes] = last["close_date"].to_numpy(dtype="datetime64[ns]")
+    amount[codes] = last["amount"].to_numpy(dtype=np.float64)
+    return won, close, amount
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
@@ -237,7 +260,7 @@ def learn_conversion(opps: pd.DataFrame, role_of: pd.Series, roles: tuple[str, .
     code = {r: i for i, r in enumerate(roles)}
     n_roles, n_stages = len(roles), len(stages)
     role_all = opps["rep_id"].map(role_of).map(code).fillna(0).to_numpy(dtype=np.int64)
-    opps = opps.assign(role_code=role_all)
+    opps = with_codes(opps).assign(role_code=role_all)
     last = latest_rows(opps)
     won_last = last[last["status"] == "won"]
     ages = pd.DataFrame({"role": won_last["role_code"].to_numpy(),
@@ -249,12 +272,13 @@ def learn_conversion(opps: pd.DataFrame, role_of: pd.Series, roles: tuple[str, .
     cutoff = as_of - pd.Timedelta(days=LEARN_LAG_DAYS)
     past = opps[(opps["status"] == "open") & (opps["snapshot_date"] <= cutoff)]
     if len(past):
-        outcome = last.set_index("opportunity_id")
-        won = past["opportunity_id"].map(outcome["status"]).eq("won").to_numpy()
-        close = past["opportunity_id"].map(outcome["close_date"])
+        won_of, close_of, amount_of = outcome_of(last, int(opps["oid"].max()) + 1)
+        code_past = past["oid"].to_numpy()
+        won = won_of[code_past]
+        close = pd.Series(close_of[code_past], index=past.index)
         days = np.where(won, _days(close, past["snapshot_date"]), np.inf)
-        ratio = np.where(won, past["opportunity_id"].map(outcome["amount"]).to_numpy(dtype=np.float64)
-                         / np.maximum(past["amount"].to_numpy(dtype=np.float64), 1e-9), np.nan)
+        ratio = np.where(won, amount_of[code_past] / np.maximum(past["amount"].to_numpy(dtype=np.float64), 1e-9),
+                         np.nan)
         ratio = np.where(past["amount"].to_numpy() > 0, ratio, np.nan)
         examples = pd.DataFrame({
             "role": past["role_code"].to_numpy(), "stage": past["stage_index"].to_numpy(dtype=np.int64),

@@ -8,7 +8,9 @@ For each rep, over a period ending at a horizon date (the quarter, or the year):
   chance ``p`` (:mod:`quotaopt.opportunities.conversion`) for its CRM amount times the
   learned won-over-CRM ratio ``a``, independently of the others: every draw decides every
   opportunity (one float32 uniform each), and a sparse product sums the won amounts per rep,
-  so a rep's few large deals keep their lumpy sum (no normal or lognormal stand-in).
+  so a rep's few large deals keep their lumpy sum (no normal or lognormal stand-in). The
+  pipeline's draws are made for :data:`PIPELINE_BLOCKS` blocks and paired again with later
+  level draws, so their cost is fixed however many draws the simulation asks for.
 - **Not yet in the pipeline.** The rep's level posterior from the actuals
   (:mod:`quotaopt.tracking_forecast`) over the expected share of the year the horizon
   still holds, times the share of such bookings that come from opportunities created
@@ -31,6 +33,10 @@ import scipy.sparse as sp
 from quotaopt.sampling import BLOCK, block_rng
 from quotaopt.tracking_forecast import QUANTILES, Posterior, draw_rest
 
+#: Blocks of pipeline draws made per horizon; level draw block ``b`` pairs with pipeline block ``b mod`` this.
+PIPELINE_BLOCKS = 8
+#: Draws kept per rep for its quantiles (its chance counts every draw).
+REP_QUANTILE_DRAWS = 2000
 #: Draws x reps drawn at once per chunk.
 _CHUNK_ELEMENTS = 1 << 20
 
@@ -92,12 +98,10 @@ def pipeline_rng(seed: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, 1))))
 
 
-def _summary(totals: np.ndarray, quota: np.ndarray) -> pd.DataFrame:
-    q = np.quantile(totals, QUANTILES, axis=0) if len(totals) else np.full((3, len(quota)), np.nan)
-    return pd.DataFrame({
-        "p_attain": (totals >= quota[None, :]).mean(axis=0) if len(totals) else np.full(len(quota), np.nan),
-        "p10": q[0], "p50": q[1], "p90": q[2],
-    })
+def _summary(hits: np.ndarray, draws: int, sample: np.ndarray) -> pd.DataFrame:
+    q = np.quantile(sample, QUANTILES, axis=0) if len(sample) else np.full((3, len(hits)), np.nan)
+    return pd.DataFrame({"p_attain": hits / draws if draws else np.full(len(hits), np.nan),
+                         "p10": q[0], "p50": q[1], "p90": q[2]})
 
 
 def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh: np.ndarray,
@@ -122,28 +126,41 @@ def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh
         The period's quotas.
     draws, seed : int
         Block ``b`` of :data:`~quotaopt.sampling.BLOCK` draws uses ``block_rng(seed, b)`` for the
-        levels and :func:`pipeline_rng` for the pipeline: results never depend on chunking.
+        levels and the pipeline draws of block ``b mod`` :data:`PIPELINE_BLOCKS` (from
+        :func:`pipeline_rng`): results never depend on chunking, and half a million open
+        opportunities cost a fixed number of draws whatever ``draws`` is.
 
     Returns
     -------
     (reps, units) : tuple of DataFrame
-        ``p_attain, p10, p50, p90`` in rep and unit order.
+        ``p_attain, p10, p50, p90`` in rep and unit order; a rep's chance counts every draw,
+        its quantiles the first :data:`REP_QUANTILE_DRAWS` (memory stays reps x that).
     """
     booked = np.asarray(booked, dtype=np.float64)
     share = np.clip(np.asarray(rest, dtype=np.float64) * np.asarray(fresh, dtype=np.float64), 0.0, 1.0)
     weights_t = sp.csr_matrix(member, dtype=np.float64).T.tocsr()
+    rep_quota = np.asarray(rep_quota, dtype=np.float64)
+    unit_quota = np.asarray(unit_quota, dtype=np.float64)
     n = len(booked)
-    rep_totals = np.empty((draws, n))
+    n_blocks = -(-draws // BLOCK)
+    pipe_blocks = [pipeline.draw(pipeline_rng(seed, b), BLOCK) for b in range(min(PIPELINE_BLOCKS, n_blocks))]
+    rep_hits = np.zeros(n)
+    rep_sample = np.empty((min(draws, REP_QUANTILE_DRAWS), n))
     unit_totals = np.empty((draws, weights_t.shape[0]))
+    base_units = weights_t @ booked
     step = max(BLOCK, (_CHUNK_ELEMENTS // max(n, 1)) // BLOCK * BLOCK)
     for first in range(0, draws, step):
         last = min(draws, first + step)
         parts = []
         for blk in range(first // BLOCK, -(-last // BLOCK)):
             size = min(last, (blk + 1) * BLOCK) - blk * BLOCK
-            parts.append(draw_rest(post, share, block_rng(seed, blk), size) + pipeline.draw(pipeline_rng(seed, blk), size))
+            parts.append(draw_rest(post, share, block_rng(seed, blk), size) + pipe_blocks[blk % PIPELINE_BLOCKS][:size])
         future = np.concatenate(parts)
-        rep_totals[first:last] = booked[None, :] + future
-        unit_totals[first:last] = (weights_t @ booked)[None, :] + (weights_t @ future.T).T
-    return (_summary(rep_totals, np.asarray(rep_quota, dtype=np.float64)),
-            _summary(unit_totals, np.asarray(unit_quota, dtype=np.float64)))
+        totals = booked[None, :] + future
+        rep_hits += (totals >= rep_quota[None, :]).sum(axis=0)
+        if first < len(rep_sample):
+            keep = min(last, len(rep_sample)) - first
+            rep_sample[first:first + keep] = totals[:keep]
+        unit_totals[first:last] = base_units[None, :] + (weights_t @ future.T).T
+    unit_hits = (unit_totals >= unit_quota[None, :]).sum(axis=0)
+    return _summary(rep_hits, draws, rep_sample), _summary(unit_hits, draws, unit_totals)

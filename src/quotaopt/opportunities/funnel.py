@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from quotaopt.opportunities.conversion import latest_rows
+from quotaopt.opportunities.conversion import latest_rows, outcome_of, with_codes
 
 HEATMAP_WEEKS = 13
 STALL_QUANTILE = 0.9
@@ -56,24 +56,24 @@ def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return pd.Series(np.asarray(delta / pd.Timedelta(days=1), dtype=np.float64), index=later.index)
 
 
-def _heatmap(opps: pd.DataFrame, unit_of: pd.Series) -> pd.DataFrame:
+def _heatmap(opps: pd.DataFrame, unit_of: pd.Series, won_on: np.ndarray) -> pd.DataFrame:
     dates = np.sort(opps["snapshot_date"].unique())
     if len(dates) < 2:
         return pd.DataFrame(columns=["week", "unit_id", "opportunities", "advanced", "expected", "ratio"])
-    last = latest_rows(opps).set_index("opportunity_id")
-    won_on = last["close_date"].where(last["status"] == "won")
-    nxt = pd.Series(dates[1:], index=dates[:-1])
-    open_rows = opps[(opps["status"] == "open") & opps["snapshot_date"].isin(nxt.index)]
-    later = open_rows["snapshot_date"].map(nxt)
-    key = opps.set_index(["opportunity_id", "snapshot_date"])["stage_index"]
-    then = pd.MultiIndex.from_arrays([open_rows["opportunity_id"], later])
-    stage_then = key.reindex(then).to_numpy()
-    won_by = open_rows["opportunity_id"].map(won_on)
-    advanced = (np.nan_to_num(stage_then, nan=-1) > open_rows["stage_index"].to_numpy()) | (
-        won_by.notna() & (won_by <= later)).to_numpy()
-    frame = pd.DataFrame({"week": open_rows["snapshot_date"].to_numpy(), "stage": open_rows["stage_index"].to_numpy(),
-                          "unit_id": open_rows["rep_id"].map(unit_of).fillna("").to_numpy(),
-                          "advanced": advanced.astype(float)})
+    snap = np.searchsorted(dates, opps["snapshot_date"].to_numpy())
+    codes = opps["oid"].to_numpy()
+    # The stage of each opportunity at each snapshot, looked up by one integer key.
+    key = pd.Index(codes * len(dates) + snap)
+    stage = opps["stage_index"].to_numpy()
+    rows = np.flatnonzero((opps["status"] == "open").to_numpy() & (snap < len(dates) - 1))
+    found = key.get_indexer(pd.Index(codes[rows] * len(dates) + snap[rows] + 1))
+    stage_then = np.where(found >= 0, stage[np.maximum(found, 0)], -1)
+    later = dates[snap[rows] + 1]
+    won_by = won_on[codes[rows]]
+    advanced = (stage_then > stage[rows]) | (~np.isnat(won_by) & (won_by <= later))
+    frame = pd.DataFrame({"week": dates[snap[rows]], "stage": stage[rows],
+                          "unit_id": opps["rep_id"].to_numpy()[rows], "advanced": advanced.astype(float)})
+    frame["unit_id"] = frame["unit_id"].map(unit_of).fillna("")
     frame["expected"] = frame.groupby("stage")["advanced"].transform("mean")
     recent = frame[frame["week"] >= dates[max(0, len(dates) - 1 - HEATMAP_WEEKS)]]
     cells = recent.groupby(["week", "unit_id"]).agg(opportunities=("advanced", "size"), advanced=("advanced", "sum"),
@@ -100,21 +100,24 @@ def funnel_view(opps: pd.DataFrame, open_now: pd.DataFrame, unit_of: pd.Series, 
     as_of : Timestamp
     """
     columns = ["rep_id", "opportunity_id", "stage", "days_in_stage", "usual_days", "amount", "close_date"]
-    heatmap = _heatmap(opps, unit_of)
+    opps = with_codes(opps)
+    won_of, close_of, _ = outcome_of(latest_rows(opps), int(opps["oid"].max()) + 1 if len(opps) else 0)
+    won_on = np.where(won_of, close_of, np.datetime64("NaT"))
+    heatmap = _heatmap(opps, unit_of, won_on)
     snapshots = opps["snapshot_date"].nunique()
     basis = "snapshots" if snapshots > 1 else "age"
     if basis == "snapshots":
         seen = opps[opps["status"] == "open"]
-        entered = seen.groupby(["opportunity_id", "stage_index"], sort=True)["snapshot_date"].min().reset_index()
-        entered["left"] = entered.groupby("opportunity_id")["snapshot_date"].shift(-1)
-        last = latest_rows(opps).set_index("opportunity_id")
-        won_on = entered["opportunity_id"].map(last["close_date"].where(last["status"] == "won"))
-        entered["left"] = entered["left"].fillna(won_on)
+        entered = seen.groupby(["oid", "stage_index"], sort=True)["snapshot_date"].min().reset_index()
+        entered["left"] = entered.groupby("oid")["snapshot_date"].shift(-1)
+        entered["left"] = entered["left"].fillna(pd.Series(won_on[entered["oid"].to_numpy()], index=entered.index))
         known = entered[entered["snapshot_date"] > opps["snapshot_date"].min()].dropna(subset=["left"])
         usual = known.assign(days=_days(known["left"], known["snapshot_date"])).groupby("stage_index")["days"].quantile(
             STALL_QUANTILE)
-        since = entered.set_index(["opportunity_id", "stage_index"])["snapshot_date"]
-        start = since.reindex(pd.MultiIndex.from_arrays([open_now["opportunity_id"], open_now["stage_index"]]))
+        n_stages = len(stages)
+        since = pd.Series(entered["snapshot_date"].to_numpy(),
+                          index=entered["oid"].to_numpy() * n_stages + entered["stage_index"].to_numpy())
+        start = since.reindex(open_now["oid"].to_numpy() * n_stages + open_now["stage_index"].to_numpy())
         in_stage = _days(pd.Series(as_of, index=open_now.index), pd.Series(start.to_numpy(), index=open_now.index))
         limit = open_now["stage_index"].map(usual)
     else:

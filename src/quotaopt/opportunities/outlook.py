@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.opportunities.conversion import Conversion, learn_conversion
+from quotaopt.opportunities.conversion import Conversion, learn_conversion, with_codes
 from quotaopt.opportunities.forecast import OpenPipeline, period_forecast
 from quotaopt.tracking_forecast import Posterior
 
@@ -109,7 +109,7 @@ def prepare_rows(opps: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame,
     """Rows up to the as-of date (an undated row is a row of the as-of snapshot), and how many were later."""
     dated = opps.assign(snapshot_date=opps["snapshot_date"].fillna(as_of))
     keep = dated["snapshot_date"] <= as_of
-    return dated[keep].reset_index(drop=True), int((~keep).sum())
+    return with_codes(dated[keep].reset_index(drop=True)), int((~keep).sum())
 
 
 def _frame(kind_quota: np.ndarray, booked: np.ndarray, fc: pd.DataFrame, label: str, open_amount: np.ndarray,
