@@ -29,8 +29,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from quotaopt.commands import track as track_run  # noqa: E402
 from quotaopt.datasets import generate_company  # noqa: E402
-from quotaopt.track_api import track_run  # noqa: E402
 
 from tracking_fixtures import build_run, truth_capacity  # noqa: E402
 

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from quotaopt.commands import track as track_run  # noqa: E402
 from quotaopt.datasets import generate_company  # noqa: E402
-from quotaopt.track_api import track_run  # noqa: E402
 from tracking import _parents, brier, largest_gap, reliability, unit_totals  # noqa: E402
 
 from tracking_fixtures import build_run, truth_capacity  # noqa: E402

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from quotaopt.cli import main
+from quotaopt.commands import track as track_run
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
-from quotaopt.opportunities import parse_horizon, target_quarter
-from quotaopt.opportunities.conversion import learn_conversion
-from quotaopt.track_api import track_run
+from quotaopt.tracking.pipeline import parse_horizon, target_quarter
+from quotaopt.tracking.pipeline.conversion import learn_conversion
 
 from tracking_fixtures import build_run, truth_capacity
 

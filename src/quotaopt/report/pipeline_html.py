@@ -76,7 +76,7 @@ def _stalled(stalled: pd.DataFrame) -> str:
 
 
 def pipeline_sections(status: pd.DataFrame, meta: dict[str, Any], funnel: Any) -> str:
-    """The quarter section (always) and, with a funnel (:class:`quotaopt.opportunities.funnel.Funnel`), the pipeline's.
+    """The quarter section (always) and, with a funnel (:class:`quotaopt.tracking.pipeline.funnel.Funnel`), the pipeline's.
 
     Parameters
     ----------

@@ -5,14 +5,14 @@ For each rep, over a period ending at a horizon date (the quarter, or the year):
 ``total = booked in the period so far + pipeline outcome + bookings not yet in the pipeline``
 
 - **Pipeline outcome.** Each open opportunity closes won within the horizon with its learned
-  chance ``p`` (:mod:`quotaopt.opportunities.conversion`) for its CRM amount times the
+  chance ``p`` (:mod:`quotaopt.tracking.pipeline.conversion`) for its CRM amount times the
   learned won-over-CRM ratio ``a``, independently of the others: every draw decides every
   opportunity (one float32 uniform each), and a sparse product sums the won amounts per rep,
   so a rep's few large deals keep their lumpy sum (no normal or lognormal stand-in). The
   pipeline's draws are made for :data:`PIPELINE_BLOCKS` blocks and paired again with later
   level draws, so their cost is fixed however many draws the simulation asks for.
 - **Not yet in the pipeline.** The rep's level posterior from the actuals
-  (:mod:`quotaopt.tracking_forecast`) over the expected share of the year the horizon
+  (:mod:`quotaopt.tracking._forecast`) over the expected share of the year the horizon
   still holds, times the share of such bookings that come from opportunities created
   after the as-of date. These draws carry the company and team correlation of the
   existing Monte Carlo; units add their reps' draws.
@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from quotaopt.sampling import BLOCK, block_rng
-from quotaopt.tracking_forecast import QUANTILES, Posterior, draw_rest
+from quotaopt.incentives import BLOCK, block_rng
+from quotaopt.tracking._forecast import QUANTILES, Posterior, draw_rest
 
 #: Blocks of pipeline draws made per horizon; level draw block ``b`` pairs with pipeline block ``b mod`` this.
 PIPELINE_BLOCKS = 8
@@ -112,7 +112,7 @@ def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh
     Parameters
     ----------
     post : Posterior
-        Levels updated from the actuals (:func:`quotaopt.tracking_forecast.update`).
+        Levels updated from the actuals (:func:`quotaopt.tracking.update`).
     booked : ndarray
         Per rep: booked inside the period up to the as-of date.
     rest : ndarray
@@ -125,7 +125,7 @@ def period_forecast(post: Posterior, booked: np.ndarray, rest: np.ndarray, fresh
     rep_quota, unit_quota : ndarray
         The period's quotas.
     draws, seed : int
-        Block ``b`` of :data:`~quotaopt.sampling.BLOCK` draws uses ``block_rng(seed, b)`` for the
+        Block ``b`` of :data:`~quotaopt.incentives.BLOCK` draws uses ``block_rng(seed, b)`` for the
         levels and the pipeline draws of block ``b mod`` :data:`PIPELINE_BLOCKS` (from
         :func:`pipeline_rng`): results never depend on chunking, and half a million open
         opportunities cost a fixed number of draws whatever ``draws`` is.

@@ -19,9 +19,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.opportunities.conversion import Conversion, learn_conversion, with_codes
-from quotaopt.opportunities.forecast import OpenPipeline, period_forecast
-from quotaopt.tracking_forecast import Posterior
+from quotaopt.tracking._forecast import Posterior
+from quotaopt.tracking.pipeline.conversion import Conversion, learn_conversion, with_codes
+from quotaopt.tracking.pipeline.forecast import OpenPipeline, period_forecast
 
 #: Columns ``track`` adds to status.csv (after the tracking columns), in order.
 QUARTER_COLUMNS = ["quarter", "quarter_quota", "quarter_actual", "p_attain_quarter", "quarter_p10", "quarter_p50",

@@ -1,4 +1,8 @@
-"""What ``track --opportunities`` adds to the tracking folder: the funnel files and the page sections."""
+"""What ``track --opportunities`` adds to the tracking folder: the funnel files and the page sections.
+
+The quarter's numbers come from :func:`quotaopt.tracking.assess` (its ``outlook``); this
+module turns them and the funnel (:mod:`quotaopt.tracking.pipeline.funnel`) into bytes.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from quotaopt.company import CompanyData
 from quotaopt.io import csv_bytes
-from quotaopt.opportunities.funnel import funnel_view
-from quotaopt.opportunities.outlook import prepare_rows
-from quotaopt.result import StoredRun
+from quotaopt.planning import StoredRun
+from quotaopt.tracking.pipeline.funnel import funnel_view
+from quotaopt.tracking.pipeline.outlook import prepare_rows
 
 
 def heatmap_units(units: pd.DataFrame, rep_teams: pd.Series) -> pd.Series:
@@ -29,14 +32,14 @@ def heatmap_units(units: pd.DataFrame, rep_teams: pd.Series) -> pd.Series:
     return rep_teams.astype("str").map(cache)
 
 
-def pipeline_files(result: Any, run: StoredRun, company: CompanyData, opps: pd.DataFrame | None,
+def pipeline_files(result: Any, run: StoredRun, opps: pd.DataFrame | None,
                    as_of: dt.date) -> tuple[str, dict[str, bytes]]:
     """The status page's quarter (and, with opportunities, funnel) sections, and ``stalled.csv`` / ``funnel.csv``.
 
     Parameters
     ----------
     result : Assessment
-        From :func:`quotaopt.track_api.assess` (its ``outlook`` and ``status``).
+        From :func:`quotaopt.tracking.assess` (its ``outlook`` and ``status``).
     """
     from quotaopt.report.pipeline_html import pipeline_sections
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from quotaopt.opportunities.conversion import latest_rows, outcome_of, with_codes
+from quotaopt.tracking.pipeline.conversion import latest_rows, outcome_of, with_codes
 
 HEATMAP_WEEKS = 13
 STALL_QUANTILE = 0.9

@@ -1,13 +1,13 @@
 """Tracking from the pipeline: opportunities in, the chance of making the quarter out.
 
-- :mod:`~quotaopt.opportunities.conversion`: what past snapshots (or won/lost history)
+- :mod:`~quotaopt.tracking.pipeline.conversion`: what past snapshots (or won/lost history)
   teach about an open opportunity's chance to close won within a horizon, its amount and
   its slippage, shrunk toward pooled rates where data is thin;
-- :mod:`~quotaopt.opportunities.forecast`: closed + pipeline + not yet in the pipeline,
+- :mod:`~quotaopt.tracking.pipeline.forecast`: closed + pipeline + not yet in the pipeline,
   drawn in the tracking's correlated Monte Carlo;
-- :mod:`~quotaopt.opportunities.outlook`: the quarter (``--horizon``) and the year per rep
+- :mod:`~quotaopt.tracking.pipeline.outlook`: the quarter (``--horizon``) and the year per rep
   and unit, the columns ``track`` adds to status.csv;
-- :mod:`~quotaopt.opportunities.funnel`: the funnel view of status.html.
+- :mod:`~quotaopt.tracking.pipeline.funnel`: the funnel view of status.html.
 
 Reading and checking the file is :func:`quotaopt.io.load_opportunities` (the disk layer).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quotaopt.opportunities.outlook import (
+from quotaopt.tracking.pipeline.outlook import (
     QUARTER_COLUMNS,
     Outlook,
     outlook,
