@@ -200,3 +200,16 @@ def test_without_snapshots_the_funnel_learns_from_won_and_lost() -> None:
     # shrunk by 30 pseudo-rows at each level (stage, stage x bucket, role x stage x bucket): 0.4, 0.44, 0.464.
     assert conv.funnel[0, 0] == pytest.approx(1 / 3)
     assert conv.funnel[0, 1] == pytest.approx(0.464)
+
+
+def test_generate_writes_the_pipeline_only_when_asked(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plain = runner.invoke(main, ["generate", "--reps", "8", "--out", str(tmp_path / "a"), "--actuals-through", AS_OF])
+    piped = runner.invoke(main, ["generate", "--reps", "8", "--out", str(tmp_path / "b"), "--actuals-through", AS_OF,
+                                 "--opportunities"])
+    assert plain.exit_code == 0 and piped.exit_code == 0, plain.output + piped.output
+    assert not (tmp_path / "a" / "opportunities.csv").exists()
+    assert (tmp_path / "b" / "opportunities.csv").exists() and (tmp_path / "b" / "truth" / "opportunities.csv").exists()
+    # The pipeline has its own seed stream: every other file is byte for byte the same.
+    for name in ("bookings.csv", "actuals.csv", "reps.csv", "truth/plan_year_bookings.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
