@@ -14,7 +14,6 @@ import pandas as pd
 from quotaopt.io import csv_bytes
 from quotaopt.planning import StoredRun
 from quotaopt.tracking.pipeline.funnel import funnel_view
-from quotaopt.tracking.pipeline.outlook import prepare_rows
 
 
 def heatmap_units(units: pd.DataFrame, rep_teams: pd.Series) -> pd.Series:
@@ -49,7 +48,7 @@ def pipeline_files(result: Any, run: StoredRun, opps: pd.DataFrame | None,
     if opps is None or view.conversion is None or view.conversion.method == "none":
         return pipeline_sections(result.status, view.meta, None), {}
     ts = pd.Timestamp(as_of)
-    rows, _ = prepare_rows(opps, ts)
+    rows = view.rows
     plan = run.plan.reset_index(drop=True)
     unit_of = pd.Series(heatmap_units(run.units, plan["team_id"]).to_numpy(), index=plan["rep_id"].astype("str"))
     stages = view.conversion.stages

@@ -34,7 +34,7 @@ from quotaopt.incentives import BLOCK, block_rng
 from quotaopt.tracking._forecast import QUANTILES, Posterior, draw_rest
 
 #: Blocks of pipeline draws made per horizon; level draw block ``b`` pairs with pipeline block ``b mod`` this.
-PIPELINE_BLOCKS = 8
+PIPELINE_BLOCKS = 4
 #: Draws kept per rep for its quantiles (its chance counts every draw).
 REP_QUANTILE_DRAWS = 2000
 #: Draws x reps drawn at once per chunk.

@@ -93,6 +93,8 @@ class Outlook:
     conversion : Conversion or None
     open_opps : DataFrame
         The open pipeline at the as-of date, plan reps only (for the funnel view), with ``p_quarter``.
+    rows : DataFrame
+        The opportunity rows up to the as-of date (``snapshot_date`` filled, ``oid`` codes).
     meta : dict
     """
 
@@ -103,6 +105,7 @@ class Outlook:
     conversion: Conversion | None = None
     open_opps: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict[str, Any] = field(default_factory=dict)
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def prepare_rows(opps: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, int]:
@@ -193,12 +196,13 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
                             "horizon_days": horizon_days, "days_left": int(h_q), "pipeline": None}
 
     conversion = None
-    open_now = pd.DataFrame()
+    open_now = rows = pd.DataFrame()
     pipe_q = pipe_y = None
     fresh_q = fresh_y = np.ones(n)
     if opportunities is not None and role_of is not None and len(opportunities):
         ts = pd.Timestamp(as_of)
         opps, later = prepare_rows(opportunities, ts)
+        rows = opps
         roles = tuple(sorted(set(role_of.astype("str"))))
         conversion = learn_conversion(opps, role_of.astype("str"), roles, stages, ts)
         phase = float((target_quarter(as_of, None)[2] - as_of).days)  # days to the end of the as-of quarter
@@ -240,7 +244,7 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
         reps=_frame(rep_q_quota, booked_q, reps_q, label, open_amount, weighted),
         units=_frame(unit_q_quota, member.T @ booked_q, units_q, label, member.T @ open_amount,
                      None if weighted is None else member.T @ weighted),
-        conversion=conversion, open_opps=open_now, meta=meta)
+        conversion=conversion, open_opps=open_now, meta=meta, rows=rows)
     if pipe_y is not None:
         reps_y, units_y = period_forecast(post, actual_to_date, rest_y, fresh_y, pipe_y, member, quota,
                                           member.T @ quota, draws, seed)
