@@ -383,3 +383,32 @@ def train_scenario(scenario: str | Path, model_out: str | Path | None = None) ->
     save_model(trained.model, folder, trained.metadata)
     _, meta = load_model(folder)  # what a plan will read: the saved file, checked
     return folder, meta
+
+
+def analyze_scenario(scenario: str | Path, out: str | Path | None = None) -> Path:
+    """``quotaopt analyze``: the history view of a scenario's data as a self-contained ``analysis.html``.
+
+    Bookings by quarter and month across the years, by region and unit, the accounts
+    that carry 80% of revenue, and reps' year-on-year growth, over the history before
+    the plan year. Written to ``out`` (a file), else ``runs/<scenario>/analysis.html``
+    beside the scenario; replaced atomically. Returns the path written.
+
+    Examples
+    --------
+    >>> path = analyze_scenario("scenarios/example.yaml", out="/tmp/analysis.html")  # doctest: +SKIP
+    """
+    from quotaopt.report.history import render_analysis
+
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    assert inputs.scenario is not None
+    if out is not None:
+        target = Path(out)
+        probe_writable(target.parent, "--out")
+    else:
+        runs_root = default_runs_root(inputs)
+        target = runs_root / inputs.scenario.name / "analysis.html"
+        probe_writable(target.parent, str(runs_root))
+    page = render_analysis(inputs.company, inputs.scenario.name, before=inputs.plan_year)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(target, page)
+    return target
