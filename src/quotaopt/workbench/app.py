@@ -225,6 +225,7 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
         Route("/s/{slug}/compare", compare),
         Route("/s/{slug}/history", history),
         Route("/assets/report.css", report_css),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})

@@ -20,6 +20,7 @@ overrides gives byte-identical plan files.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -83,6 +84,7 @@ class ScenarioSession:
         self._solve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self.waiting = 0
+        self.workers = os.cpu_count() or 1
 
     @property
     def unit(self) -> float:
@@ -138,9 +140,9 @@ class ScenarioSession:
                 return Solved(hit.settings, hit.overrides, hit.inputs, hit.result, 0.0)
             start = time.perf_counter()
             inputs, changes = self.inputs_for(settings)
-            # One worker: a knob change is small, and a process pool per change costs more
-            # than it saves (the plan is the same for any number of workers).
-            result = run_plan(inputs, workers=1, capacity_cache=self.capacity_cache)
+            # As `plan` runs: one worker per core (the simulation's chunks in threads; the
+            # exact unit solves stay in this process). The plan is the same for any number.
+            result = run_plan(inputs, workers=self.workers, capacity_cache=self.capacity_cache)
             solved = Solved(settings, changes, inputs, result, time.perf_counter() - start)
         with self._state_lock:
             self._results[settings.key()] = solved

@@ -134,7 +134,13 @@
 
     function later() {
       window.clearTimeout(timer);
-      timer = window.setTimeout(function () { state.knobs = readKnobs(); solve(); }, 300);
+      timer = window.setTimeout(function () {
+        var knobs = readKnobs();
+        if (JSON.stringify(knobs) === JSON.stringify(state.knobs)) { return; }  // a blur, not a change
+        state = copy(state);
+        state.knobs = knobs;
+        solve();
+      }, 300);
     }
 
     all("[data-knob]").forEach(function (el) { el.addEventListener("change", later); });
