@@ -403,11 +403,16 @@ def analyze(scenario: Path, out_file: Path | None) -> None:
               help="Parent folder of the versions (default: runs/ beside each scenario).")
 def serve(scenarios: tuple[Path, ...], host: str, port: int, token: str | None, user: str | None,
           runs_dir: Path | None) -> None:
-    """The what-if workbench: a local web page to shape, save, compare and approve plans."""
+    """The what-if workbench: a local web page to shape, save, compare and approve plans.
+
+    Serves each SCENARIO (default: every scenarios/*.yaml of the working directory).
+    """
     from quotaopt.workbench import serve as run_server
 
-    run_server(list(scenarios) or [Path("scenarios/example.yaml")], host=host, port=port, token=token, user=user,
-               runs_dir=runs_dir, echo=click.echo)
+    chosen = list(scenarios) or sorted(Path("scenarios").glob("*.yaml"))
+    if not chosen:
+        raise click.UsageError("name a scenario file (no scenarios/*.yaml here)")
+    run_server(chosen, host=host, port=port, token=token, user=user, runs_dir=runs_dir, echo=click.echo)
 
 
 def _wide_pandas() -> Any:

@@ -64,7 +64,13 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
     DataFrame
     """
     from quotaopt.allocation import allocate
-    from quotaopt.planning import estimate_capacity, growth_base, month_weights_of, simulate_stage, with_locks
+    from quotaopt.planning import (
+        estimate_capacity,
+        growth_base,
+        month_weights_of,
+        simulate_stage,
+        with_locks,
+    )
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
     if scenario is None:

@@ -144,7 +144,7 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
     :func:`capacity_key`, so a what-if that changes no ``capacity.*`` key and no data
     file fits once; ``market.growth`` is applied after it and may change freely.
     """
-    key = capacity_key(scenario, company, plan_year) if cache is not None else None
+    key = capacity_key(scenario, company, plan_year)
     if cache is not None and key in cache:
         fitted, fitted_info, carry = cache[key]
     else:

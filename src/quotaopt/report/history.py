@@ -83,8 +83,8 @@ def complete_years(company: CompanyData) -> list[int]:
 
 def _by_period(bookings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     dates = bookings["date"]
-    months = bookings.groupby([dates.dt.year.rename("year"), dates.dt.month.rename("month")])["amount"].sum()
-    months = months.unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
+    sums = bookings.groupby([dates.dt.year.rename("year"), dates.dt.month.rename("month")])["amount"].sum()
+    months: pd.DataFrame = sums.unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
     quarters = pd.DataFrame({f"Q{q}": months[[3 * q - 2, 3 * q - 1, 3 * q]].sum(axis=1) for q in range(1, 5)})
     quarters["total"] = quarters.sum(axis=1)
     return quarters, months
@@ -151,8 +151,8 @@ def _growth(company: CompanyData, years: list[int]) -> tuple[pd.DataFrame, tuple
         return pd.DataFrame(), None
     first, second = years[-2], years[-1]
     bookings = company.bookings
-    per = bookings.groupby([bookings["rep_id"], bookings["date"].dt.year.rename("year")])["amount"].sum()
-    per = per.unstack("year").reindex(columns=[first, second]).fillna(0.0)
+    sums = bookings.groupby([bookings["rep_id"], bookings["date"].dt.year.rename("year")])["amount"].sum()
+    per: pd.DataFrame = sums.unstack("year").reindex(columns=[first, second]).fillna(0.0)
     reps = company.reps.set_index("rep_id")
     frame = reps.reindex(per.index)[["name", "team_id", "role", "status", "hire_date"]].copy()
     frame[f"bookings_{first}"] = per[first]

@@ -158,7 +158,8 @@ class ScenarioSession:
         InputError
             Naming the changed file (restart ``quotaopt serve`` to read it again).
         """
-        read = {self.inputs.company.folder / name: digest for name, digest in self.inputs.company.files.items()}
+        read: dict[Path, str | None] = {self.inputs.company.folder / name: digest
+                                        for name, digest in self.inputs.company.files.items()}
         read.update(self._source_hashes)
         changed = [str(path) for path, digest in sorted(read.items()) if _digest(path) != digest]
         if changed:

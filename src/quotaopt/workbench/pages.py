@@ -112,4 +112,5 @@ def frontier_view(session: ScenarioSession, settings: Settings) -> FrontierView:
     with session.turn():
         table = frontier(inputs, list(DEFAULT_GROWTH), capacity_cache=session.capacity_cache)
     chart = frontier_chart(table) if (table["status"] == "ok").any() else ""
-    return FrontierView(rows=table.to_dict(orient="records"), chart=chart)
+    rows = [{str(k): v for k, v in record.items()} for record in table.to_dict(orient="records")]
+    return FrontierView(rows=rows, chart=chart)

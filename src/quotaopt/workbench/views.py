@@ -108,16 +108,17 @@ def grid(result: PlanResult, names: pd.Series, delta: pd.Series, locks: dict[str
     """One row per rep for the grid (raw numbers for sorting, text for showing)."""
     plan = result.plan
     rows = []
-    for rec in plan.itertuples(index=False):
-        rep = str(rec.rep_id)
+    for rec in plan.itertuples(index=False):  # Any: typed attribute access to the plan's columns
+        row: Any = rec
+        rep = str(row.rep_id)
         lock = locks.get(rep, "absent")
         locked_by = "page" if lock not in ("absent", None) else (
             "reps.csv" if lock == "absent" and np.isfinite(csv_locked.get(rep, np.nan)) else "")
         rows.append({
-            "rep_id": rep, "name": str(names.get(rep, "") or ""), "team_id": str(rec.team_id), "role": str(rec.role),
-            "p10": float(rec.capacity_p10), "p50": float(rec.capacity_p50), "p90": float(rec.capacity_p90),
-            "quota": float(rec.quota), "stretch": float(rec.stretch), "chance": float(rec.p_attain),
-            "binding": str(rec.binding), "delta": float(delta.get(rep, 0.0)), "locked_by": locked_by,
+            "rep_id": rep, "name": str(names.get(rep, "") or ""), "team_id": str(row.team_id), "role": str(row.role),
+            "p10": float(row.capacity_p10), "p50": float(row.capacity_p50), "p90": float(row.capacity_p90),
+            "quota": float(row.quota), "stretch": float(row.stretch), "chance": float(row.p_attain),
+            "binding": str(row.binding), "delta": float(delta.get(rep, 0.0)), "locked_by": locked_by,
         })
     return rows
 
