@@ -230,3 +230,28 @@ def test_analyze_writes_the_four_views(example: Path) -> None:
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html  # self-contained
     missing = CliRunner().invoke(main, ["analyze", str(example.parent / "nope.yaml")])
     assert missing.exit_code == 2 and "scenario file not found" in missing.output
+
+
+def test_knobs_become_the_overrides_a_child_scenario_would_set(example: Path) -> None:
+    from quotaopt.io import load_scenario
+    from quotaopt.workbench.knobs import knob_values, overrides, parse_settings
+
+    base = load_scenario(example)
+    start = knob_values(base)
+    assert start["growth"] == 0.12 and start["stretch"] == [0.75, 1.4] and start["company"] is None
+    same = parse_settings({"knobs": start, "locks": {}}, 1000)
+    assert overrides(same, base) == {}  # the file's own values change nothing
+    amount = parse_settings({"knobs": {**start, "company": 90e6}}, 1000)
+    assert overrides(amount, base) == {"target": {"company": 90e6, "growth": None}}
+    assert load_scenario(example, overrides(amount, base)).target.company == 90e6
+    by_share = load_scenario(example, {"target": {"growth": None, "reps_at_quota": 0.6}})
+    back = parse_settings({"knobs": {"growth": 0.1}}, 1000)
+    assert overrides(back, by_share) == {"target": {"growth": 0.1, "reps_at_quota": None}}
+    none = parse_settings({"knobs": {"ka_share": None, "max_change": None}, "locks": {"RP1": None}}, 1000)
+    assert overrides(none, base) == {"allocation": {"ka_share": None, "max_change": None, "locks": {"RP1": None}}}
+    with pytest.raises(InputError, match="give a target growth or a target amount"):
+        parse_settings({"knobs": {"growth": None, "company": None}}, 1000)
+    with pytest.raises(InputError, match="Fairness: expected one of stretch, chance"):
+        parse_settings({"knobs": {"fairness": "random"}}, 1000)
+    with pytest.raises(InputError, match="Target growth: expected a finite number"):
+        parse_settings({"knobs": {"growth": "nan"}}, 1000)
