@@ -152,13 +152,13 @@ def test_token_is_needed_off_loopback(example: Path) -> None:
     client = TestClient(app, base_url="http://10.1.2.3:8000", follow_redirects=False)
     assert client.get("/s/example/history").status_code == 401
     assert client.get("/s/example/history", headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
-    assert client.get("/s/example/history", cookies={"quotaopt_token": "nope"}).status_code == 401
+    assert client.get("/s/example/history", headers={"cookie": "quotaopt_token=nope"}).status_code == 401
     assert client.post("/s/example/solve", json=_settings(0.1)).status_code == 401
     assert client.get("/s/example/history", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     first = client.get(f"/s/example/history?token={TOKEN}")
     assert first.status_code == 303 and first.headers["location"] == "/s/example/history"
     assert "HttpOnly" in first.headers["set-cookie"] and "SameSite=Strict" in first.headers["set-cookie"]
-    assert client.get("/s/example/history", cookies={"quotaopt_token": TOKEN}).status_code == 200
+    assert client.get("/s/example/history", headers={"cookie": f"quotaopt_token={TOKEN}"}).status_code == 200
 
 
 def test_other_hosts_origins_and_form_posts_are_refused(client: TestClient) -> None:

@@ -31,6 +31,8 @@ from quotaopt.report._markup import chart, note, table, td
 PARETO_SHARE = 0.8
 #: Most rows listed in the account and rep tables (all are counted).
 LISTED = 200
+#: Every chart spans the page's column (inches; see report.charts).
+WIDE = (11.4, 3.4)
 #: The sections of the page: (id, navigation label).
 SECTIONS = [("periods", "By quarter and month"), ("units", "By region and unit"),
             ("pareto", "Accounts carrying 80%"), ("growth", "Reps' growth")]
@@ -190,13 +192,17 @@ def history_views(company: CompanyData, before: int | None = None) -> HistoryVie
 # -- charts ---------------------------------------------------------------------------------
 
 
+def _year_colour(i: int, n: int) -> str:
+    """The latest year orange, the one before blue, older years grey."""
+    return charts.ORANGE if i == n - 1 else charts.BLUE if i == n - 2 else charts.GREY
+
+
 def _draw_months(fig: Any, months: pd.DataFrame) -> None:
     from matplotlib.ticker import FuncFormatter
 
     ax = fig.add_subplot()
-    palette = [charts.GREY, "#93c5fd", charts.BLUE, charts.ORANGE, "#16a34a", "#9333ea"]
     for i, (year, row) in enumerate(months.iterrows()):
-        colour = palette[(i - len(months)) % len(palette)] if i < len(months) - 1 else charts.ORANGE
+        colour = _year_colour(i, len(months))
         ax.plot(range(1, 13), row.to_numpy(float), marker="o", ms=3, lw=1.6, color=colour, label=str(year))
     ax.set_xticks(range(1, 13), ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"])
     ax.yaxis.set_major_formatter(FuncFormatter(charts.compact))
@@ -211,7 +217,7 @@ def _draw_units(fig: Any, frame: pd.DataFrame, years: list[int]) -> None:
     width = 0.8 / max(len(years), 1)
     x = np.arange(len(frame))
     for i, year in enumerate(years):
-        colour = charts.ORANGE if i == len(years) - 1 else (charts.BLUE if i == len(years) - 2 else charts.GREY)
+        colour = _year_colour(i, len(years))
         ax.bar(x + (i - (len(years) - 1) / 2) * width, frame[year].to_numpy(float), width, color=colour,
                alpha=0.85, label=str(year))
     ax.set_xticks(x, [str(n) for n in frame["label"]], rotation=30 if len(frame) > 6 else 0, ha="right")
@@ -268,7 +274,7 @@ def _periods_html(views: HistoryViews) -> str:
                   for year, row in months.iterrows()]
     month_names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     return (chart(charts._render, "history-months", "Bookings by month, one line per year", _draw_months, months,
-                  size=(charts.FULL[0], 3.4))
+                  size=WIDE)
             + "<h3>By quarter</h3>" + table(headers, rows, sortable=False, css="compact")
             + "<h3>By month</h3>" + table(["Year", *month_names], month_rows, sortable=False, css="compact"))
 
@@ -288,7 +294,8 @@ def _units_html(views: HistoryViews) -> str:
         rows.append(f'<tr><td class="tree" style="{pad}">{escape(str(row["unit_id"]))}</td>{td(row["name"])}'
                     + "".join(td(row[y], "money") for y in years) + f"{td(growth, 'signed')}</tr>")
     headers = ["Unit", "Name", *[str(y) for y in years], "Growth"]
-    return (chart(charts._render, "history-units", "Bookings by region, year by year", _draw_units, shown, years)
+    return (chart(charts._render, "history-units", "Bookings by region, year by year", _draw_units, shown, years,
+                  size=WIDE)
             + table(headers, rows, sortable=False, css="tree"))
 
 
@@ -306,7 +313,7 @@ def _pareto_html(views: HistoryViews) -> str:
     more = note(f"Listing the first {LISTED} of the {views.pareto_count:,} accounts.") \
         if views.pareto_count > LISTED else ""
     return (lead + extra + chart(charts._render, "history-pareto", "Cumulative share of revenue by account",
-                                 _draw_pareto, p, views.pareto_count)
+                                 _draw_pareto, p, views.pareto_count, size=WIDE)
             + more + table(["Account", "Owner", "Bookings", "Share", "Cumulative"], rows))
 
 
@@ -325,7 +332,8 @@ def _growth_html(views: HistoryViews) -> str:
             f"{td(getattr(r, f'bookings_{first}'), 'money')}{td(getattr(r, f'bookings_{second}'), 'money')}"
             f"{td(r.growth, 'signed')}{td('yes' if r.joined else '')}</tr>" for r in g.head(LISTED).itertuples()]
     more = note(f"Listing {LISTED} of {len(g):,} reps.") if len(g) > LISTED else ""
-    picture = chart(charts._render, "history-growth", "Reps' year-on-year growth", _draw_growth, values) \
+    picture = chart(charts._render, "history-growth", "Reps' year-on-year growth", _draw_growth, values,
+                    size=WIDE) \
         if values.size else ""
     return (lead + extra + picture + more
             + table(["Rep", "Name", "Team", "Role", "Status", str(first), str(second), "Growth", "Joined"], rows))

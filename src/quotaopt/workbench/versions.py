@@ -117,7 +117,8 @@ def list_versions(runs_root: Path, scenario: str) -> list[Version]:
         history = steps.get(run_id, [])
         versions.append(Version(
             run_id=run_id, path=manifest_path.parent, name=str(bench.get("version") or f"plan {run_id}"),
-            created=str(manifest.get("created_utc") or ""), created_by=str(manifest.get("created_by") or ""),
+            created=str(manifest.get("created_utc") or ""),
+            created_by=str(bench.get("saved_by") or manifest.get("created_by") or ""),
             status=str(history[-1]["status"]) if history else "draft", history=history,
             headline=(manifest.get("audit") or {}).get("headline") or {}, parent=manifest.get("parent_run")))
     return sorted(versions, key=lambda v: (v.created, v.run_id), reverse=True)
