@@ -12,6 +12,7 @@ is logged on the server and shown as one line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,105 +106,84 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
         except ValueError:
             raise InputError([Problem("request", "the request is not valid JSON")]) from None
 
+    Handler = Callable[[Request, ScenarioSession], Awaitable[Response]]
+
+    def scenario_route(fragment: bool) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+        """The scenario the address names handed to ``handler``; every failure becomes a message."""
+        def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                try:
+                    return await handler(request, workbench.session(request.path_params["slug"]))
+                except Exception as exc:  # noqa: BLE001 - users see a message, the log our bugs
+                    return failure(exc, fragment)
+            return endpoint
+        return wrap
+
+    async def posted(request: Request, session: ScenarioSession, key: str = "settings") -> tuple[dict, Settings]:
+        payload = await body_of(request)
+        if not isinstance(payload, dict):
+            raise InputError([Problem("request", "expected a JSON object")])
+        return payload, parse_settings(payload.get(key) or {}, session.unit)
+
     async def index(request: Request) -> Response:
         if len(workbench.sessions) == 1:
             return RedirectResponse(f"/s/{next(iter(workbench.sessions))}", status_code=303)
         return page("index.html")
 
-    async def scenario_page(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            return page("workbench.html", s=session, knobs=KNOBS, start={"knobs": session.start, "locks": {}},
-                        teams=sorted(session.inputs.company.active_reps["team_id"].astype(str).unique()))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message
-            return failure(exc, fragment=False)
+    @scenario_route(fragment=False)
+    async def scenario_page(request: Request, session: ScenarioSession) -> Response:
+        return page("workbench.html", s=session, knobs=KNOBS, start={"knobs": session.start, "locks": {}})
 
-    def settings_of(session: ScenarioSession, payload: Any, key: str = "settings") -> Settings:
-        raw = payload.get(key) if isinstance(payload, dict) else None
-        return parse_settings(raw or {}, session.unit)
+    @scenario_route(fragment=True)
+    async def solve(request: Request, session: ScenarioSession) -> Response:
+        payload, settings = await posted(request, session)
+        previous = parse_settings(payload["previous"], session.unit) if payload.get("previous") else None
+        waiting = session.waiting
+        view = await run_in_threadpool(pages.plan_view, session, settings, previous)
+        response = page("_plan.html", s=session, v=view, waited=waiting)
+        response.headers["x-solve-seconds"] = f"{view.seconds:.3f}"
+        return response
 
-    async def solve(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            payload = await body_of(request)
-            settings = settings_of(session, payload)
-            previous = settings_of(session, payload, "previous") if payload.get("previous") else None
-            waiting = session.waiting
-            view = await run_in_threadpool(pages.plan_view, session, settings, previous)
-            response = page("_plan.html", s=session, v=view, waited=waiting)
-            response.headers["x-solve-seconds"] = f"{view.seconds:.3f}"
-            return response
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=True)
+    @scenario_route(fragment=True)
+    async def save(request: Request, session: ScenarioSession) -> Response:
+        payload, settings = await posted(request, session)
+        written = await run_in_threadpool(session.save, settings, str(payload.get("name") or ""), workbench.user)
+        return page("_saved.html", s=session, run_id=written.run_id, name=written.manifest["workbench"]["version"])
 
-    async def save(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            payload = await body_of(request)
-            settings = settings_of(session, payload)
-            written = await run_in_threadpool(session.save, settings, str(payload.get("name") or ""), workbench.user)
-            return page("_saved.html", s=session, run_id=written.run_id,
-                        name=written.manifest["workbench"]["version"])
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=True)
+    @scenario_route(fragment=False)
+    async def versions_page(request: Request, session: ScenarioSession) -> Response:
+        listed = versions.list_versions(session.runs_root, session.name)
+        return page("versions.html", s=session, versions=listed, steps=versions.STEPS)
 
-    async def versions_page(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            listed = versions.list_versions(session.runs_root, session.name)
-            return page("versions.html", s=session, versions=listed, steps=versions.STEPS)
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=False)
+    @scenario_route(fragment=True)
+    async def move(request: Request, session: ScenarioSession) -> Response:
+        payload, _ = await posted(request, session, key="-")
+        line = await run_in_threadpool(versions.move, session.runs_root, session.name, request.path_params["run_id"],
+                                       str(payload.get("to") or ""), workbench.user, str(payload.get("comment") or ""))
+        listed = versions.list_versions(session.runs_root, session.name)
+        return page("_versions.html", s=session, versions=listed, steps=versions.STEPS,
+                    notice=f"{line['run_id']} is now {line['status']}")
 
-    async def move(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            payload = await body_of(request)
-            if not isinstance(payload, dict):
-                raise InputError([Problem("request", "expected a JSON object")])
-            line = await run_in_threadpool(versions.move, session.runs_root, session.name,
-                                           request.path_params["run_id"], str(payload.get("to") or ""),
-                                           workbench.user, str(payload.get("comment") or ""))
-            listed = versions.list_versions(session.runs_root, session.name)
-            return page("_versions.html", s=session, versions=listed, steps=versions.STEPS,
-                        notice=f"{line['run_id']} is now {line['status']}")
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=True)
+    @scenario_route(fragment=False)
+    async def report(request: Request, session: ScenarioSession) -> Response:
+        folder = versions.run_folder(session.runs_root, session.name, request.path_params["run_id"])
+        return FileResponse(folder / "report.html", media_type="text/html")
 
-    async def report(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            folder = versions.run_folder(session.runs_root, session.name, request.path_params["run_id"])
-            return FileResponse(folder / "report.html", media_type="text/html")
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=False)
+    @scenario_route(fragment=False)
+    async def compare(request: Request, session: ScenarioSession) -> Response:
+        view = await run_in_threadpool(pages.compare_view, session, request.query_params.getlist("run"))
+        return page("compare.html", s=session, v=view)
 
-    async def compare(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            runs = request.query_params.getlist("run")
-            view = await run_in_threadpool(pages.compare_view, session, runs)
-            return page("compare.html", s=session, v=view)
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=False)
+    @scenario_route(fragment=False)
+    async def history(request: Request, session: ScenarioSession) -> Response:
+        body = await run_in_threadpool(pages.history_html, session)
+        return page("history.html", s=session, body=body)
 
-    async def history(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            body = await run_in_threadpool(pages.history_html, session)
-            return page("history.html", s=session, body=body)
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=False)
-
-    async def frontier(request: Request) -> Response:
-        try:
-            session = workbench.session(request.path_params["slug"])
-            payload = await body_of(request)
-            settings = settings_of(session, payload)
-            view = await run_in_threadpool(pages.frontier_view, session, settings)
-            return page("_frontier.html", s=session, v=view)
-        except Exception as exc:  # noqa: BLE001
-            return failure(exc, fragment=True)
+    @scenario_route(fragment=True)
+    async def frontier(request: Request, session: ScenarioSession) -> Response:
+        _, settings = await posted(request, session)
+        view = await run_in_threadpool(pages.frontier_view, session, settings)
+        return page("_frontier.html", s=session, v=view)
 
     async def report_css(request: Request) -> Response:
         from quotaopt.report._assets import CSS

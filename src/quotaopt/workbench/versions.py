@@ -96,11 +96,9 @@ def run_folder(runs_root: Path, scenario: str, run_id: str) -> Path:
 
 def list_versions(runs_root: Path, scenario: str) -> list[Version]:
     """Every complete run of ``scenario``, newest first, with its status."""
-    from quotaopt.io import AUDIT_LOG
+    from quotaopt.io import read_audit_log
 
-    log = runs_root / AUDIT_LOG
-    lines = _read_lines(log) if log.is_file() else []
-    steps = status_lines(lines, scenario)
+    steps = status_lines(read_audit_log(runs_root), scenario)
     versions = []
     root = runs_root / scenario
     for manifest_path in sorted(root.glob("*/manifest.json")) if root.is_dir() else []:
@@ -122,18 +120,6 @@ def list_versions(runs_root: Path, scenario: str) -> list[Version]:
             status=str(history[-1]["status"]) if history else "draft", history=history,
             headline=(manifest.get("audit") or {}).get("headline") or {}, parent=manifest.get("parent_run")))
     return sorted(versions, key=lambda v: (v.created, v.run_id), reverse=True)
-
-
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for raw in path.read_bytes().split(b"\n"):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            out.append(value)
-    return out
 
 
 def record_status(runs_root: Path, scenario: str, run_id: str, status: str, user: str, comment: str) -> None:
