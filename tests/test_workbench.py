@@ -255,3 +255,18 @@ def test_knobs_become_the_overrides_a_child_scenario_would_set(example: Path) ->
         parse_settings({"knobs": {"fairness": "random"}}, 1000)
     with pytest.raises(InputError, match="Target growth: expected a finite number"):
         parse_settings({"knobs": {"growth": "nan"}}, 1000)
+
+
+def test_the_frontier_around_the_page_settings(client: TestClient) -> None:
+    answer = client.post("/s/example/frontier", json={"settings": _settings(0.12)})
+    assert answer.status_code == 200, answer.text
+    assert "The planning frontier" in answer.text and answer.text.count("<tr>") >= 9  # -10% .. +30% by 5
+    assert "+30.0%" in answer.text and "<svg" in answer.text
+
+
+def test_serve_refuses_other_hosts_without_a_token_before_listening(example: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", str(example), "--host", "0.0.0.0"], env={"QUOTAOPT_TOKEN": None})
+    assert result.exit_code == 2
+    assert "--host: listening on 0.0.0.0 lets other machines in: give --token" in result.output
+    bad = CliRunner().invoke(main, ["serve", str(example.parent / "missing.yaml")])
+    assert bad.exit_code == 2 and "scenario file not found" in bad.output

@@ -109,6 +109,14 @@ def test_shape_save_compare_approve(browser_page) -> None:
     page.select_option("#team-filter", "TM0001")
     assert page.locator("#grid tbody tr:not([hidden])").count() == page.locator("#grid tbody tr[data-team=TM0001]").count()
     page.screenshot(path=str(ARTIFACTS / "02-lock.png"), full_page=False)
+    locked_row.locator("button.unlock").click()  # and back: the team re-shares again
+    solved = _solved(page, solved)
+    assert page.inner_text("#moved").startswith(f"Unlocking {rep} moved")
+    assert "locked" not in page.locator(f"#grid tbody tr[data-rep={rep}]").inner_text()
+    locked_row.locator("input.quota").fill(str(locked))
+    locked_row.locator("input.quota").press("Enter")  # Enter locks too
+    solved = _solved(page, solved)
+    assert "locked (page)" in page.locator(f"#grid tbody tr[data-rep={rep}]").inner_text()
 
     # 3. Two versions, then compare them.
     locked_run = _save(page, "Growth 20% with a lock")
