@@ -108,6 +108,9 @@ def test_approval_steps_are_on_the_audit_log_and_approved_is_read_only(client: T
     approval = json.loads((folder / "approval.json").read_text())
     assert approval["by"] == "ana" and approval["comment"] == "approved ok"
     assert "Approved by ana" in (folder / "report.html").read_text()
+    served = client.get(f"/s/example/versions/{run_id}/report")
+    assert served.status_code == 200 and "Approved by ana" in served.text
+    assert served.headers["content-security-policy"].startswith("default-src 'none'; style-src 'unsafe-inline'")
     assert not os.access(folder / "plan.csv", os.W_OK) or os.geteuid() == 0
     assert not (folder / "plan.csv").stat().st_mode & 0o222
 

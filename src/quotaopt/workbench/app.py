@@ -24,6 +24,8 @@ LOG = logging.getLogger("quotaopt.workbench")
 HERE = Path(__file__).resolve().parent
 #: HTTP status for each exit code of the contract (2 input, 3 infeasible, 4 solver).
 STATUS_OF_EXIT = {2: 422, 3: 409, 4: 503}
+#: The policy report.html carries in its own meta tag: its inline style and script, nothing fetched.
+REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 #: Largest request body read (settings with thousands of locks fit easily).
 MAX_BODY = 2_000_000
 
@@ -167,7 +169,8 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
     @scenario_route(fragment=False)
     async def report(request: Request, session: ScenarioSession) -> Response:
         folder = versions.run_folder(session.runs_root, session.name, request.path_params["run_id"])
-        return FileResponse(folder / "report.html", media_type="text/html")
+        return FileResponse(folder / "report.html", media_type="text/html",
+                            headers={"content-security-policy": REPORT_POLICY})
 
     @scenario_route(fragment=False)
     async def compare(request: Request, session: ScenarioSession) -> Response:

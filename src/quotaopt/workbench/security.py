@@ -11,7 +11,9 @@
 - **Changes are JSON posts from the page itself**: a POST needs ``Content-Type:
   application/json`` and, where the browser sends one, an ``Origin`` equal to the
   server's, so no other site's form can approve a plan.
-- Every response forbids framing and any script or connection but the server's own.
+- Every response forbids framing and any script or connection but the server's own; a
+  stored ``report.html`` is served under the policy it carries itself (its own inline
+  sort script, no network at all).
 """
 
 from __future__ import annotations
@@ -133,7 +135,10 @@ class Guard:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers") or []) + HEADERS
+                own = list(message.get("headers") or [])
+                has_policy = any(k.lower() == b"content-security-policy" for k, _ in own)
+                # A route that sets its own policy (a stored report page) keeps it.
+                message["headers"] = own + [h for h in HEADERS if not (has_policy and h[0] == HEADERS[0][0])]
             await send(message)
 
         await self.app(scope, receive, with_headers)
