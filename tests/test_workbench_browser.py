@@ -3,7 +3,8 @@
 One walk through the page a sales-ops analyst would take, every step asserted on the
 page's text: change growth and see the headline move; lock a rep and see the teammates
 that moved; save two versions and compare them (the numbers of ``quotaopt compare``);
-submit and approve one (a script typed in a comment stays text); then the history view
+submit and approve one (a script typed in a comment stays text); ``quotaopt plan`` with
+the saved version's settings writes the same plan files, byte for byte; then the history view
 and ``quotaopt analyze``'s analysis.html. Screenshots land in test-artifacts/workbench/.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``; ``.ci/run`` installs it) and
@@ -76,6 +77,25 @@ def _save(page, name: str) -> str:
     return run_id
 
 
+def _same_as_plan(saved: Path, scenario: Path) -> None:
+    """``quotaopt plan`` of the scenario with the version's recorded overrides writes the same plan files."""
+    import yaml
+    from click.testing import CliRunner
+
+    from quotaopt.cli import main
+
+    overrides = json.loads((saved / "manifest.json").read_text())["workbench"]["overrides"]
+    assert overrides["allocation"]["locks"] and overrides["target"]["growth"] == 0.2
+    child = scenario.parent / "from_the_page.yaml"
+    child.write_text(yaml.safe_dump({"extends": scenario.name, "name": "example", **overrides}))
+    out = scenario.parent.parent / "cli-runs"
+    result = CliRunner().invoke(main, ["plan", str(child), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    (planned,) = (out / "example").iterdir()
+    for name in ("plan.csv", "plan_periods.csv", "units.csv", "summary.json"):
+        assert (planned / name).read_bytes() == (saved / name).read_bytes(), name
+
+
 def test_shape_save_compare_approve(browser_page) -> None:
     page, base, scenario, errors = browser_page
     page.goto(f"{base}/s/example")
@@ -142,6 +162,7 @@ def test_shape_save_compare_approve(browser_page) -> None:
     assert page.inner_text("#compare-head h2") == "Compare versions"
     assert "rep(s) differ" in page.inner_text("#rep-deltas")
     page.screenshot(path=str(ARTIFACTS / "03-compare.png"), full_page=False)
+    _same_as_plan(runs / locked_run, scenario)
 
     # 4. Submit (with a script in the comment: it stays text), then approve.
     page.click("#nav-versions")
