@@ -2,7 +2,7 @@
 
 For each company, in one process:
 
-1. **baseline**: ``quotaopt.api.plan`` on the scenario (capacity fit, target,
+1. **baseline**: ``quotaopt.commands.plan`` on the scenario (capacity fit, target,
    allocation, periods, simulation, the run folder with its report and workbook), as
    ``quotaopt plan`` runs it (one worker per core);
 2. **workbench**: ``quotaopt serve``'s app on a local port (uvicorn), the page's first
@@ -39,7 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from quotaopt.api import plan  # noqa: E402
+from quotaopt.commands import plan  # noqa: E402
 from quotaopt.datasets import generate_company  # noqa: E402
 from quotaopt.workbench import build  # noqa: E402
 

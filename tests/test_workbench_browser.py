@@ -151,7 +151,7 @@ def test_shape_save_compare_approve(browser_page) -> None:
     page.check(f"tr[data-run='{plain_run}'] input[name=run]")
     page.click("#compare")
     page.wait_for_selector("#compare-table")
-    from quotaopt.compare import compare_runs
+    from quotaopt.commands import compare as compare_runs
 
     runs = scenario.parent / "runs" / "example"
     table = compare_runs([runs / locked_run, runs / plain_run])

@@ -12,7 +12,7 @@ once at start. What the workbench adds is memory, not arithmetic:
 - one solve at a time per scenario: a second request waits its turn (and the page says
   how many are waiting), then usually finds its answer in the cache.
 
-Saving writes a normal run folder through :func:`quotaopt.api.write_result` (manifest,
+Saving writes a normal run folder through :func:`quotaopt.commands.write_result` (manifest,
 audit line, report, workbook), with the overrides in ``manifest.json`` under
 ``workbench``: ``quotaopt plan`` of a scenario that extends the file with those
 overrides gives byte-identical plan files.
@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.planning import Inputs
-from quotaopt.result import PlanResult
+from quotaopt.planning import Inputs, PlanResult
 from quotaopt.workbench.knobs import Settings, knob_values, overrides
 
 #: Results kept per scenario (each holds a plan's tables; a few MB at 1,000 reps).
@@ -66,7 +65,7 @@ class ScenarioSession:
     """
 
     def __init__(self, path: Path, runs_root: Path | None = None, slug: str | None = None) -> None:
-        from quotaopt.api import default_runs_root
+        from quotaopt.commands import default_runs_root
         from quotaopt.io import check_runs_root, load_inputs
 
         self.path = Path(path).resolve()
@@ -173,7 +172,7 @@ class ScenarioSession:
         -------
         quotaopt.io.WrittenRun
         """
-        from quotaopt.api import write_result
+        from quotaopt.commands import write_result
         from quotaopt.workbench.versions import record_status
 
         version = " ".join(str(version).split())[:MAX_VERSION_NAME]

@@ -63,14 +63,14 @@ class CompareView:
 
 
 def compare_view(session: ScenarioSession, run_ids: list[str]) -> CompareView:
-    """Compare two or three versions with :func:`quotaopt.compare.compare_runs` (the CLI's numbers).
+    """Compare two or three versions with :func:`quotaopt.commands.compare` (the CLI's numbers).
 
     Raises
     ------
     InputError
         Fewer than two or more than three versions, or one that is not a version.
     """
-    from quotaopt.compare import compare_runs
+    from quotaopt.commands import compare as compare_runs
     from quotaopt.io import read_run
     from quotaopt.workbench.versions import list_versions, run_folder
 
@@ -105,7 +105,7 @@ class FrontierView:
 
 def frontier_view(session: ScenarioSession, settings: Settings) -> FrontierView:
     """``quotaopt frontier`` on the page's settings (its capacity fit shared with the page's plans)."""
-    from quotaopt.frontier import DEFAULT_GROWTH, frontier
+    from quotaopt.planning import DEFAULT_GROWTH, frontier
     from quotaopt.report.frontier_html import frontier_chart
 
     inputs, _ = session.inputs_for(settings)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.result import PlanResult
+from quotaopt.planning import PlanResult
 
 #: Most teammates named in the "who moved" line (all of them show in the grid).
 NAMED_MOVES = 8
