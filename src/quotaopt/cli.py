@@ -73,14 +73,16 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace a --out folder an earlier generate wrote (has truth/meta.json).")
+@click.option("--opportunities", is_flag=True,
+              help="With --actuals-through: also write opportunities.csv (the CRM pipeline on that date).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
-             overwrite: bool) -> None:
+             overwrite: bool, opportunities: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
-                            actuals_through=through, fmt=fmt, overwrite=overwrite)
+                            actuals_through=through, fmt=fmt, overwrite=overwrite, opportunities=opportunities)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
@@ -295,14 +297,18 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 @click.option("--growth", type=float, default=None,
               help="With --recalibrate: growth over the last complete year instead of the forecast (0.18 = +18%).")
 @click.option("--reason", default=None, help="With --recalibrate: why the target changes (goes to the audit log).")
+@click.option("--opportunities", "opportunities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The CRM pipeline (opportunities.csv): forecast the quarter and the year from it too.")
+@click.option("--horizon", default=None, help="Answer for the last quarter ending within this horizon (e.g. 30d).")
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
-          reason: str | None) -> None:
+          reason: str | None, opportunities: Path | None, horizon: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
     from quotaopt.commands import track as track_run
     from quotaopt.report.replan_note import exception_lines, replan_lines
 
     with _Progress():
-        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason)
+        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason,
+                            opportunities_path=opportunities, horizon=horizon)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -311,6 +317,11 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
                                               ("green", "yellow", "red")))
     if "calibrate" in status:
         click.echo(f"need a calibration meeting: {int(status['calibrate'].astype(bool).sum())}")
+    quarter = status[(status["kind"] == "unit") & (status["level"] == 0)] if "p_attain_quarter" in status else None
+    if quarter is not None and len(quarter):
+        top = quarter.iloc[0]
+        click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
+                   f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:

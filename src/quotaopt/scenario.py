@@ -363,11 +363,20 @@ class TrackingConfig(_Strict):
 
     red: float = Field(0.85, ge=0, description="Pace below this is red. Default 0.85.")
     green: float = Field(1.0, ge=0, description="Pace at or above this is green. Default 1.0.")
+    stages: list[str] = Field(
+        ["qualify", "discover", "propose", "commit"], min_length=1,
+        description="Open stages of the CRM pipeline in funnel order, as opportunities.csv names them "
+        "(case-insensitive; won and lost are statuses, not stages). Default qualify, discover, propose, commit.",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> TrackingConfig:
         if self.red > self.green:
             raise ValueError(f"tracking.red {self.red} is above tracking.green {self.green}")
+        names = [s.strip().lower() for s in self.stages]
+        if "" in names or len(set(names)) < len(names) or {"won", "lost", "open"} & set(names):
+            raise ValueError(f"tracking.stages {self.stages} must be distinct, non-empty stage names other than "
+                             "open, won and lost")
         return self
 
 
