@@ -93,6 +93,7 @@ def generate_company(
     *,
     overwrite: bool = False,
     product_lines: int = 0,
+    opportunities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
 
@@ -125,6 +126,11 @@ def generate_company(
         0 (default): no ``product_line`` column, and every file as it always was. 1 to 6:
         each deal gets a line (:mod:`quotaopt.datasets.lines`), with ``truth/line_mix``;
         revenue and every other file stay exactly what they are without lines.
+    opportunities : bool
+        With ``actuals_through``: also write ``opportunities.<fmt>``, the CRM pipeline behind
+        the bookings as it stood on that date, with weekly snapshots
+        (:mod:`quotaopt.datasets.pipeline`), and every opportunity's outcome in
+        ``truth/opportunities``. Seeds of everything else stay as they are.
 
     Returns
     -------
@@ -160,8 +166,9 @@ def generate_company(
 
     first_year = end_year - years  # a warm-up year: gives every history year a previous year
     cal = [Year.of(first_year + t) for t in range(years + 2)]
-    rng_org, rng_staff, rng_books, rng_season, rng_sales = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+    # A sixth child for the pipeline: spawning more children leaves the first five unchanged.
+    rng_org, rng_staff, rng_books, rng_season, rng_sales, rng_pipeline = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
     )
     org = org_mod.build_org(n_reps, rng_org)
     staff = org_mod.staff_seats(org, first_year, years, rng_staff)
@@ -173,8 +180,8 @@ def generate_company(
     ids = tables.Ids(staff, books)
     line_names = None
     if product_lines:
-        # Its own stream (child 5 of the seed), so the other streams and files do not move.
-        rng_lines = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5,)))
+        # Its own stream (child 6 of the seed; 5 is the pipeline's), so the other streams and files do not move.
+        rng_lines = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
         line_index, line_truth = lines_mod.assign_lines(sales.deals, len(staff.seat), product_lines, rng_lines)
         line_names = np.asarray(line_truth.names, dtype=object)[line_index]
     history = pd.concat([tables.bookings_table(sales, ids, t, line_names) for t in range(1, years + 1)],
@@ -198,10 +205,18 @@ def generate_company(
     if product_lines:
         truth["line_mix"] = lines_mod.line_mix_table(line_truth, ids.rep, sales.employed,
                                                      [y.year for y in cal[1:]])
+    if opportunities and through is not None:
+        from quotaopt.datasets import pipeline
+
+        opp = pipeline.simulate_opportunities(sales.deals, org.seat_ka[staff.seat],
+                                              {t for t in (years - 1, years, years + 1) if t >= 1}, rng_pipeline)
+        data["opportunities"] = pipeline.snapshots(opp, np.datetime64(through.isoformat(), "D"), ids.rep, ids.account)
+        truth["opportunities"] = pipeline.truth_table(opp, ids.rep)
     counts = {name: len(frame) for name, frame in {**data, **truth}.items()}
     args = {
         "seed": int(seed), "n_reps": int(n_reps), "years": int(years), "end_year": int(end_year),
         "actuals_through": None if through is None else through.isoformat(), "fmt": fmt,
+        **({"opportunities": True} if opportunities else {}),
     }
     meta = _meta(args, cal, sales, counts)
     if product_lines:
