@@ -17,6 +17,8 @@ Run: ``.venv/bin/python benchmarks/capacity.py [--reps 10000] [--years 3]``
    divided by the plan year's company-wide shock (truth/meta.json), which no model
    can foresee. Calibrated: median actual / P50 near 1, about half below P50, 80%
    inside P10-P90. ``--skip-backtest`` leaves out part 2.
+5. With ``--product-lines [K ...]``, the product-line backtest of ``benchmarks/product_lines.py``:
+   each line's capacity (the forecast mix) against last year's split, on WAPE.
 
 Example (the issue's numbers): ``.venv/bin/python benchmarks/capacity.py --skip-scale
 --skip-backtest --calibration --cal-reps 1000 --cal-years 3 --seeds 3 5 7 11 13 17 19 23``
@@ -154,6 +156,9 @@ def main() -> None:
     parser.add_argument("--calibration", action="store_true", help="also score the plan year against the truth")
     parser.add_argument("--cal-reps", type=int, default=1_000)
     parser.add_argument("--cal-years", type=int, default=3)
+    parser.add_argument("--product-lines", type=int, nargs="*", default=None, metavar="K",
+                        help="also backtest the product-line capacity (K lines each, default 2 3) against last "
+                        "year's split, on --bt-reps reps over --seeds (benchmarks/product_lines.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="quotaopt-bench-") as tmp:
         root = Path(tmp)
@@ -163,6 +168,10 @@ def main() -> None:
             table(root, args.bt_reps, args.bt_years, args.seeds, args.compare)
         if args.calibration:
             plan_year(root, args.cal_reps, args.cal_years, args.seeds)
+        if args.product_lines is not None:
+            from product_lines import report as line_report
+
+            line_report(root, args.bt_reps, args.product_lines or [2, 3], args.seeds)
 
 
 if __name__ == "__main__":

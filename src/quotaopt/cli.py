@@ -73,16 +73,19 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace a --out folder an earlier generate wrote (has truth/meta.json).")
+@click.option("--product-lines", type=click.IntRange(min=0, max=6), default=0, show_default=True,
+              help="Give every deal one of this many product lines (bookings product_line, truth/line_mix).")
 @click.option("--opportunities", is_flag=True,
               help="With --actuals-through: also write opportunities.csv (the CRM pipeline on that date).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
-             overwrite: bool, opportunities: bool) -> None:
+             overwrite: bool, product_lines: int, opportunities: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
-                            actuals_through=through, fmt=fmt, overwrite=overwrite, opportunities=opportunities)
+                            actuals_through=through, fmt=fmt, overwrite=overwrite, product_lines=product_lines,
+                            opportunities=opportunities)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
@@ -263,13 +266,17 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--plan", "plan_name", required=True, help="Name of an incentive plan in the scenario.")
-@click.option("--quota", type=_FiniteFloat(), required=True, help="Quota for the measurement period.")
-@click.option("--sales", type=_FiniteFloat(), required=True, help="Sales in the measurement period.")
-def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
-    """Compute one payout and explain it band by band."""
+@click.option("--quota", type=_FiniteFloat(), default=None, help="Quota for the measurement period.")
+@click.option("--sales", type=_FiniteFloat(), default=None, help="Sales in the measurement period.")
+@click.option("--attainment", "attainments", multiple=True, metavar="MEASURE=A",
+              help="A scorecard measure's attainment, e.g. activity:visits=1.1 (repeat; revenue may "
+              "come from --quota and --sales instead).")
+def payout(scenario: Path, plan_name: str, quota: float | None, sales: float | None,
+           attainments: tuple[str, ...]) -> None:
+    """Compute one payout and explain it band by band (component by component for a scorecard)."""
     from quotaopt.commands import payout as explain
 
-    click.echo(explain(scenario, plan_name, quota, sales).render())
+    click.echo(explain(scenario, plan_name, quota, sales, attainments).render())
 
 
 @main.command()

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.measure_names import PLANNED_FAMILIES, parse_measure
 from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
 
 __all__ = ["Scenario", "deep_merge", "refuse_unknown_keys", "shown_key", "validate_scenario"]
@@ -106,6 +107,21 @@ class TargetConfig(_Strict):
         given = [k for k in ("company", "growth", "reps_at_quota", "p_company") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of target.company, growth, reps_at_quota or p_company, not {' and '.join(given)}")
+        return self
+
+
+class MeasureTarget(_Strict):
+    """The company number of a measure other than revenue: absolute, or growth over last year."""
+
+    company: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="Absolute company total (counts) or "
+                                  "company rate in [0, 1] (rates). Default unset.")
+    growth: float | None = Field(None, gt=-1.0, description="Growth over the last complete year's value "
+                                 "(a rate grows relative to itself, capped at 1). Default 0 when company is unset.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MeasureTarget:
+        if self.company is not None and self.growth is not None:
+            raise ValueError("give company or growth, not both")
         return self
 
 
@@ -283,8 +299,84 @@ class AppliesTo(_Strict):
     team_id: str | None = None
 
 
+class CoefficientRule(_Strict):
+    """The coefficient rule: a payout multiplier that moves in whole steps of attainment.
+
+    ``coefficient(a) = base_rate + increment x floor((a - base) / step)`` for ``a >= floor``
+    (so it falls by ``increment`` for each step begun below ``base``), ``below_floor`` under
+    ``floor``; never below 0.
+    """
+
+    base: float = Field(0.8, ge=0, description="Attainment that earns base_rate. Default 0.8.")
+    base_rate: float = Field(1.0, ge=0, description="The standard coefficient. Default 1.0.")
+    step: float = Field(0.05, gt=0, description="Attainment per step. Default 0.05.")
+    increment: float = Field(0.2, ge=0, description="Coefficient added per whole step above base "
+                             "(taken per step begun below it). Default 0.2.")
+    floor: float = Field(0.7, ge=0, description="Under this attainment the protective rate applies. Default 0.7.")
+    below_floor: float = Field(0.0, ge=0, description="The coefficient under floor (the protective "
+                               "reduction). Default 0 (nothing paid).")
+
+    @model_validator(mode="after")
+    def _order(self) -> CoefficientRule:
+        if self.floor > self.base:
+            raise ValueError(f"floor {self.floor} is above base {self.base}")
+        return self
+
+
+PayMode = Literal["marginal", "retroactive", "step", "coefficient"]
+
+
+def _check_curve(mode: str, tiers: tuple[Tier, ...], has_rule: bool) -> None:
+    """Tiers that tile their range, given exactly when the mode reads them."""
+    if mode == "coefficient":
+        if tiers:
+            raise ValueError("mode coefficient takes a `coefficient` block, not tiers")
+        return
+    if has_rule:
+        raise ValueError(f"`coefficient` is for mode coefficient, not mode {mode}")
+    if not tiers:
+        raise ValueError(f"mode {mode} needs tiers")
+    for i, (a, b) in enumerate(zip(tiers, tiers[1:], strict=False)):
+        if a.to is None:
+            raise ValueError(f"tiers[{i}] has no 'to' but is not the last band")
+        if b.from_ < a.to:
+            raise ValueError(f"tiers[{i}] and tiers[{i + 1}] overlap ({a.to} > {b.from_})")
+        if b.from_ > a.to:
+            raise ValueError(f"gap between tiers[{i}] and tiers[{i + 1}] ({a.to} to {b.from_})")
+    for i, t in enumerate(tiers):
+        if t.to is not None and t.to <= t.from_:
+            raise ValueError(f"tiers[{i}] ends at {t.to}, not above its start {t.from_}")
+
+
+class Gate(_Strict):
+    """A component pays only when another measure's attainment reaches ``min``."""
+
+    measure: str = Field("revenue", description="The measure gated on. Default revenue.")
+    min: float = Field(..., ge=0, description="Attainment it must reach, e.g. 0.8.")
+
+
+class Component(_Strict):
+    """One weighted measure of a scorecard plan: its own curve, threshold, cap and gate."""
+
+    measure: str = Field(..., min_length=1, description="A planned measure (scenario `measures`) or "
+                         "a process metric `activity:<metric>`.")
+    weight: float = Field(..., gt=0, le=1, description="Share of the target incentive; weights sum to 1.")
+    mode: PayMode = Field("marginal", description="Default marginal.")
+    tiers: tuple[Tier, ...] = Field((), description="Bands, as for a plan (not with mode coefficient).")
+    coefficient: CoefficientRule | None = Field(None, description="The rule of mode coefficient "
+                                                "(default: its documented defaults).")
+    threshold: float = Field(0.0, ge=0, description="Below this attainment the component pays 0. Default 0.")
+    cap: float | None = Field(None, gt=0, description="Attainment above this earns nothing more. Default unset.")
+    gate: Gate | None = Field(None, description="Pay only when this gate holds. Default unset.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Component:
+        _check_curve(self.mode, self.tiers, self.coefficient is not None)
+        return self
+
+
 class IncentivePlan(_Strict):
-    """A tiered incentive plan (contract §2, payout rules)."""
+    """A tiered incentive plan (contract §2, payout rules), or a weighted scorecard of components."""
 
     name: str = Field(..., min_length=1)
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
@@ -293,25 +385,42 @@ class IncentivePlan(_Strict):
         0.0, ge=0, description="Annual on-target bonus (bonus plans). Default 0."
     )
     period: Literal["quarter", "year"] = Field("year", description="Default year.")
-    mode: Literal["marginal", "retroactive", "step"] = Field("marginal", description="Default marginal.")
-    tiers: tuple[Tier, ...] = Field(..., min_length=1)
+    mode: PayMode = Field("marginal", description="Default marginal.")
+    tiers: tuple[Tier, ...] = Field((), description="Bands; required unless mode coefficient or components.")
+    coefficient: CoefficientRule | None = Field(None, description="The rule of mode coefficient.")
     threshold: float = Field(0.0, ge=0, description="Below this attainment nothing is paid.")
     cap: float | None = Field(None, gt=0, description="Attainment above this earns nothing more.")
+    components: tuple[Component, ...] = Field(
+        (), description="A scorecard: target_incentive x sum of weight x curve(attainment of its measure). "
+        "Default none (the plan's own curve on revenue)."
+    )
+
+    @field_validator("components")
+    @classmethod
+    def _weights(cls, value: tuple[Component, ...]) -> tuple[Component, ...]:
+        if value:
+            total = sum(c.weight for c in value)
+            if abs(total - 1.0) > 1e-9:
+                raise ValueError(f"component weights must sum to 1, got {total:g}")
+            measures = [c.measure for c in value]
+            dup = sorted({m for m in measures if measures.count(m) > 1})
+            if dup:
+                raise ValueError(f"each measure may be one component only, repeated: {dup}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> IncentivePlan:
         if self.mode == "step" and self.kind != "bonus":
             raise ValueError("mode step is for bonus plans only")
-        for i, (a, b) in enumerate(zip(self.tiers, self.tiers[1:], strict=False)):
-            if a.to is None:
-                raise ValueError(f"tiers[{i}] has no 'to' but is not the last band")
-            if b.from_ < a.to:
-                raise ValueError(f"tiers[{i}] and tiers[{i + 1}] overlap ({a.to} > {b.from_})")
-            if b.from_ > a.to:
-                raise ValueError(f"gap between tiers[{i}] and tiers[{i + 1}] ({a.to} to {b.from_})")
-        for i, t in enumerate(self.tiers):
-            if t.to is not None and t.to <= t.from_:
-                raise ValueError(f"tiers[{i}] ends at {t.to}, not above its start {t.from_}")
+        if self.components:
+            if self.kind != "bonus":
+                raise ValueError("components are for bonus plans (target_incentive x weighted curves)")
+            own = [k for k in ("tiers", "coefficient", "cap") if getattr(self, k)] + (
+                ["threshold"] if self.threshold else [])
+            if own:
+                raise ValueError(f"a plan with components sets {', '.join(own)} per component, not on the plan")
+            return self
+        _check_curve(self.mode, self.tiers, self.coefficient is not None)
         return self
 
 
@@ -401,6 +510,16 @@ class Scenario(_Strict):
     plan_year: int | None = Field(
         None, ge=1900, le=2200, description="Default: the year after the last booking."
     )
+    measures: tuple[str, ...] = Field(
+        ("revenue",), min_length=1,
+        description="What to plan: revenue (always), revenue:<product_line>, new_customers, "
+        "repurchase_rate, deals. Default [revenue].",
+    )
+    measure_targets: dict[str, MeasureTarget] = Field(
+        default_factory=dict,
+        description="Company targets of new_customers, repurchase_rate and deals, by measure name. "
+        "Default: each at its last complete year's value (growth 0).",
+    )
     target: TargetConfig = Field(default_factory=TargetConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
@@ -422,6 +541,19 @@ class Scenario(_Strict):
         if set(value) == {"."}:
             raise ValueError(f"name must not be only dots (it names a folder, and {value!r} is the folder itself "
                              "or its parent)")
+        return value
+
+    @field_validator("measures")
+    @classmethod
+    def _measures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            if parse_measure(text).family not in PLANNED_FAMILIES:
+                raise ValueError(f"{text!r} is a process metric: it is tracked and paid on, not planned")
+        if "revenue" not in value:
+            raise ValueError(f"measures must include revenue (plan.csv is the revenue plan), got {list(value)}")
+        dup = sorted({m for m in value if value.count(m) > 1})
+        if dup:
+            raise ValueError(f"measures repeated: {dup}")
         return value
 
     @property
@@ -470,6 +602,36 @@ def _problems(exc: ValidationError, label: str, only_unknown: bool = False) -> l
     return problems
 
 
+def _unknown_measures(scenario: Scenario, label: str) -> list[Problem]:
+    """Component and gate measures planned (``measures``) or process metrics; measure_targets of planned ones."""
+    problems = []
+    for name, goal in scenario.measure_targets.items():
+        where = f"measure_targets.{shown_key(name)}"
+        if name not in scenario.measures:
+            problems.append(Problem(label, f"not a planned measure (measures: {list(scenario.measures)})",
+                                    column=where))
+        elif parse_measure(name).family in ("revenue", "revenue_line"):
+            problems.append(Problem(label, "revenue takes `target`, and product lines split the revenue quota "
+                                    "(no target of their own)", column=where))
+        elif parse_measure(name).family == "repurchase_rate" and goal.company is not None and goal.company > 1:
+            problems.append(Problem(label, f"a rate must lie in [0, 1], got {goal.company:g}",
+                                    column=f"{where}.company"))
+    for i, plan in enumerate(scenario.incentives.plans):
+        for j, comp in enumerate(plan.components):
+            keyed = [("measure", comp.measure)] + ([("gate.measure", comp.gate.measure)] if comp.gate else [])
+            for key, text in keyed:
+                where = f"incentives.plans[{i}].components[{j}].{key}"
+                try:
+                    family = parse_measure(text).family
+                except ValueError as exc:
+                    problems.append(Problem(label, str(exc), column=where))
+                    continue
+                if family != "activity" and text not in scenario.measures:
+                    problems.append(Problem(label, f"measure {text!r} is not planned (measures: "
+                                            f"{list(scenario.measures)})", column=where))
+    return problems
+
+
 def refuse_unknown_keys(raw: dict[str, Any], label: str) -> None:
     """A parent file's unknown keys, reported under the parent's own name."""
     try:
@@ -492,6 +654,9 @@ def validate_scenario(raw: dict[str, Any], label: str = "scenario", base_dir: Pa
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise InputError(_problems(exc, label)) from None
+    problems = _unknown_measures(scenario, label)
+    if problems:
+        raise InputError(problems)
     if base_dir is not None:
         scenario = scenario.model_copy(update={"base_dir": base_dir})
     return scenario

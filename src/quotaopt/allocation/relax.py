@@ -207,7 +207,8 @@ def _apply(prep: Prepared, lay: Layers, group: np.ndarray, n: int, need: np.ndar
         s = side.stretch[group]
         c = side.change[group]
         cur_s, cur_c = getattr(lim, attr_s), getattr(lim, attr_c)
-        cur_s[reps] = np.where(np.isnan(s), cur_s[reps], s)
+        # A relaxed limit only loosens: a rep widened on its own (widen_conflicts) keeps its wider band.
+        cur_s[reps] = np.fmin(cur_s[reps], s) if attr_s == "stretch_lo" else np.fmax(cur_s[reps], s)
         cur_c[reps] = np.where(np.isnan(c), cur_c[reps], c)
 
 

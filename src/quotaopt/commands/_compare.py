@@ -56,7 +56,7 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.Da
     Returns
     -------
     DataFrame
-        Index ``section`` (headline / unit) and ``item``; one column per run, plus, for
+        Index ``section`` (headline / measure / unit_quota) and ``item``; one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
     """
     if out is not None:
@@ -75,6 +75,13 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.Da
     rows: dict[tuple[str, str], list[object]] = {}
     for label, path in HEADLINE_ROWS:
         rows[("headline", label)] = [_get(r.summary, path) for r in runs]
+    # Measures beside revenue (runs that plan them): each one's total quota, and company target where it has one.
+    measures = list(dict.fromkeys(m for r in runs for m in (r.summary.get("measures") or {})))
+    for measure in measures:
+        for key in ("total_quota", "company_target"):
+            per_run = [_get(r.summary, ("measures", measure, key)) for r in runs]
+            if any(v is not None for v in per_run):
+                rows[("measure", f"{measure} {key}")] = per_run
     units = sorted(set().union(*[set(r.units["unit_id"]) for r in runs]))
     for unit in units:
         values: list[object] = []

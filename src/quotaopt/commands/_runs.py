@@ -10,11 +10,14 @@ import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import WrittenRun, csv_bytes, json_bytes, load_company, sha256_file, write_run
 from quotaopt.planning import Inputs, PlanResult, StoredRun
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _VERSIONED = ("quotaopt", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "highspy", "pulp",
               "ortools", "xlsxwriter", "matplotlib")
@@ -48,12 +51,22 @@ def result_files(result: PlanResult) -> dict[str, bytes | Callable[[], bytes]]:
 
     return {
         "plan.csv": csv_bytes(result.plan),
-        "plan_periods.csv": csv_bytes(result.periods),
+        "plan_periods.csv": csv_bytes(_periods_file(result)),
         "units.csv": csv_bytes(result.units),
+        **({"plan_measures.csv": csv_bytes(result.measures)} if result.measures is not None else {}),
         "summary.json": json_bytes(result.summary),
         "report.html": lambda: render_html(result),
         "plan.xlsx": lambda: render_xlsx(result),
     }
+
+def _periods_file(result: PlanResult) -> pd.DataFrame:
+    """plan_periods.csv: revenue's periods, with every other measure's when more are planned."""
+    if result.measure_periods is None:
+        return result.periods
+    from quotaopt.measures.plan import periods_with_measures
+
+    return periods_with_measures(result.periods, result.measure_periods)
+
 
 def headline(summary: dict[str, Any]) -> dict[str, Any]:
     """The figures the audit log and the terminal show for a run."""

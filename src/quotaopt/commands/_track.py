@@ -151,10 +151,21 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                  **{k: change[k] for k in REPLAN_FACTS}}
     status_bytes = csv_bytes(result.status)
     result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
+    extra = {}
+    if run.measure_periods is not None and len(run.measure_periods):  # every measure beside revenue
+        from quotaopt.tracking import hire_dates, measure_status
+
+        history = company.bookings[company.bookings["date"].dt.year < plan_year]
+        by_measure = measure_status(run.measure_periods, history, actuals, run.plan["rep_id"].astype(str),
+                                    hire_dates(run.plan, company), plan_year, day, scenario.tracking.red,
+                                    scenario.tracking.green)
+        extra["status_measures.csv"] = csv_bytes(by_measure)
+        result.meta["outputs"]["status_measures.csv"] = sha256_bytes(extra["status_measures.csv"])
     extra_html, extra_files = pipeline_files(result, run, opps, day)
     for name, data in extra_files.items():
         result.meta["outputs"][name] = sha256_bytes(data)
     files = {
+        **extra,
         "status.csv": status_bytes,
         "status.html": render_status_html(result.status, result.meta, extra_html),
         "track.json": json_bytes(result.meta),

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quotaopt.incentives import PayoutExplanation, explain_payout, find_plan
+from quotaopt.errors import InputError, Problem
+from quotaopt.incentives import (
+    PayoutExplanation,
+    ScorecardExplanation,
+    explain_payout,
+    explain_scorecard,
+    find_plan,
+    read_attainments,
+)
 from quotaopt.io import load_inputs, load_scenario
+from quotaopt.measures.plan import check_measure_inputs
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,27 @@ def validate(scenario: str | Path) -> Validation:
         Every problem found, each with its file, row and column.
     """
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    if inputs.scenario is not None and len(inputs.scenario.measures) > 1:
+        check_measure_inputs(inputs.scenario, inputs.company, inputs.plan_year)
     summary = inputs.company.summary()
     if inputs.scenario is not None:
         summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
     return Validation(inputs.company.folder, summary)
 
 
-def payout(scenario: str | Path, plan: str, quota: float, sales: float) -> PayoutExplanation:
-    """One payout under a scenario's incentive plan, explained band by band (``.render()`` for text)."""
+def payout(scenario: str | Path, plan: str, quota: float | None, sales: float | None,
+           attainments: Sequence[str] = ()) -> PayoutExplanation | ScorecardExplanation:
+    """One payout under a scenario's incentive plan, explained band by band (``.render()`` for text).
+
+    A scorecard plan (``components``) reads each measure's attainment from ``attainments``
+    (``MEASURE=A``; revenue may come from ``quota`` and ``sales``) and is explained
+    component by component.
+    """
     loaded = load_scenario(scenario)
     chosen = find_plan(loaded.incentives.plans, plan, label=str(scenario))
+    if chosen.components:
+        return explain_scorecard(chosen, read_attainments(chosen, attainments, quota, sales))
+    if quota is None or sales is None or attainments:
+        raise InputError([Problem(str(scenario), f"plan {plan!r} is paid on revenue: give --quota and --sales"
+                                  + (", not --attainment" if attainments else ""), column="--plan")])
     return explain_payout(chosen, quota, sales)

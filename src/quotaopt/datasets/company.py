@@ -11,6 +11,7 @@ import pandas as pd
 
 from quotaopt.company import parse_date_in_year
 from quotaopt.datasets import books as books_mod
+from quotaopt.datasets import lines as lines_mod
 from quotaopt.datasets import org as org_mod
 from quotaopt.datasets import sales as sales_mod
 from quotaopt.datasets import tables
@@ -91,6 +92,7 @@ def generate_company(
     fmt: str = "csv",
     *,
     overwrite: bool = False,
+    product_lines: int = 0,
     opportunities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
@@ -120,6 +122,10 @@ def generate_company(
         Replace an existing, non-empty ``out_dir`` that an earlier ``generate`` wrote
         (it has ``truth/meta.json``); any other folder, a link, the working directory
         and its parents are refused.
+    product_lines : int
+        0 (default): no ``product_line`` column, and every file as it always was. 1 to 6:
+        each deal gets a line (:mod:`quotaopt.datasets.lines`), with ``truth/line_mix``;
+        revenue and every other file stay exactly what they are without lines.
     opportunities : bool
         With ``actuals_through``: also write ``opportunities.<fmt>``, the CRM pipeline behind
         the bookings as it stood on that date, with weekly snapshots
@@ -146,6 +152,10 @@ def generate_company(
     shock per year, model parameters).
     """
     problems = _check_args(n_reps, years, seed, end_year, fmt)
+    if isinstance(product_lines, bool) or not isinstance(product_lines, int | np.integer) \
+            or not 0 <= product_lines <= len(lines_mod.LINE_NAMES):
+        problems.append(_problem("product_lines", f"must be a whole number in [0, {len(lines_mod.LINE_NAMES)}] "
+                                 f"(got {product_lines!r})"))
     if problems:
         raise InputError(problems)
     plan_year = end_year + 1
@@ -168,8 +178,15 @@ def generate_company(
     quota = last_quotas(org, staff, sales, cal)
 
     ids = tables.Ids(staff, books)
-    history = pd.concat([tables.bookings_table(sales, ids, t) for t in range(1, years + 1)], ignore_index=True)
-    plan = tables.bookings_table(sales, ids, years + 1)
+    line_names = None
+    if product_lines:
+        # Its own stream (child 6 of the seed; 5 is the pipeline's), so the other streams and files do not move.
+        rng_lines = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+        line_index, line_truth = lines_mod.assign_lines(sales.deals, len(staff.seat), product_lines, rng_lines)
+        line_names = np.asarray(line_truth.names, dtype=object)[line_index]
+    history = pd.concat([tables.bookings_table(sales, ids, t, line_names) for t in range(1, years + 1)],
+                        ignore_index=True)
+    plan = tables.bookings_table(sales, ids, years + 1, line_names)
     data = {
         "teams": tables.teams_table(org),
         "reps": tables.reps_table(org, staff, ids, quota),
@@ -185,6 +202,9 @@ def generate_company(
         "seasonality": tables.seasonality_table(base, by_role),
         "team_shocks": tables.team_shocks_table(org, sales, cal),
     }
+    if product_lines:
+        truth["line_mix"] = lines_mod.line_mix_table(line_truth, ids.rep, sales.employed,
+                                                     [y.year for y in cal[1:]])
     if opportunities and through is not None:
         from quotaopt.datasets import pipeline
 
@@ -199,6 +219,11 @@ def generate_company(
         **({"opportunities": True} if opportunities else {}),
     }
     meta = _meta(args, cal, sales, counts)
+    if product_lines:
+        meta["product_lines"] = {"names": list(line_truth.names),
+                                 "company_mix": np.round(line_truth.company_mix, 6).tolist(),
+                                 "relative_growth": np.round(line_truth.growth, 6).tolist(),
+                                 "season": np.round(line_truth.season, 6).tolist()}
 
     return write_company_folder(out, {**data, **{f"truth/{name}": frame for name, frame in truth.items()}}, fmt,
                                 meta=meta, overwrite=overwrite)

@@ -99,14 +99,14 @@ def territories_table(books: Books, ids: Ids) -> pd.DataFrame:
     )
 
 
-def bookings_table(sales: Sales, ids: Ids, year_index: int) -> pd.DataFrame:
-    """Deals of one simulated year, ordered by date, rep and creation order."""
+def bookings_table(sales: Sales, ids: Ids, year_index: int, lines: np.ndarray | None = None) -> pd.DataFrame:
+    """Deals of one simulated year, ordered by date, rep and creation order (with product_line if ``lines``)."""
     d = sales.deals
     rows = np.flatnonzero(d["year"] == year_index)  # ascending, so in creation (seq) order
     day = (d["date"][rows] - np.datetime64("1970-01-01", "D")).astype(np.int64)
     key = day * len(ids.rep) + d["rep"][rows]
     rows = rows[np.argsort(key, kind="stable")]  # stable: ties keep creation order
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "date": _iso(d["date"][rows]),
             "rep_id": _coded(d["rep"][rows], ids.rep),
@@ -114,6 +114,9 @@ def bookings_table(sales: Sales, ids: Ids, year_index: int) -> pd.DataFrame:
             "account_id": _coded(d["account"][rows], ids.account),
         }
     )
+    if lines is not None:
+        frame["product_line"] = lines[rows]
+    return frame
 
 
 def capacity_table(sales: Sales, ids: Ids, years: list[Year]) -> pd.DataFrame:

@@ -6,7 +6,11 @@ plans and the period's share of ``target_incentive`` for bonus plans:
 - ``marginal``: ``B x sum over bands of rate x |[0, min(a, cap)) & [from, to)|``
 - ``retroactive``: ``B x rate(band holding min(a, cap)) x min(a, cap)``
 - ``step`` (bonus only): ``B x rate(band holding min(a, cap))``
+- ``coefficient``: ``B x coefficient(min(a, cap))``, times ``min(a, cap)`` for commission
+  plans (:mod:`quotaopt.incentives._coefficient`).
 - ``a < threshold`` pays 0.
+
+A plan with ``components`` (a scorecard) is paid by :mod:`quotaopt.incentives._scorecard`.
 
 Choices where the contract is silent (all deliberate, all tested):
 
@@ -37,7 +41,8 @@ import numpy as np
 import numpy.typing as npt
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.scenario import IncentivePlan, TeamBonus
+from quotaopt.incentives._coefficient import STEP_TOLERANCE, CoefficientCurve, step_bands
+from quotaopt.scenario import CoefficientRule, Component, IncentivePlan, TeamBonus
 
 FloatArray = npt.NDArray[np.floating]
 
@@ -66,7 +71,7 @@ class PayoutCurve:
     threshold: float
 
     @classmethod
-    def from_plan(cls, plan: IncentivePlan) -> PayoutCurve:
+    def from_plan(cls, plan: IncentivePlan | Component) -> PayoutCurve:
         """Compile an :class:`~quotaopt.scenario.IncentivePlan`."""
         lo = np.array([t.from_ for t in plan.tiers], dtype=np.float64)
         hi = np.array([np.inf if t.to is None else t.to for t in plan.tiers], dtype=np.float64)
@@ -109,6 +114,22 @@ class PayoutCurve:
         return out.reshape(shape)
 
 
+def curve_of(spec: IncentivePlan | Component, commission: bool = False) -> PayoutCurve | CoefficientCurve:
+    """The curve of a plan or a component: its bands, or the coefficient rule (``mode: coefficient``).
+
+    ``commission`` makes the coefficient a rate on sales (``x min(a, cap)``).
+    """
+    if spec.mode == "coefficient":
+        cap = np.inf if spec.cap is None else float(spec.cap)
+        return CoefficientCurve(spec.coefficient or CoefficientRule(), cap, float(spec.threshold), commission)
+    return PayoutCurve.from_plan(spec)
+
+
+def _refuse_components(plan: IncentivePlan) -> None:
+    if plan.components:
+        raise ValueError(f"plan {plan.name!r} is a scorecard: pay it with quotaopt.incentives.scorecard_payout")
+
+
 def _base(plan: IncentivePlan, quota: np.ndarray, incentive: npt.ArrayLike | None) -> np.ndarray:
     if plan.kind == "commission":
         return quota
@@ -142,11 +163,12 @@ def payout(
     ndarray
         Payout in currency, 0 where ``quota <= 0``.
     """
+    _refuse_components(plan)
     q = np.asarray(quota, dtype=np.float64)
     s = np.asarray(sales, dtype=np.float64)
     positive = q > 0
     a = np.divide(s, q, out=np.zeros(np.broadcast(q, s).shape), where=positive)
-    out = _base(plan, q, incentive) * PayoutCurve.from_plan(plan)(a)
+    out = _base(plan, q, incentive) * curve_of(plan, plan.kind == "commission")(a)
     return np.where(positive, out, 0.0)
 
 
@@ -260,8 +282,9 @@ def explain_payout(
     -------
     PayoutExplanation
     """
+    _refuse_components(plan)
     q, s = float(quota), float(sales)
-    curve = PayoutCurve.from_plan(plan)
+    curve = curve_of(plan, plan.kind == "commission")
     base = float(_base(plan, np.asarray(q), incentive))
     a = s / q if q > 0 else 0.0
     clipped = min(a, curve.cap)
@@ -275,23 +298,46 @@ def explain_payout(
         notes.append(f"attainment {a:.1%} is below the threshold {curve.threshold:.1%}: nothing is paid")
     if np.isfinite(curve.cap) and a > curve.cap:
         notes.append(f"attainment capped at {curve.cap:.1%}")
-    holding = int(np.searchsorted(curve.lo, clipped, side="right")) - 1
-    rows = []
-    for i, (lo, hi, rate) in enumerate(zip(curve.lo, curve.hi, curve.rates, strict=True)):
-        if plan.mode == "marginal":
-            counted = max(0.0, min(clipped, hi) - lo)
-            applies = counted > 0
-        else:
-            applies = i == holding and clipped >= 0
-            counted = (clipped if plan.mode == "retroactive" else 1.0) if applies else 0.0
-        amount = 0.0 if below else base * rate * counted
-        rows.append(BandRow(float(lo), None if np.isinf(hi) else float(hi), float(rate), counted, amount,
-                            applies and not below))
-    if plan.mode == "marginal" and np.isfinite(curve.hi[-1]) and clipped > curve.hi[-1]:
-        notes.append(f"nothing is earned above the last band's end {curve.hi[-1]:.1%}")
+    rows = band_rows(plan, curve, clipped, base, below, notes)
     total = float(payout(plan, q, s, incentive=incentive))
     return PayoutExplanation(plan.name, plan.kind, plan.mode, plan.period, q, s, a, base, curve.threshold,
                              plan.cap, below, tuple(rows), total, tuple(notes))
+
+
+def band_rows(plan: IncentivePlan | Component, curve: PayoutCurve | CoefficientCurve, clipped: float,
+               base: float, below: bool, notes: list[str]) -> list[BandRow]:
+    """One row per band: what it counted and paid at the clipped attainment (notes grow)."""
+    if isinstance(curve, CoefficientCurve):
+        listed, hidden = step_bands(curve, clipped)
+        lo = np.array([b[0] for b in listed])
+        hi = np.array([b[1] for b in listed])
+        rates = np.array([b[2] for b in listed])
+        if hidden:
+            notes.append(f"{hidden} steps between the first and last listed are not shown")
+        notes.append(f"coefficient rule: {curve.rule.base_rate:g} at {curve.rule.base:.0%}, "
+                     f"{curve.rule.increment:+g} per {curve.rule.step:.0%} step, "
+                     f"{curve.rule.below_floor:g} below {curve.rule.floor:.0%}")
+        multiplier = clipped if curve.times_attainment else 1.0
+        # The rule's own tolerance: 70% of a quota is a band edge even one ulp short of it.
+        holding = int(np.searchsorted(lo - STEP_TOLERANCE, clipped, side="right")) - 1
+    else:
+        lo, hi, rates = curve.lo, curve.hi, curve.rates
+        multiplier = clipped if plan.mode == "retroactive" else 1.0
+        holding = int(np.searchsorted(lo, clipped, side="right")) - 1
+    rows = []
+    for i, (start, end, rate) in enumerate(zip(lo, hi, rates, strict=True)):
+        if plan.mode == "marginal":
+            counted = max(0.0, min(clipped, end) - start)
+            applies = counted > 0
+        else:
+            applies = i == holding and clipped >= 0
+            counted = multiplier if applies else 0.0
+        amount = 0.0 if below else base * rate * counted
+        rows.append(BandRow(float(start), None if np.isinf(end) else float(end), float(rate), counted, amount,
+                            applies and not below))
+    if plan.mode == "marginal" and np.isfinite(hi[-1]) and clipped > hi[-1]:
+        notes.append(f"nothing is earned above the last band's end {hi[-1]:.1%}")
+    return rows
 
 
 def render_explanation(expl: PayoutExplanation) -> str:
@@ -305,7 +351,8 @@ def render_explanation(expl: PayoutExplanation) -> str:
         "",
         f"{'band':<16}{'rate':>10}{'counted':>12}{'amount':>16}",
     ]
-    counted_fmt = "{:.2%}" if expl.mode != "step" else "{:.0f}"
+    counted_fmt = "{:.0f}" if expl.mode == "step" or (expl.mode == "coefficient" and expl.kind == "bonus") \
+        else "{:.2%}"
     for row in expl.bands:
         end = "..." if row.end is None else f"{row.end:.0%}"
         band = f"{row.start:.0%} - {end}"

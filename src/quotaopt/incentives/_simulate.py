@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.incentives._payout import PayoutCurve, plan_for_rep
+from quotaopt.incentives._payout import plan_for_rep
 from quotaopt.incentives._sampling import (
     BLOCK,
     QuantileCurve,
@@ -40,6 +40,7 @@ from quotaopt.incentives._sampling import (
     correlated_normals,
     spread_quarters,
 )
+from quotaopt.incentives._scorecard import ScorecardCurve, plan_curve
 from quotaopt.ordering import data_order
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
@@ -72,7 +73,8 @@ class SimulationResult:
     summary : dict
         ``p_company_target, expected_payout, payout_p10, payout_p50, payout_p90,
         cost_of_sales, expected_bookings, share_ge_100, share_80_100, share_lt_80,
-        draws, seed``.
+        draws, seed``, and with scorecard plans ``component_cost`` (plan -> measure ->
+        expected payout of that component per year).
     draws : dict of ndarray
         Per-draw ``company_bookings``, ``company_attainment`` (vs the target) and
         ``total_payout`` (empty when ``keep_draws`` is False).
@@ -93,10 +95,11 @@ class _Group:
 
     start: int
     stop: int
-    curve: PayoutCurve
+    curve: Callable[[np.ndarray], np.ndarray]  # payout / B at an attainment (quotaopt.incentives._scorecard.plan_curve)
     quarterly: bool
     base: np.ndarray  # (n,) annual or (4, n) quarterly B, float32
     inv_quota: np.ndarray  # same shape, 1/quota or 0
+    plan: str = ""
 
 
 def _ancestors(units: pd.DataFrame) -> tuple[list[str], dict[str, list[int]]]:
@@ -178,6 +181,8 @@ class _Partial:
     team_hit: np.ndarray
     hist: np.ndarray
     block_pay: list[np.ndarray]
+    # Scorecard plans: per block, (plan, measure) -> the block's payout of that component.
+    block_components: list[dict[tuple[str, str], float]] = field(default_factory=list)
 
 
 def _prepare(
@@ -231,8 +236,8 @@ def _prepare(
             base = qs if plan.kind == "commission" else np.full(hi - lo, plan.target_incentive)
         inv = np.divide(1.0, qs, out=np.zeros_like(qs), where=qs > 0)
         base = np.where(qs > 0, base, 0.0)
-        groups.append(_Group(lo, hi, PayoutCurve.from_plan(plan), plan.period == "quarter",
-                             base.astype(np.float32), inv.astype(np.float32)))
+        groups.append(_Group(lo, hi, plan_curve(plan), plan.period == "quarter",
+                             base.astype(np.float32), inv.astype(np.float32), plan.name))
     n_quarterly = max([g.stop for g in groups if g.quarterly], default=0)
 
     unit_ids, chains = _ancestors(units)
@@ -342,6 +347,7 @@ def _run_chunk(st: _Setup, first: int, last: int) -> _Partial:
                 pay[:, sl] += part
         else:
             pay[:, sl] = g.curve(x[:, sl] * g.inv_quota) * g.base
+    components = _component_sums(st, x, sales_q, blocks)
     total = pay.sum(axis=1, dtype=np.float64)
     team_hit = np.zeros(st.n_teams, np.int64)
     if st.bonus_per_rep > 0:
@@ -353,7 +359,28 @@ def _run_chunk(st: _Setup, first: int, last: int) -> _Partial:
         hit=(x >= st.quota32).sum(axis=0), hit80=(x >= st.quota80).sum(axis=0),
         unit_hit=unit_ok.sum(axis=0), team_hit=team_hit, hist=hist,
         block_pay=[pay[s:e].sum(axis=0, dtype=np.float64) for _, s, e in blocks],
+        block_components=components,
     )
+
+
+def _component_sums(st: _Setup, x: np.ndarray, sales_q: np.ndarray | None,
+                    blocks: list[tuple[int, int, int]]) -> list[dict[tuple[str, str], float]]:
+    """What each scorecard component paid in each block of draws (every measure at revenue's attainment)."""
+    cards = [g for g in st.groups if isinstance(g.curve, ScorecardCurve)]
+    out: list[dict[tuple[str, str], float]] = [{} for _ in blocks]
+    for g in cards:
+        assert isinstance(g.curve, ScorecardCurve)
+        sl = slice(g.start, g.stop)
+        periods = [(sales_q[k][:, sl] * g.inv_quota[k], g.base[k]) for k in range(4)] \
+            if g.quarterly and sales_q is not None else [(x[:, sl] * g.inv_quota, g.base)]
+        for att, base in periods:
+            parts = g.curve.components(dict.fromkeys(g.curve.measures, att))
+            for measure, share in parts.items():
+                paid = share * base
+                for i, (_, s, e) in enumerate(blocks):
+                    key = (g.plan, measure)
+                    out[i][key] = out[i].get(key, 0.0) + float(paid[s:e].sum(dtype=np.float64))
+    return out
 
 
 def run_chunks(task: tuple[_Setup, list[tuple[int, int]]]) -> list[_Partial]:
@@ -423,6 +450,7 @@ def simulate(
     company = np.empty(draws)
     total_pay = np.empty(draws)
     spans = [(f, min(draws, f + step)) for f in range(0, draws, step)]
+    component_pay: dict[tuple[str, str], float] = {}
 
     def merge(part: _Partial) -> None:
         nonlocal hit, hit80, unit_hit, team_hit, hist
@@ -436,6 +464,9 @@ def simulate(
         hist += part.hist
         for block_sum in part.block_pay:  # block order: identical sums for any chunking
             pay_sum[:] += block_sum
+        for block in part.block_components:
+            for key, value in block.items():
+                component_pay[key] = component_pay.get(key, 0.0) + value
 
     if map_fn is not None and len(spans) > 1:
         # A few contiguous groups of chunks per task: the setup travels once per task.
@@ -451,8 +482,14 @@ def simulate(
     else:
         for span in spans:
             merge(_run_chunk(st, *span))
-    return _result(reps, units, st, order, config, company_target, keep_draws,
-                   hit, hit80, pay_sum, unit_hit, team_hit, hist, company, total_pay)
+    result = _result(reps, units, st, order, config, company_target, keep_draws,
+                     hit, hit80, pay_sum, unit_hit, team_hit, hist, company, total_pay)
+    if component_pay:
+        plans_cost: dict[str, dict[str, float]] = {}
+        for (plan, measure), value in component_pay.items():
+            plans_cost.setdefault(plan, {})[measure] = value / draws
+        result.summary["component_cost"] = plans_cost
+    return result
 
 
 def _result(

@@ -31,7 +31,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("rep_id", "team_id", "role", "hire_date"),
         ("fte", "status", "name", "last_quota", "locked_quota"),
     ),
-    "bookings": (("date", "rep_id", "amount"), ("account_id",)),
+    "bookings": (("date", "rep_id", "amount"), ("account_id", "product_line")),
     "accounts": (("account_id", "rep_id", "tier"), ("potential", "territory_id")),
     "territories": (("territory_id", "potential"), ("market_growth",)),
     "capacity": (("rep_id", "p50"), ("p10", "p90")),
@@ -262,6 +262,9 @@ def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, acc
     if account_ids is not None:
         check.exists(account, "account_id", account_ids, "accounts.csv")
     out["account_id"] = account.where(account != "", None)
+    if "product_line" in frame.columns:  # optional: only planned lines need it (quotaopt.measures)
+        line = check.text("product_line", required=False)
+        out["product_line"] = line.where(line != "", None)
     extra = [c for c in frame.columns if c not in out.columns]
     return pd.concat([out, frame[extra]], axis=1) if extra else out
 

@@ -208,11 +208,19 @@ def read_run(path: str | Path) -> StoredRun:
         if name in PLAN_FILES and sha256_bytes(file.read_bytes()) != digest:
             raise InputError([Problem(str(file), "content differs from the SHA-256 in manifest.json (edited?)")])
     ids = {"rep_id": "str", "team_id": "str", "unit_id": "str", "parent_id": "str", "period": "str"}
+    periods = pd.read_csv(path / "plan_periods.csv", dtype=ids)
+    others = None
+    if "measure" in periods:  # a plan of several measures: tracking and re-plans read revenue's periods
+        revenue = periods["measure"] == "revenue"
+        others = periods.loc[~revenue, ["rep_id", "measure", "period", "quota"]].reset_index(drop=True)
+        periods = periods[revenue].drop(columns="measure").reset_index(drop=True)
+        periods["quota"] = pd.to_numeric(periods["quota"])
     return StoredRun(
         path=path,
         manifest=manifest,
         summary=json.loads((path / "summary.json").read_text(encoding="utf-8")),
         plan=pd.read_csv(path / "plan.csv", dtype=ids),
         units=pd.read_csv(path / "units.csv", dtype=ids),
-        periods=pd.read_csv(path / "plan_periods.csv", dtype=ids),
+        periods=periods,
+        measure_periods=others,
     )

@@ -280,6 +280,8 @@ def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target:
         "guardrail": guardrail(scenario, shares["ge_100"]),
         "fairness": _fairness(plan),
         "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
+        # Scorecard plans only: each component's expected payout per year (plan -> measure -> amount).
+        **({"incentive_components": sim.summary["component_cost"]} if "component_cost" in sim.summary else {}),
     }
 
 
@@ -406,6 +408,10 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
                                                                 timeout=scheduler_timeout)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
+    if len(scenario.measures) > 1:  # what the measures need of the data, before any work
+        from quotaopt.measures.plan import check_measure_inputs
+
+        check_measure_inputs(scenario, company, plan_year)
 
     with _stage(timings, "capacity", progress):
         capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model, capacity_cache)
@@ -437,6 +443,14 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     unit = scenario.allocation.unit
     plan = _plan_table(reps, alloc.reps, sim.reps, unit)
     units = _units_table(alloc.units, sim.units, unit)
+    periods = _integral(periods, unit)
+    measures = None
+    if len(scenario.measures) > 1:  # revenue alone keeps the files it always had
+        from quotaopt.measures.plan import plan_measures
+
+        with _stage(timings, "measures", progress):
+            measures = plan_measures(scenario, company, plan_year, reps, plan, list(dict.fromkeys(periods["period"])),
+                                     weights, workers=workers)
     total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
     summary = {
         "scenario": scenario.name,
@@ -457,10 +471,13 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "exceptions": [e.record() for e in alloc.exceptions],
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
+        **({"measures": measures.summary} if measures is not None else {}),
     }
     timings.update(alloc.solver.timings.record())
-    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
-                      summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=periods, units=units,
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
+                      measures=None if measures is None else measures.table,
+                      measure_periods=None if measures is None else measures.periods)
 
 
 def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:

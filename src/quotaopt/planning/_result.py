@@ -41,6 +41,12 @@ class PlanResult:
         ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
     timings : dict
         Seconds per stage; go to manifest.json only.
+    measures : DataFrame or None
+        plan_measures.csv (rep_id, measure, quota, capacity_p50, p_attain, binding) when the
+        scenario plans more than revenue; None otherwise (and no file is written).
+    measure_periods : DataFrame or None
+        The other measures' periods (rep_id, measure, period, quota); ``periods`` stays
+        revenue's, and plan_periods.csv then holds both with a ``measure`` column.
     """
 
     name: str
@@ -51,6 +57,8 @@ class PlanResult:
     summary: dict[str, Any]
     distributions: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    measures: pd.DataFrame | None = None
+    measure_periods: pd.DataFrame | None = None
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:
@@ -76,6 +84,8 @@ class StoredRun:
     plan: pd.DataFrame
     units: pd.DataFrame
     periods: pd.DataFrame
+    #: plan_periods.csv's rows of the measures beside revenue (rep_id, measure, period, quota), or None.
+    measure_periods: pd.DataFrame | None = None
 
     @property
     def run_id(self) -> str:

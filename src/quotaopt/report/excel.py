@@ -168,6 +168,10 @@ def render_xlsx(result: PlanResult) -> bytes:
             if "p_attain" in frame.columns:
                 writer.colour_bands(sheet, list(frame.columns).index("p_attain"), min(len(frame), MAX_DATA_ROWS))
     writer.table("Periods", result.periods, _COLUMN_KINDS)
+    if result.measures is not None:  # amounts, counts and rates in one column: plain decimals
+        measures = result.measures.assign(quota=pd.to_numeric(result.measures["quota"]))
+        writer.table("Measures", measures, {"quota": "decimal", "capacity_p50": "decimal",
+                                                   "p_attain": "percent"})
     if "exceptions" in result.summary:
         columns = ["unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"]
         frame = pd.DataFrame(result.summary["exceptions"] or [], columns=columns)

@@ -293,6 +293,23 @@ def _periods(result: PlanResult) -> str:
             + note("Each rep's periods sum exactly to its quota; the split per rep is in plan_periods.csv."))
 
 
+def _measures(result: PlanResult) -> str:
+    frame = result.measures
+    if frame is None or frame.empty:
+        return note("Only revenue is planned.")
+    quota = pd.to_numeric(frame["quota"])
+    rows = []
+    for measure, group in frame.assign(quota=quota).groupby("measure", sort=False):
+        rate = str(measure) == "repurchase_rate"
+        total = group["quota"].mean() if rate else group["quota"].sum()
+        expected = group["capacity_p50"].mean() if rate else group["capacity_p50"].sum()
+        kind = "percent" if rate else "money"  # amounts and counts alike: whole numbers with separators
+        rows.append(f"<tr>{td(measure)}{td(total, kind)}{td(expected, kind)}{td(group['p_attain'].mean(), 'band')}"
+                    f"{td(len(group), 'integer')}</tr>")
+    return (table(["measure", "quota (total; rates: mean)", "expected", "mean P(attain)", "reps"], rows)
+            + note("Per rep in plan_measures.csv; product lines add up to each rep's revenue quota."))
+
+
 def _binding(result: PlanResult) -> str:
     plan = result.plan
     counts = result.summary.get("binding_counts")
@@ -354,16 +371,20 @@ def render_html(result: PlanResult) -> bytes:
         "headline": lambda: _headline(s), "exceptions": lambda: _exceptions(result),
         "capacity": lambda: _capacity(result),
         "stretch": lambda: _stretch(result), "simulation": lambda: _simulation(result),
-        "periods": lambda: _periods(result), "units": lambda: unit_tree(result.units, result.plan),
+        "periods": lambda: _periods(result), "measures": lambda: _measures(result), "units": lambda: unit_tree(result.units, result.plan),
         "binding": lambda: _binding(result), "solver": lambda: _solver(result),
     }
     titles = {"headline": "Headline figures", "exceptions": "Exceptions: where the plan gave way",
               "capacity": "Quota against capacity per rep",
               "stretch": "Stretch distribution", "simulation": "Attainment and payout (simulation)",
-              "periods": "Quota by period", "units": "The unit tree", "binding": "Binding constraints",
+              "periods": "Quota by period", "measures": "Every planned measure", "units": "The unit tree", "binding": "Binding constraints",
               "solver": "Solver"}
-    sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in SECTIONS)
-    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in SECTIONS)
+    # The measures section exists only for a plan of more than revenue (a revenue plan's page is unchanged).
+    shown = list(SECTIONS)
+    if result.measures is not None:
+        shown.insert(shown.index(("periods", "Periods")) + 1, ("measures", "Measures"))
+    sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in shown)
+    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in shown)
     status = str((s.get("solver") or {}).get("status") or "unknown")
     badge = f'<span class="badge {"ok" if status == "optimal" else "warn"}">{escape(_solver_text(s.get("solver") or {}))}</span>'
     # A re-plan says so first: parent run, as-of date, frozen periods, what changed.

@@ -37,6 +37,7 @@ from quotaopt.tracking._forecast import (
 )
 from quotaopt.tracking._history import CLIP, MIN_POINTS, HistoryFit, fit_history, split_points
 from quotaopt.tracking._limits import ahead_of_pace, carry, ratchet_ceiling
+from quotaopt.tracking._measures import MEASURE_STATUS_COLUMNS, measure_status
 from quotaopt.tracking._recalibrate import Recalibration, check_request, new_target, recalibrate
 from quotaopt.tracking._replan import (
     RecalibrationRequest,
@@ -61,6 +62,7 @@ from quotaopt.tracking._status import (
 )
 
 __all__ = [
+    "MEASURE_STATUS_COLUMNS", "measure_status",
     "CALIBRATION_DEVIATION", "CLIP", "DEFAULT_DEALS", "MIN_EXPECTED_DEALS", "MIN_LEVEL_SHARE", "MIN_POINTS",
     "PACE_DIGITS", "QUANTILES", "STATUSES", "STATUS_COLUMNS", "Assessment", "HistoryFit", "Posterior",
     "Recalibration", "RecalibrationRequest", "actual_to_date", "ahead_of_pace", "assess", "calibrate_flags", "carry",
