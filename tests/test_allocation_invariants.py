@@ -13,6 +13,7 @@ from quotaopt.allocation.bounds import ramp_factor
 from quotaopt.allocation.problem import Problem
 from quotaopt.allocation.synthetic import make_company
 from quotaopt.errors import InfeasibleError, InputError
+from quotaopt.parallel import Executor, LocalPool
 from quotaopt.scenario import AllocationConfig
 
 
@@ -82,12 +83,16 @@ def test_parallel_and_custom_map_match_serial() -> None:
     serial = allocate(reps, teams, total, config(), 2027)
     calls: list[int] = []
 
-    def recording_map(func, items):  # type: ignore[no-untyped-def]
-        calls.append(len(items))
-        return [func(item) for item in items]
+    class Recording(Executor):
+        remote = True  # as a cluster would be: even the exact solver's chunks go through it
 
-    custom = allocate(reps, teams, total, config(), 2027, map_fn=recording_map, chunk_reps=30)
-    pooled = allocate(reps, teams, total, config(), 2027, workers=2, chunk_reps=30)
+        def map(self, fn, items):  # type: ignore[no-untyped-def]
+            tasks = list(items)
+            calls.append(len(tasks))
+            return [fn(item) for item in tasks]
+
+    custom = allocate(reps, teams, total, config(), 2027, executor=Recording(), chunk_reps=30)
+    pooled = allocate(reps, teams, total, config(), 2027, executor=LocalPool(2), chunk_reps=30)
     assert calls and calls[0] > 1
     np.testing.assert_array_equal(serial.reps["quota"], custom.reps["quota"])
     np.testing.assert_array_equal(serial.reps["quota"], pooled.reps["quota"])

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import QuotaOptError
-from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
+from quotaopt.parallel import SCHEDULER_TIMEOUT_S, executor
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def batch(scenarios: Sequence[str | Path], out: str | Path | None = None, worker
         In the order of ``scenarios``.
     """
     tasks = [BatchTask(str(Path(s).resolve()), None if out is None else str(Path(out).resolve())) for s in scenarios]
-    return map_tasks(run_one, tasks, workers=workers, scheduler=scheduler, scheduler_timeout=scheduler_timeout)
+    return executor(workers, scheduler, scheduler_timeout).map(run_one, tasks)
 
 
 def batch_exit_code(outcomes: Sequence[BatchOutcome]) -> int:
