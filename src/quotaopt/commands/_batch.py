@@ -58,6 +58,14 @@ def batch(scenarios: Sequence[str | Path], out: str | Path | None = None, worker
     -------
     list of BatchOutcome
         In the order of ``scenarios``.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> [(o.status, o.exit_code) for o in qo.batch([example], out=runs)]
+    [('ok', 0)]
     """
     tasks = [BatchTask(str(Path(s).resolve()), None if out is None else str(Path(out).resolve())) for s in scenarios]
     return executor(workers, scheduler, scheduler_timeout).map(run_one, tasks)

@@ -58,6 +58,17 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.Da
     DataFrame
         Index ``section`` (headline / unit) and ``item``; one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> _, first = qo.plan(example, out=runs)
+    >>> _, second = qo.simulate(first.path, draws=500)
+    >>> table = qo.compare([first.path, second.path])
+    >>> table.index.get_level_values("section").unique().tolist(), len(table.columns)
+    (['headline', 'unit_quota'], 3)
     """
     if out is not None:
         probe_writable(Path(out).parent, "--out")

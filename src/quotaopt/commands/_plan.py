@@ -45,6 +45,15 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     Returns
     -------
     (PlanResult, WrittenRun)
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> result, run = qo.plan(example, out=runs)
+    >>> result.summary["solver"]["status"], result.plan_year, len(result.plan), run.path.parent.name
+    ('optimal', 2027, 60, 'example')
     """
     from quotaopt.planning import run_plan
 

@@ -31,6 +31,15 @@ def validate(scenario: str | Path) -> Validation:
     ------
     InputError
         Every problem found, each with its file, row and column.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> found = qo.validate(example)
+    >>> found.summary["scenario"], found.summary["plan_year"], found.summary["reps"]
+    ('example', 2027, 80)
     """
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     summary = inputs.company.summary()
@@ -40,7 +49,16 @@ def validate(scenario: str | Path) -> Validation:
 
 
 def payout(scenario: str | Path, plan: str, quota: float, sales: float) -> PayoutExplanation:
-    """One payout under a scenario's incentive plan, explained band by band (``.render()`` for text)."""
+    """One payout under a scenario's incentive plan, explained band by band (``.render()`` for text).
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> print(qo.payout(example, "ka", 100_000, 120_000).render().splitlines()[1])
+    quota 100,000.00  sales 120,000.00  attainment 120.00%
+    """
     loaded = load_scenario(scenario)
     chosen = find_plan(loaded.incentives.plans, plan, label=str(scenario))
     return explain_payout(chosen, quota, sales)
