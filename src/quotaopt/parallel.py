@@ -178,8 +178,7 @@ def _reachable(address: str, timeout: float) -> None:
     """A plain TCP connect first: an unreachable host fails in ``timeout`` with one line, no client debris."""
     import socket
 
-    from distributed.comm import parse_address
-    from distributed.comm.addressing import parse_host_port
+    from distributed.comm.addressing import parse_address, parse_host_port
 
     try:
         scheme, location = parse_address(address)
@@ -209,7 +208,7 @@ def dask_client(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> Iterator[
 
     _reachable(address, timeout)
     try:
-        client = Client(address, set_as_default=False, timeout=f"{timeout}s")
+        client = Client(address, set_as_default=False, timeout=f"{timeout}s")  # type: ignore[no-untyped-call]
     except (OSError, ValueError, TimeoutError) as exc:  # the user's address to fix
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise _problem(f"cannot connect to the Dask scheduler {address!r}: {first}") from None
@@ -221,7 +220,7 @@ def dask_client(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> Iterator[
                            f"`dask worker {address}`)") from None
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _get(summary: dict, path: tuple[str, ...]) -> object:
+def _get(summary: dict[str, Any], path: tuple[str, ...]) -> object:
     value: object = summary
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
