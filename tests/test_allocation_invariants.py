@@ -59,7 +59,9 @@ def test_plan_invariants(n: int, seed: int, locked: float, fixed: float, odd: in
     assert np.all((r["quota"] >= r["lower_bound"]) & (r["quota"] <= r["upper_bound"]))
     is_locked = reps["locked_quota"].notna().to_numpy()
     np.testing.assert_array_equal(r["quota"].to_numpy()[is_locked], reps["locked_quota"].to_numpy()[is_locked])
-    assert set(r["binding"]) <= {"stretch_max", "stretch_min", "max_change", "locked", "ramp", "ka_share", "fairness"}
+    # The *_relaxed labels: a soft limit that gave way on the elastic path (hypothesis found one: n=11, seed=11).
+    assert set(r["binding"]) <= {"stretch_max", "stretch_min", "max_change", "locked", "ramp", "ka_share", "fairness",
+                                 "stretch_min_relaxed", "stretch_max_relaxed", "max_change_relaxed"}
     assert result.solver.status in ("optimal", "feasible")
 
 
