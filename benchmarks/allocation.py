@@ -29,9 +29,9 @@ import time
 from dataclasses import dataclass
 
 from quotaopt.allocation import AllocationResult, allocate
-from quotaopt.allocation.decompose import shutdown_pools
 from quotaopt.allocation.synthetic import make_company
 from quotaopt.errors import QuotaOptError
+from quotaopt.parallel import executor, shutdown_pools
 from quotaopt.scenario import AllocationConfig
 
 
@@ -60,7 +60,7 @@ def run(n: int, backend: str, path: str, workers: int, time_limit: float, gap: f
     c0, t0 = cpu_seconds(), time.perf_counter()
     try:
         result: AllocationResult | None = allocate(
-            reps, teams, total, cfg, 2027, decompose=path != "mono", workers=workers,
+            reps, teams, total, cfg, 2027, decompose=path != "mono", executor=executor(workers),
             unit_solver="milp" if path == "milp" else "exact")
         error = ""
     except QuotaOptError as exc:

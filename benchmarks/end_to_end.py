@@ -99,6 +99,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     if monolithic:
         from quotaopt.allocation import allocate
         from quotaopt.io import load_inputs
+        from quotaopt.parallel import executor
         from quotaopt.planning import company_target, estimate_capacity
 
         inputs = load_inputs(folder / "bench.yaml")
@@ -111,7 +112,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
         for label, decompose in (("decomposed", True), ("monolithic", False)):
             start = time.perf_counter()
             res = allocate(reps, inputs.company.teams, company_total, inputs.scenario.allocation,
-                           inputs.plan_year, decompose=decompose, workers=workers)
+                           inputs.plan_year, decompose=decompose, executor=executor(workers))
             timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver.status,
                               "gap": res.solver.gap}
         out["allocation_modes"] = timings

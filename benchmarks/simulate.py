@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.incentives import simulate
+from quotaopt.parallel import executor
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
 LIMIT_S, LIMIT_GB = 30.0, 2.0
@@ -93,7 +94,7 @@ def run(n_reps: int, draws: int, workers: int) -> tuple[float, float, dict[str, 
     reps, units, target = make_company(n_reps)
     _reset_peak()
     start = time.perf_counter()
-    res = simulate(reps, units, PLANS, SimulationConfig(draws=draws, seed=7), target, workers=workers)
+    res = simulate(reps, units, PLANS, SimulationConfig(draws=draws, seed=7), target, executor=executor(workers))
     return time.perf_counter() - start, _peak_mb(), res.summary
 
 

@@ -21,6 +21,7 @@ from quotaopt.allocation.inputs import prepare
 from quotaopt.allocation.synthetic import make_company
 from quotaopt.allocation.targets import pools, shares
 from quotaopt.errors import InfeasibleError
+from quotaopt.parallel import Executor
 from quotaopt.scenario import AllocationConfig
 from test_allocation_cases import ONE, PATHS, rep, tree
 
@@ -174,7 +175,7 @@ def test_elastic_model_gives_nothing_where_nothing_must_give(n: int, seed: int, 
         return
     prep = prepare(reps, teams, total, cfg, 2027)
     pool = pools(prep)
-    solve = engine._Solve("highs", engine._options(cfg), True, None, 1, None, "exact")
+    solve = engine._Solve("highs", engine._options(cfg), True, Executor(), None, "exact")
     elastic = engine._elastic(prep, pool, shares(prep, pool), solve, 0.0)
     assert elastic.exceptions == []
     assert elastic.solver.elastic == {}

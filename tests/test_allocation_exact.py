@@ -32,6 +32,7 @@ from quotaopt.allocation.inputs import prepare
 from quotaopt.allocation.problem import SolveOptions
 from quotaopt.allocation.synthetic import make_company
 from quotaopt.allocation.targets import pools, shares
+from quotaopt.parallel import LocalPool
 from quotaopt.scenario import AllocationConfig
 
 EXACT = SolveOptions(mip_gap=0.0, time_limit=20)
@@ -217,15 +218,15 @@ def test_exact_and_milp_and_monolithic_agree_on_a_company() -> None:
 
 
 def test_worker_pool_is_started_once_and_reused() -> None:
-    from quotaopt.allocation import decompose
+    from quotaopt import parallel
 
     reps, teams, total = make_company(60, seed=8)
     cfg = AllocationConfig(unit=1000, flex=0.2)
     serial = allocate(reps, teams, total, cfg, 2027, unit_solver="milp")
-    first = allocate(reps, teams, total, cfg, 2027, unit_solver="milp", workers=2, chunk_reps=20)
-    pool = decompose._POOLS[2]
+    first = allocate(reps, teams, total, cfg, 2027, unit_solver="milp", executor=LocalPool(2), chunk_reps=20)
+    pool = parallel._POOLS[2]
     pids = {p.pid for p in pool._processes.values()}
-    again = allocate(reps, teams, total, cfg, 2027, unit_solver="milp", workers=2, chunk_reps=20)
-    assert decompose._POOLS[2] is pool and {p.pid for p in pool._processes.values()} == pids
+    again = allocate(reps, teams, total, cfg, 2027, unit_solver="milp", executor=LocalPool(2), chunk_reps=20)
+    assert parallel._POOLS[2] is pool and {p.pid for p in pool._processes.values()} == pids
     np.testing.assert_array_equal(serial.reps["quota"], first.reps["quota"])
     np.testing.assert_array_equal(serial.reps["quota"], again.reps["quota"])

@@ -13,7 +13,9 @@ from quotaopt.allocation.bounds import ramp_factor
 from quotaopt.allocation.problem import Problem
 from quotaopt.allocation.synthetic import make_company
 from quotaopt.errors import InfeasibleError, InputError
+from quotaopt.parallel import Executor, LocalPool
 from quotaopt.scenario import AllocationConfig
+from quotaopt.solvers import BACKENDS
 
 
 def config(backend: str = "highs", **kw: object) -> AllocationConfig:
@@ -57,7 +59,9 @@ def test_plan_invariants(n: int, seed: int, locked: float, fixed: float, odd: in
     assert np.all((r["quota"] >= r["lower_bound"]) & (r["quota"] <= r["upper_bound"]))
     is_locked = reps["locked_quota"].notna().to_numpy()
     np.testing.assert_array_equal(r["quota"].to_numpy()[is_locked], reps["locked_quota"].to_numpy()[is_locked])
-    assert set(r["binding"]) <= {"stretch_max", "stretch_min", "max_change", "locked", "ramp", "ka_share", "fairness"}
+    # The *_relaxed labels: a soft limit that gave way on the elastic path (hypothesis found one: n=11, seed=11).
+    assert set(r["binding"]) <= {"stretch_max", "stretch_min", "max_change", "locked", "ramp", "ka_share", "fairness",
+                                 "stretch_min_relaxed", "stretch_max_relaxed", "max_change_relaxed"}
     assert result.solver.status in ("optimal", "feasible")
 
 
@@ -66,7 +70,7 @@ def test_backends_agree_within_gap(n: int) -> None:
     reps, teams, total = make_company(n, seed=11, locked_frac=0.02, fixed_frac=0.1)
     exact = allocate(reps, teams, total, config(max_change=0.3), 2027)
     objectives = {}
-    for backend in ("highs", "cbc", "ortools"):
+    for backend in sorted(BACKENDS):
         # Every unit as a MILP through the backend (stage A too), against the exact unit solver.
         result = allocate(reps, teams, total, config(backend, max_change=0.3), 2027, unit_solver="milp")
         assert result.solver.status == "optimal"
@@ -82,12 +86,16 @@ def test_parallel_and_custom_map_match_serial() -> None:
     serial = allocate(reps, teams, total, config(), 2027)
     calls: list[int] = []
 
-    def recording_map(func, items):  # type: ignore[no-untyped-def]
-        calls.append(len(items))
-        return [func(item) for item in items]
+    class Recording(Executor):
+        remote = True  # as a cluster would be: even the exact solver's chunks go through it
 
-    custom = allocate(reps, teams, total, config(), 2027, map_fn=recording_map, chunk_reps=30)
-    pooled = allocate(reps, teams, total, config(), 2027, workers=2, chunk_reps=30)
+        def map(self, fn, items):  # type: ignore[no-untyped-def]
+            tasks = list(items)
+            calls.append(len(tasks))
+            return [fn(item) for item in tasks]
+
+    custom = allocate(reps, teams, total, config(), 2027, executor=Recording(), chunk_reps=30)
+    pooled = allocate(reps, teams, total, config(), 2027, executor=LocalPool(2), chunk_reps=30)
     assert calls and calls[0] > 1
     np.testing.assert_array_equal(serial.reps["quota"], custom.reps["quota"])
     np.testing.assert_array_equal(serial.reps["quota"], pooled.reps["quota"])

@@ -22,6 +22,7 @@ from quotaopt.incentives import (
     simulate,
     split_quarters,
 )
+from quotaopt.parallel import LocalPool
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
 # --- the marginal fit ------------------------------------------------------------------
@@ -165,7 +166,7 @@ def test_result_shape_and_summary() -> None:
 def test_same_seed_same_result_for_any_chunk_or_worker_count() -> None:
     reps, units = company(n=37)  # an odd rep count: chunk rows do not align with SIMD lanes
     base = run(reps, units, draws=700)
-    for kw in ({"chunk": BLOCK}, {"chunk": 3 * BLOCK}, {"chunk": 5000}, {"chunk": 2 * BLOCK, "workers": 2}):
+    for kw in ({"chunk": BLOCK}, {"chunk": 3 * BLOCK}, {"chunk": 5000}, {"chunk": 2 * BLOCK, "executor": LocalPool(2)}):
         other = run(reps, units, draws=700, **kw)
         pd.testing.assert_frame_equal(base.reps, other.reps)
         pd.testing.assert_frame_equal(base.units, other.units)

@@ -23,6 +23,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ class PlanCalendar:
     def workdays_from(self, start: np.ndarray, end: np.ndarray, hire_idx: np.ndarray) -> np.ndarray:
         """Working days in ``[start, end)`` on or after each rep's hire day (reps x spans)."""
         first = np.maximum(start[None, :], hire_idx[:, None])
-        return np.clip(self.cum[end][None, :] - self.cum[np.minimum(first, len(self.days))], 0, None)
+        return cast("np.ndarray", np.clip(self.cum[end][None, :] - self.cum[np.minimum(first, len(self.days))], 0, None))
 
 
 @functools.lru_cache(maxsize=8)
@@ -262,4 +263,4 @@ def full_quarters(year: np.ndarray, month: np.ndarray, day: np.ndarray, on_year:
     [2.0]
     """
     months = (on_year - year) * 12 + (on_month - month) - (day > 1)
-    return np.floor(months / 3)
+    return cast("np.ndarray", np.floor(months / 3))

@@ -17,7 +17,7 @@ import click
 from quotaopt.errors import QuotaOptError
 
 
-class _FiniteFloat(click.ParamType):
+class _FiniteFloat(click.ParamType[float]):
     """A float that is a real amount: 'nan' and 'inf' parse as floats but are no quota or sales."""
 
     name = "amount"

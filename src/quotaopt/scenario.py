@@ -22,6 +22,7 @@ from pydantic import (
 from quotaopt.errors import InputError, Problem
 from quotaopt.measure_names import PLANNED_FAMILIES, parse_measure
 from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
+from quotaopt.solvers import backend_problem
 
 __all__ = ["Scenario", "deep_merge", "refuse_unknown_keys", "shown_key", "validate_scenario"]
 
@@ -165,10 +166,18 @@ class CapacityConfig(_Strict):
 class SolverConfig(_Strict):
     """MILP solver settings; fixed threads keep results reproducible."""
 
-    backend: Literal["highs", "cbc", "ortools"] = Field("highs", description="Default highs.")
+    backend: str = Field("highs", description="One of quotaopt.solvers.BACKENDS (highs, cbc, ortools). Default highs.")
     time_limit: float = Field(60.0, gt=0, description="Seconds per solve. Default 60.")
     mip_gap: float = Field(1e-4, ge=0, le=1, description="Relative MIP gap. Default 1e-4.")
     threads: int = Field(1, ge=1, le=256, description="Solver threads. Default 1.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        problem = backend_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class GuardrailConfig(_Strict):

@@ -20,6 +20,7 @@ last quota was a ramped share of a year and says nothing about a full one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ def full_year_last(hire_date: pd.Series, plan_year: int, n_quarters: int) -> np.
     """
     year, month, day, known = _dates(hire_date)
     k = full_quarters(year, month, day, plan_year - 1, 1)
-    return ~known | (np.nan_to_num(k, nan=0.0) >= n_quarters)
+    return cast("np.ndarray", ~known | (np.nan_to_num(k, nan=0.0) >= n_quarters))
 
 
 def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -> np.ndarray:
@@ -111,7 +112,7 @@ def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -
         k = np.where(known, full_quarters(year, month, day, plan_year, q_month), 1e9).astype(np.int64)
         share = ramp_share(k, table, after=1.0)
         shares[:, quarter] = np.where(known & hired_after, 0.0, share)
-    return shares.mean(axis=1)
+    return cast("np.ndarray", shares.mean(axis=1))
 
 
 def ramp_reference(p50: np.ndarray, fte: np.ndarray, ka: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -4,20 +4,14 @@ Once stage A has fixed every unit's ka and longtail totals, units share no varia
 row. Every unit is then solved either by :mod:`~quotaopt.allocation.exact` (default:
 exact, vectorised over all units, no MILP) or, with ``unit_solver="milp"``, as its own
 small two-stage MILP through the configured backend. Groups of units (*chunks*) go
-through a pluggable ``map_fn(func, items) -> results`` (``map``, a process pool, or a
-Dask client's map); a chunk's arrays are built in one vectorised pass and shipped once.
+through the command's :class:`~quotaopt.parallel.Executor` (this process, a local pool,
+or a Dask cluster); a chunk's arrays are built in one vectorised pass and shipped once.
 """
 
 from __future__ import annotations
 
-import atexit
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from typing import Any
 
 import numpy as np
 
@@ -39,9 +33,9 @@ from quotaopt.allocation.problem import (
     relative_gap,
 )
 from quotaopt.errors import SolverError
+from quotaopt.parallel import preload
 
-MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
-#: Reps per task handed to ``map_fn`` (each unit inside is still its own model).
+#: Reps per task handed to the executor (each unit inside is still its own model).
 CHUNK_REPS = 500
 # Stage two may not let a unit's largest deviation grow by more than this.
 _FIX_ABS, _FIX_REL = 1e-7, 1e-6
@@ -177,48 +171,5 @@ def chunk_units(sizes: np.ndarray, units: np.ndarray, chunk_reps: int) -> list[n
     return np.split(units, cuts)
 
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
-def _warm() -> None:
-    # Import the solving modules once per worker, when it starts, not inside the first task.
-    import quotaopt.allocation.backends.highs  # noqa: F401
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` processes, started once and reused by later allocations.
-
-    ``spawn``, not ``fork``: forking a process that already runs solver thread pools is
-    not safe. Starting a spawned worker (interpreter, numpy, scipy, highspy) costs
-    about a second of CPU, so pools are kept for the life of the process.
-    """
-    pool = _POOLS.get(workers)
-    if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm)
-        _POOLS[workers] = pool
-    return pool
-
-
-@atexit.register
-def shutdown_pools() -> None:
-    """Stop the kept worker processes (at exit, or to account for their CPU time)."""
-    for pool in _POOLS.values():
-        pool.shutdown(wait=True, cancel_futures=True)
-    _POOLS.clear()
-
-
-def default_map(workers: int) -> MapFn:
-    """``map`` when ``workers <= 1``, else a local process pool of ``workers`` processes (kept)."""
-    if workers <= 1:
-        return lambda func, items: [func(item) for item in items]
-
-    def pool_map(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        # Results come back in order whatever the chunk size, so serial and pooled agree.
-        chunksize = max(1, len(items) // (workers * 4))
-        try:
-            return list(_pool(workers).map(func, items, chunksize=chunksize))
-        except BrokenProcessPool as exc:
-            _POOLS.pop(workers, None)
-            raise SolverError(f"a worker process of the allocation pool died ({exc})") from None
-
-    return pool_map
+# Unit MILPs run in worker processes: have them import the default backend as they start.
+preload("quotaopt.allocation.backends.highs")

@@ -21,7 +21,7 @@ zero below). Infeasible here means no plan exists at the hard limits.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class ElasticTotals:
     @property
     def R(self) -> np.ndarray:
         """Pool totals K + L."""
-        return self.K + self.L
+        return cast("np.ndarray", self.K + self.L)
 
 
 @dataclass

@@ -13,12 +13,10 @@ from quotaopt.allocation.backends import get_backend
 from quotaopt.allocation.decompose import (
     CHUNK_REPS,
     BlockResult,
-    MapFn,
     StageInfeasible,
     Stats,
     checked,
     chunk_units,
-    default_map,
     solve_block,
     solve_block_exact,
 )
@@ -49,6 +47,7 @@ from quotaopt.allocation.targets import (
 from quotaopt.allocation.verify import integrality, verify_plan
 from quotaopt.errors import InfeasibleError, SolverError
 from quotaopt.ordering import data_order
+from quotaopt.parallel import Executor
 from quotaopt.scenario import AllocationConfig
 
 UnitSolver = Literal["exact", "milp"]
@@ -113,7 +112,7 @@ def _stage_a(prep: Prepared, pool: Pools, share: Shares, backend: str,
 
 
 def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, options: SolveOptions,
-                map_fn: MapFn | None, workers: int, chunk_reps: int | None,
+                executor: Executor, chunk_reps: int | None,
                 unit_solver: UnitSolver, totals: tuple[np.ndarray, Stats] | None = None) -> tuple[np.ndarray, Stats]:
     """Stage A (unless ``totals`` gives the pool totals already), then every unit on its own."""
     R, stats = totals if totals is not None else _stage_a(prep, pool, share, backend, options)
@@ -123,12 +122,11 @@ def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, option
     start = time.perf_counter()
     blocks = [make_block(prep, pool, c, R[c]) for c in chunk_units(pool.n_reps, units, size)]
     stats.build_s += time.perf_counter() - start
-    if map_fn is None:
-        # The exact solver does a 100,000-rep company in about a second: starting worker
-        # processes would cost more than they save, so it runs here unless told otherwise.
-        map_fn = default_map(1 if exact else workers)
+    # The exact solver does a 100,000-rep company in about a second: starting worker
+    # processes would cost more than they save, so it runs here unless a cluster waits.
+    run = executor if (executor.remote or not exact) else Executor()
     func = solve_block_exact if exact else solve_block
-    results: list[BlockResult] = list(map_fn(func, [(blk, backend, options) for blk in blocks]))
+    results: list[BlockResult] = run.map(func, [(blk, backend, options) for blk in blocks])
     q_raw = np.zeros(prep.n_reps)
     for res in results:
         q_raw[res.reps] = res.q
@@ -137,7 +135,7 @@ def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, option
 
 
 def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
-             plan_year: int, *, decompose: bool = True, workers: int = 1, map_fn: MapFn | None = None,
+             plan_year: int, *, decompose: bool = True, executor: Executor | None = None,
              chunk_reps: int | None = None, unit_solver: UnitSolver = "exact") -> AllocationResult:
     """Split the company total over the team tree and every active rep.
 
@@ -154,13 +152,12 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     plan_year : int
     decompose : bool
         Fix unit totals first, then solve units separately (default); False solves one model.
-    workers : int
-        Processes for the per-unit MILPs (``unit_solver="milp"``) when ``map_fn`` is not
-        given; the exact unit solver is vectorised and runs in this process.
-    map_fn : callable, optional
-        ``map_fn(func, items) -> iterable of results``, e.g. a Dask client's map + gather.
+    executor : Executor, optional
+        Where the per-unit MILPs (``unit_solver="milp"``) run (:mod:`quotaopt.parallel`;
+        default: this process). The exact unit solver is vectorised and runs in this
+        process unless the executor is a cluster. Never changes the plan.
     chunk_reps : int, optional
-        About how many reps one task handed to ``map_fn`` holds (default 2,000 for
+        About how many reps one task handed to the executor holds (default 2,000 for
         ``milp``, 50,000 for ``exact``).
     unit_solver : {'exact', 'milp'}
         How units with fixed totals are solved: ``exact`` (default; the proven optimum of
@@ -185,7 +182,7 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     # unit) and float sums then do not move when rows are shuffled or another rep renamed.
     order = data_order(reps, REP_ORDER, "rep_id") if "rep_id" in reps.columns else np.arange(len(reps))
     result = _allocate(reps.iloc[order], teams, company_total, config, plan_year, decompose=decompose,
-                       workers=workers, map_fn=map_fn, chunk_reps=chunk_reps, unit_solver=unit_solver)
+                       executor=executor or Executor(), chunk_reps=chunk_reps, unit_solver=unit_solver)
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     result.reps = result.reps.iloc[back].reset_index(drop=True)  # the caller's rep order, as documented
@@ -193,7 +190,7 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
 
 
 def _allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
-              plan_year: int, *, decompose: bool, workers: int, map_fn: MapFn | None, chunk_reps: int | None,
+              plan_year: int, *, decompose: bool, executor: Executor, chunk_reps: int | None,
               unit_solver: UnitSolver) -> AllocationResult:
     """:func:`allocate` on reps already in their canonical order."""
     start = time.perf_counter()
@@ -201,7 +198,7 @@ def _allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, con
     pool = pools(prep)
     share = shares(prep, pool)
     backend, options = config.solver.backend, _options(config)
-    solve = _Solve(backend, options, decompose, map_fn, workers, chunk_reps, unit_solver)
+    solve = _Solve(backend, options, decompose, executor, chunk_reps, unit_solver)
     reasons = precheck(prep, pool, share)
     if not reasons:
         try:
@@ -222,8 +219,7 @@ class _Solve:
     backend: str
     options: SolveOptions
     decompose: bool
-    map_fn: MapFn | None
-    workers: int
+    executor: Executor
     chunk_reps: int | None
     unit_solver: UnitSolver
 
@@ -235,7 +231,7 @@ class _Solve:
                  totals: tuple[np.ndarray, Stats] | None = None) -> tuple[np.ndarray, Stats]:
         """Quotas (scaled, verified) and solver figures; StageInfeasible when none exist."""
         if self.decompose:
-            q_raw, stats = _decomposed(prep, pool, share, self.backend, self.options, self.map_fn, self.workers,
+            q_raw, stats = _decomposed(prep, pool, share, self.backend, self.options, self.executor,
                                        self.chunk_reps, self.unit_solver, totals)
             unit_totals = None
         else:

@@ -30,7 +30,7 @@ Everything is vectorised over all units of a block at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -167,7 +167,7 @@ def _marginal(u: Units, q: np.ndarray, idx: np.ndarray) -> np.ndarray:
     y, wu, wd, last, c = u.y[idx], u.wu[idx], u.wd[idx], u.last[idx], u.c[idx]
     dev = np.where(q + 1 <= y, -wd, np.where(q >= y, wu, wu * (q + 1 - y) - wd * (y - q)))
     chg = np.where(q + 1 <= last, -c, np.where(q >= last, c, c * (2 * q + 1 - 2 * last)))
-    return dev + np.where(c > 0, chg, 0.0)
+    return cast("np.ndarray", dev + np.where(c > 0, chg, 0.0))
 
 
 def _spread(group: np.ndarray, n_groups: int, amount: np.ndarray, room: np.ndarray) -> np.ndarray:
@@ -178,7 +178,7 @@ def _spread(group: np.ndarray, n_groups: int, amount: np.ndarray, room: np.ndarr
     seen = np.r_[True, group[1:] != group[:-1]] if group.size else np.zeros(0, bool)
     first[group[seen]] = start[seen]
     before = start - first[group]
-    return np.clip(amount[group] - before, 0, room)
+    return cast("np.ndarray", np.clip(amount[group] - before, 0, room))
 
 
 def separable_min(u: Units, group: np.ndarray, n_groups: int, total: np.ndarray, low: np.ndarray,

@@ -20,6 +20,7 @@ with free total R, rep i's fair quota is ``y_i = a_i + b_i R`` and its deviation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,14 +50,14 @@ def sigmas(p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> tuple[np.ndarra
 
 def quantile(z: np.ndarray, p50: np.ndarray, s_lo: np.ndarray, s_hi: np.ndarray) -> np.ndarray:
     """Q(z) = p50 exp(sigma z), sigma = s_lo below the median and s_hi above."""
-    return p50 * np.exp(z * np.where(z < 0, s_lo, s_hi))
+    return cast("np.ndarray", p50 * np.exp(z * np.where(z < 0, s_lo, s_hi)))
 
 
 def z_score(q: np.ndarray, p50: np.ndarray, s_lo: np.ndarray, s_hi: np.ndarray) -> np.ndarray:
     """Standard score of a quota under the split log-normal (-inf at q = 0)."""
     with np.errstate(divide="ignore"):
         log_ratio = np.log(np.maximum(q, 0.0) / p50)
-    return log_ratio / np.where(log_ratio < 0, s_lo, s_hi)
+    return cast("np.ndarray", log_ratio / np.where(log_ratio < 0, s_lo, s_hi))
 
 
 def p_attain(quota: ArrayLike, p10: ArrayLike, p50: ArrayLike, p90: ArrayLike) -> np.ndarray:
@@ -74,13 +75,13 @@ def p_attain(quota: ArrayLike, p10: ArrayLike, p50: ArrayLike, p90: ArrayLike) -
     """
     q, a, b, c = (np.asarray(v, dtype=float) for v in (quota, p10, p50, p90))
     s_lo, s_hi = sigmas(a, b, c)
-    return 1.0 - ndtr(z_score(q, b, s_lo, s_hi))
+    return cast("np.ndarray", 1.0 - ndtr(z_score(q, b, s_lo, s_hi)))
 
 
 def _fill(level: np.ndarray, group: np.ndarray, mode: str, p50: np.ndarray, s_lo: np.ndarray,
           s_hi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     raw = level[group] * p50 if mode == "stretch" else quantile(level[group], p50, s_lo, s_hi)
-    return np.clip(raw, lo, hi)
+    return cast("np.ndarray", np.clip(raw, lo, hi))
 
 
 def water_level(mode: str, target: np.ndarray, group: np.ndarray, n_groups: int, p50: np.ndarray,
@@ -155,8 +156,8 @@ def deviations(mode: str, q: np.ndarray, group: np.ndarray, n_groups: int, p10: 
     level = water_level(mode, total, group, n_groups, p50, s_lo, s_hi, lo, hi)
     y = _fill(level, group, mode, p50, s_lo, s_hi, lo, hi)
     if mode == "stretch":
-        return np.abs(q - y) / p50
-    return np.abs(ndtr(z_score(q, p50, s_lo, s_hi)) - ndtr(z_score(y, p50, s_lo, s_hi)))
+        return cast("np.ndarray", np.abs(q - y) / p50)
+    return cast("np.ndarray", np.abs(ndtr(z_score(q, p50, s_lo, s_hi)) - ndtr(z_score(y, p50, s_lo, s_hi))))
 
 
 def linearisation_error(line: FairLine, q: np.ndarray, free_total: np.ndarray, group: np.ndarray,

@@ -25,6 +25,7 @@ The builder's costs are the *second* stage (total deviation + small penalties);
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def fixed_fair_quota(blk: Block) -> np.ndarray:
     """Fair quota of every free rep when the pool totals are fixed (``blk.R``)."""
     assert blk.R is not None
     u = blk.rep_unit[~blk.locked]
-    return blk.line.a + blk.line.b * (np.asarray(blk.R, dtype=float) - blk.locked_sum)[u]
+    return cast("np.ndarray", blk.line.a + blk.line.b * (np.asarray(blk.R, dtype=float) - blk.locked_sum)[u])
 
 
 def define_rounding_cuts(b: Builder, blk: Block, q: np.ndarray, d: np.ndarray) -> None:

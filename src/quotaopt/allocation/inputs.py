@@ -7,6 +7,7 @@ so quotas are integers and coefficients stay within a few orders of magnitude.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -118,7 +119,7 @@ class Prepared:
     @property
     def is_locked(self) -> np.ndarray:
         """True for reps with a locked quota."""
-        return np.isfinite(self.locked)
+        return cast("np.ndarray", np.isfinite(self.locked))
 
 
 def _empty(value: object) -> bool:

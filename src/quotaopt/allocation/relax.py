@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 
@@ -44,11 +45,11 @@ Values = Callable[[np.ndarray], np.ndarray]  # a per-rep bound as a function of 
 
 
 def _floor(x: np.ndarray) -> np.ndarray:
-    return np.floor(x + _EPS * np.maximum(1.0, np.abs(x)))
+    return cast("np.ndarray", np.floor(x + _EPS * np.maximum(1.0, np.abs(x))))
 
 
 def _ceil(x: np.ndarray) -> np.ndarray:
-    return np.ceil(x - _EPS * np.maximum(1.0, np.abs(x)))
+    return cast("np.ndarray", np.ceil(x - _EPS * np.maximum(1.0, np.abs(x))))
 
 
 def _search(group: np.ndarray, n: int, need: np.ndarray, f: Values, lo: np.ndarray, hi: np.ndarray,
@@ -110,7 +111,7 @@ def _raise(prep: Prepared, reps: _Reps, group: np.ndarray, n: int, need: np.ndar
 
         def f_mc(m: np.ndarray) -> np.ndarray:
             raised = np.where(has_last, _floor((1.0 + m) * last), lay.hi0)
-            return np.minimum(lay.hi_mc, np.maximum(lay.hi0, raised))
+            return cast("np.ndarray", np.minimum(lay.hi_mc, np.maximum(lay.hi0, raised)))
 
         m = _search(group, n, need, f_mc, np.full(n, m0), m_hi, rising=True)
         in_layer = mc_layer[group]
@@ -127,7 +128,7 @@ def _raise(prep: Prepared, reps: _Reps, group: np.ndarray, n: int, need: np.ndar
         np.maximum.at(s_hi, group, reach + 1.0)
 
         def f_s(s: np.ndarray) -> np.ndarray:
-            return np.minimum(lay.hi_hard, np.maximum(lay.hi_mc, _floor(s * p))).astype(np.int64)
+            return cast("np.ndarray", np.minimum(lay.hi_hard, np.maximum(lay.hi_mc, _floor(s * p))).astype(np.int64))
 
         s = _search(group, n, need, f_s, np.full(n, s0), s_hi, rising=True)
         in_layer = s_layer[group]
@@ -157,7 +158,7 @@ def _lower(prep: Prepared, reps: _Reps, group: np.ndarray, n: int, need: np.ndar
 
         def f_mc(m: np.ndarray) -> np.ndarray:
             lowered = np.where(has_last, _ceil((1.0 - m) * last), lay.lo0)
-            return np.maximum(lay.lo_mc, np.minimum(lay.lo0, lowered))
+            return cast("np.ndarray", np.maximum(lay.lo_mc, np.minimum(lay.lo0, lowered)))
 
         m = _search(group, n, need, f_mc, np.full(n, m0), np.full(n, 1.0), rising=False)
         in_layer = mc_layer[group]
@@ -172,7 +173,7 @@ def _lower(prep: Prepared, reps: _Reps, group: np.ndarray, n: int, need: np.ndar
 
         def f_s(s: np.ndarray) -> np.ndarray:
             # s counts down from the stretch floor: the floor is (s0 - s) x P50.
-            return np.maximum(lay.lo_hard, np.minimum(lay.lo_mc, _ceil((s0 - s) * p))).astype(np.int64)
+            return cast("np.ndarray", np.maximum(lay.lo_hard, np.minimum(lay.lo_mc, _ceil((s0 - s) * p))).astype(np.int64))
 
         s = _search(group, n, need, f_s, np.zeros(n), np.full(n, s0 + 1.0), rising=False)
         in_layer = s_layer[group]
@@ -228,7 +229,7 @@ def _ka_range_ok(prep: Prepared, lo: np.ndarray, hi: np.ndarray, R: np.ndarray, 
     k_hi = np.where(shared, np.floor(bounds[:, 1] * R + tol), np.inf)
     first = np.maximum.reduce([k_lo, lo_ka, R - hi_lt])
     last = np.minimum.reduce([k_hi, hi_ka, R - lo_lt])
-    return first <= last
+    return cast("np.ndarray", first <= last)
 
 
 def relax(prep: Prepared, pool: Pools, share: Shares, lay: Layers, totals: ElasticTotals) -> tuple[Prepared, Shares]:

@@ -15,6 +15,7 @@ decomposed path and the infeasibility explanation start from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def pools(prep: Prepared) -> Pools:
         return np.bincount(u, weights=w.astype(float), minlength=n)
 
     def itotal(weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.rint(total(weights, mask)).astype(np.int64)
+        return cast("np.ndarray", np.rint(total(weights, mask)).astype(np.int64))
 
     lock = prep.is_locked
     n_ka = np.bincount(u, weights=prep.ka.astype(float), minlength=n)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def _fill_new(values: np.ndarray, established: np.ndarray, ka: np.ndarray, share
         median = float(np.median(values[mine])) if mine.any() else overall
         fill = np.isnan(out) & (ka == role)
         out[fill] = median * share[fill]
-    return np.nan_to_num(out)
+    return cast("np.ndarray", np.nan_to_num(out))
 
 
 def _auto_ets(view: CompanyView, rows: np.ndarray, year: int) -> np.ndarray:
@@ -134,7 +135,7 @@ def baselines(company: CompanyData, view: CompanyView, rows: np.ndarray, year: i
         sums = np.bincount(team, weights=weight, minlength=len(panel.team_ids))
         with np.errstate(invalid="ignore", divide="ignore"):
             part = np.where(sums[team] > 0, weight / sums[team], 0.0)
-        return team_total[team] * part
+        return cast("np.ndarray", team_total[team] * part)
 
     out["team_equal"] = split(fte_years)
     if view.pools.owned is not None and np.isfinite(view.pools.owned["pot"].to_numpy()[rows]).any():
@@ -239,7 +240,7 @@ def backtest(company: CompanyData, year: int | Sequence[int], quantiles: Sequenc
     tables, models, training = [], {}, {}
     for y in years:
         model = fit_capacity(company, y, quantiles=quantiles, random_state=random_state, view=view,
-                             **params)  # type: ignore[arg-type]
+                             **params)
         rows = training_rows(view.panel, view.index, view.pools, y).rows
         actual = view.panel.booked(y)[rows]
         ids, q, _ = model.predict_year(company, y, [0.1, 0.5, 0.9], rows=rows, view=view)

@@ -16,7 +16,7 @@ of a year together. The P50 is the point forecast itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.stats import norm
@@ -32,7 +32,7 @@ GRID = np.round(np.linspace(0.005, 0.995, 199), 6)
 
 def asinh_residual(actual: np.ndarray, predicted: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``asinh(actual / scale) - asinh(predicted / scale)``."""
-    return np.arcsinh(actual / scale) - np.arcsinh(predicted / scale)
+    return cast("np.ndarray", np.arcsinh(actual / scale) - np.arcsinh(predicted / scale))
 
 
 class Bands:
@@ -78,7 +78,7 @@ class Bands:
             s = self.spread_.predict(X)
         else:
             s = np.array([self.group_spread_.get(float(v), self.overall_) for v in source])
-        return np.maximum(s, self.floor_)
+        return cast("np.ndarray", np.maximum(s, self.floor_))
 
     def quantiles(self, X: np.ndarray, source: np.ndarray, point: np.ndarray, base: np.ndarray, levels: np.ndarray,
                   level_sd: float) -> np.ndarray:

@@ -11,6 +11,8 @@ HiGHS through scipy. The weights are then shrunk toward persistence by
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
@@ -58,7 +60,7 @@ def least_absolute_weights(predictions: np.ndarray, actual: np.ndarray) -> np.nd
         return np.full(c, 1.0 / c)
     w = np.clip(res.x[:c], 0.0, None)
     w = np.round(w / w.sum(), 6)
-    return w / w.sum()
+    return cast("np.ndarray", w / w.sum())
 
 
 def shrink_toward(weights: np.ndarray, anchor: int, rows: int) -> np.ndarray:

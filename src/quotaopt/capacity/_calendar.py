@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,7 @@ def employed_share(hire_date: np.ndarray | pd.Series, year: int) -> np.ndarray:
     hire = np.asarray(hire_date, dtype="datetime64[ns]")
     begin = np.maximum(hire, ns(start))
     days = (ns(end) - begin) / np.timedelta64(1, "D")
-    return np.clip(days / (end - start).days, 0.0, 1.0)
+    return cast("np.ndarray", np.clip(days / (end - start).days, 0.0, 1.0))
 
 
 def observed_years(company: CompanyData) -> list[int]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ class YearRows:
 
     def base(self, log_growth: float) -> np.ndarray:
         """Money the anchor stands for in this year, at a level ``exp(log_growth)`` over the last."""
-        return self.exposure * self.anchor * self.base_level * float(np.exp(log_growth))
+        return cast("np.ndarray", self.exposure * self.anchor * self.base_level * float(np.exp(log_growth)))
 
     def take(self, mask: np.ndarray) -> YearRows:
         """The rows where ``mask`` holds."""

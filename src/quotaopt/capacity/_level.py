@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def _link_pool(panel: RepPanel, year: int) -> np.ndarray:
         drop = _extreme(growth)
         for total in (now, before):
             drop |= _extreme(np.where(pool & (total > 0), np.log(np.where(total > 0, total, 1.0)), np.nan))
-    return pool & ~drop
+    return cast("np.ndarray", pool & ~drop)
 
 
 def chain(panel: RepPanel) -> ChainIndex:

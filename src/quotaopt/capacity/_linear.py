@@ -12,7 +12,7 @@ amounts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 RATIO_RANGE = (0.05, 20.0)
 
 
-class LogRatioHuber(RegressorMixin, BaseEstimator):
+class LogRatioHuber(RegressorMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
     """Huber regression of ``log(y)`` on standardised, imputed features; predicts ``y``.
 
     Parameters
@@ -99,7 +99,7 @@ class LogRatioHuber(RegressorMixin, BaseEstimator):
         """Predicted ``y`` (the exponential of the fitted log)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype="float64")
-        return np.exp(np.clip(self._design(X) @ self.coef_ + self.intercept_, *np.log(RATIO_RANGE)))
+        return cast("np.ndarray", np.exp(np.clip(self._design(X) @ self.coef_ + self.intercept_, *np.log(RATIO_RANGE))))
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,7 @@ class CompanyView:
         return cls(panel, chain(panel), pools(company, panel), planners_growth(company.territories))
 
 
-class CapacityModel(BaseEstimator):
+class CapacityModel(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
     """Predictive quantiles of every rep's bookings in a plan year (see the module docstring).
 
     Parameters
@@ -264,7 +264,7 @@ class CapacityModel(BaseEstimator):
                 train = [t for t in train if len(t[1])]
                 if not train or all(not (folds[y] == f).any() for y in years):
                     continue
-                X, ratio, base, _ = _concat(train)  # type: ignore[arg-type]
+                X, ratio, base, _ = _concat(train)
                 learned = self._fit_learned(X, ratio, base)
                 for y in years:
                     test = folds[y] == f
@@ -409,7 +409,7 @@ NEWCOMER_SHRINK = 10.0
 
 
 def _tenure_bin(X: pd.DataFrame) -> np.ndarray:
-    return np.searchsorted(TENURE_BINS, np.nan_to_num(X["tenure"].to_numpy(), nan=0.0), side="right")
+    return cast("np.ndarray", np.searchsorted(TENURE_BINS, np.nan_to_num(X["tenure"].to_numpy(), nan=0.0), side="right"))
 
 
 def newcomer_ratios(X: pd.DataFrame, ratio: np.ndarray, base: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import QuotaOptError
-from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
+from quotaopt.parallel import SCHEDULER_TIMEOUT_S, executor
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,17 @@ def batch(scenarios: Sequence[str | Path], out: str | Path | None = None, worker
     -------
     list of BatchOutcome
         In the order of ``scenarios``.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> [(o.status, o.exit_code) for o in qo.batch([example], out=runs)]
+    [('ok', 0)]
     """
     tasks = [BatchTask(str(Path(s).resolve()), None if out is None else str(Path(out).resolve())) for s in scenarios]
-    return map_tasks(run_one, tasks, workers=workers, scheduler=scheduler, scheduler_timeout=scheduler_timeout)
+    return executor(workers, scheduler, scheduler_timeout).map(run_one, tasks)
 
 
 def batch_exit_code(outcomes: Sequence[BatchOutcome]) -> int:

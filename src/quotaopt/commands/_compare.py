@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _get(summary: dict, path: tuple[str, ...]) -> object:
+def _get(summary: dict[str, Any], path: tuple[str, ...]) -> object:
     value: object = summary
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
@@ -58,6 +59,17 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.Da
     DataFrame
         Index ``section`` (headline / measure / unit_quota) and ``item``; one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> _, first = qo.plan(example, out=runs)
+    >>> _, second = qo.simulate(first.path, draws=500)
+    >>> table = qo.compare([first.path, second.path])
+    >>> table.index.get_level_values("section").unique().tolist(), len(table.columns)
+    (['headline', 'unit_quota'], 3)
     """
     if out is not None:
         probe_writable(Path(out).parent, "--out")

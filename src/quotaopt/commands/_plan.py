@@ -17,6 +17,7 @@ from quotaopt.io import (
     publish,
     write_file_atomic,
 )
+from quotaopt.parallel import executor
 from quotaopt.planning import Inputs, PlanResult
 
 
@@ -44,19 +45,25 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     Returns
     -------
     (PlanResult, WrittenRun)
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> result, run = qo.plan(example, out=runs)
+    >>> result.summary["solver"]["status"], result.plan_year, len(result.plan), run.path.parent.name
+    ('optimal', 2027, 60, 'example')
     """
     from quotaopt.planning import run_plan
 
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
-    if scheduler:
-        from quotaopt.parallel import SCHEDULER_TIMEOUT_S, check_scheduler
-
-        check_scheduler(scheduler, scheduler_timeout or SCHEDULER_TIMEOUT_S)
+    runner = executor(workers, scheduler, scheduler_timeout)
+    runner.check()  # a scheduler without a worker fails here, before any work
     try:
-        result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler,
-                          scheduler_timeout=scheduler_timeout)
+        result = run_plan(inputs, progress=progress, executor=runner)
     except InfeasibleError as exc:
         raise infeasible_with_details(exc, runs_root, inputs) from None
     return result, write_result(result, inputs, runs_root, on_stage=progress)
@@ -104,7 +111,7 @@ def frontier(scenario: str | Path, growths: list[float] | None = None, out: str 
     assert inputs.scenario is not None
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before the frontier's plans
-    table = frontier_table(inputs, growths or list(DEFAULT_GROWTH), workers=workers, progress=progress)
+    table = frontier_table(inputs, growths or list(DEFAULT_GROWTH), executor(workers), progress=progress)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     with Staging(runs_root) as staging:
         staging.write("frontier.csv", csv_bytes(table))

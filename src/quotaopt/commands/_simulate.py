@@ -15,6 +15,16 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
 
     Quotas, periods and units are kept; p_attain, expected payouts and the simulated
     summary figures are recomputed.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> _, run = qo.plan(example, out=runs)
+    >>> result, child = qo.simulate(run.path, draws=500, seed=1)
+    >>> child.manifest["parent_run"] == run.run_id, result.summary["simulation"]
+    (True, {'draws': 500, 'seed': 1})
     """
     from quotaopt.planning import (
         distributions,

@@ -41,6 +41,15 @@ def validate(scenario: str | Path) -> Validation:
     ------
     InputError
         Every problem found, each with its file, row and column.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> found = qo.validate(example)
+    >>> found.summary["scenario"], found.summary["plan_year"], found.summary["reps"]
+    ('example', 2027, 80)
     """
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     if inputs.scenario is not None and len(inputs.scenario.measures) > 1:
@@ -58,6 +67,14 @@ def payout(scenario: str | Path, plan: str, quota: float | None, sales: float | 
     A scorecard plan (``components``) reads each measure's attainment from ``attainments``
     (``MEASURE=A``; revenue may come from ``quota`` and ``sales``) and is explained
     component by component.
+
+    Examples
+    --------
+    (``example`` is the shipped ``scenarios/example.yaml``, ``runs`` an empty folder.)
+
+    >>> import quotaopt as qo
+    >>> print(qo.payout(example, "ka", 100_000, 120_000).render().splitlines()[1])
+    quota 100,000.00  sales 120,000.00  attainment 120.00%
     """
     loaded = load_scenario(scenario)
     chosen = find_plan(loaded.incentives.plans, plan, label=str(scenario))

@@ -8,6 +8,7 @@ stand in for a real sales calendar.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def _rounded_weights(raw: np.ndarray) -> np.ndarray:
     w = np.round(raw / raw.sum(), 6)
     top = int(np.argmax(w))
     w[top] = round(1.0 - (w.sum() - w[top]), 6)
-    return w
+    return cast("np.ndarray", w)
 
 
 def seasonality(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -98,11 +99,11 @@ class Year:
 
     @property
     def first(self) -> np.datetime64:
-        return self.starts[0]
+        return cast("np.datetime64", self.starts[0])
 
     @property
     def end_excl(self) -> np.datetime64:
-        return self.starts[-1]
+        return cast("np.datetime64", self.starts[-1])
 
     def windows(self, start: np.ndarray, end_excl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each rep's employed window inside each month.

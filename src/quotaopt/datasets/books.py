@@ -10,6 +10,7 @@ rep a little, which is the territory signal a capacity model can learn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Books:
     def growth(self, years_since_start: int) -> np.ndarray:
         """Per seat: potential-weighted market growth factor after that many years."""
         factor = (1.0 + self.terr_growth[self.acc_territory]) ** years_since_start
-        return _per_seat(self, self.acc_potential * factor) / _per_seat(self, self.acc_potential)
+        return cast("np.ndarray", _per_seat(self, self.acc_potential * factor) / _per_seat(self, self.acc_potential))
 
 
 def _per_seat(books: Books, values: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ class LineTruth:
         """Each rep's line probabilities in year index ``t`` (a month's, or the year's average)."""
         season = self.season[:, month].T if month is not None else np.ones((1, len(self.names)))
         weights = self.affinity * self.growth[None, :] ** t * season
-        return weights / weights.sum(axis=1, keepdims=True)
+        return np.asarray(weights / weights.sum(axis=1, keepdims=True))
 
 
 def assign_lines(deals: dict[str, np.ndarray], n_reps: int, n_lines: int,

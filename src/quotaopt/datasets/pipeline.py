@@ -139,11 +139,11 @@ def _shown_close(opp: Opportunities, rows: np.ndarray, day: np.datetime64) -> np
     planned = opp.planned_close[rows]
     late = (day - planned).astype(np.int64)
     steps = np.where((late > 0) & ~opp.lazy[rows], -(-late // PUSH_DAYS), 0)
-    return planned + steps * PUSH_DAYS
+    return np.asarray(planned + steps * PUSH_DAYS)
 
 
 def _stage_on(opp: Opportunities, rows: np.ndarray, day: np.datetime64) -> np.ndarray:
-    return np.maximum((opp.entries[rows] <= day).sum(axis=1) - 1, 0)
+    return np.asarray(np.maximum((opp.entries[rows] <= day).sum(axis=1) - 1, 0))
 
 
 def _iso(values: np.ndarray) -> np.ndarray:

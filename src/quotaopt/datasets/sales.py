@@ -12,6 +12,7 @@ fully refunded by a credit note. Deal sizes grow a little with skill and book
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _pick_accounts(books: Books, seats: np.ndarray, rng: np.random.Generator) ->
     edges = np.concatenate([[0.0], cum])
     lo, hi = books.acc_start[seats], books.acc_start[seats + 1]
     target = edges[lo] + rng.random(len(seats)) * (edges[hi] - edges[lo])
-    return np.clip(np.searchsorted(cum, target, side="right"), lo, hi - 1)
+    return cast("np.ndarray", np.clip(np.searchsorted(cum, target, side="right"), lo, hi - 1))
 
 
 def _credit_notes(

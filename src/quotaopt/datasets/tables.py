@@ -8,6 +8,8 @@ creation order.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -46,7 +48,7 @@ def until(frame: pd.DataFrame, iso_date: str) -> pd.DataFrame:
     dates = frame["date"].array
     assert isinstance(dates, pd.Categorical)
     keep = (dates.categories.to_numpy(dtype=object) <= iso_date)[dates.codes]
-    return frame[keep].reset_index(drop=True)
+    return cast("pd.DataFrame", frame[keep].reset_index(drop=True))
 
 
 def teams_table(org: Org) -> pd.DataFrame:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -201,7 +202,7 @@ def payout_periods(plan: IncentivePlan, quotas: npt.ArrayLike, sales: npt.ArrayL
         return payout(plan, annual, s.sum(axis=1), incentive=plan.target_incentive)
     total = q.sum(axis=1, keepdims=True)
     share = np.divide(q, total, out=np.zeros_like(q), where=total > 0)
-    return payout(plan, q, s, incentive=plan.target_incentive * share).sum(axis=1)
+    return cast("np.ndarray", payout(plan, q, s, incentive=plan.target_incentive * share).sum(axis=1))
 
 
 def plan_for_rep(plans: Sequence[IncentivePlan], role: str, team_id: str) -> IncentivePlan | None:

@@ -34,6 +34,7 @@ are grouped into chunks (or on worker count).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -150,7 +151,7 @@ class QuantileCurve:
         """Expected yearly bookings per rep (Gauss-Hermite quadrature, floor included)."""
         z, w = np.polynomial.hermite_e.hermegauss(nodes)
         w = w / w.sum()
-        return w @ self.ppf_z(np.repeat(z[:, None], len(self), axis=1))
+        return cast("np.ndarray", w @ self.ppf_z(np.repeat(z[:, None], len(self), axis=1)))
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:

@@ -90,7 +90,7 @@ class ScorecardCurve:
     def evaluate(self, attainment: Mapping[str, npt.ArrayLike]) -> np.ndarray:
         """The weighted sum over components (``payout / B``)."""
         parts = list(self.components(attainment).values())
-        return np.sum(np.broadcast_arrays(*parts), axis=0)
+        return np.asarray(np.sum(np.broadcast_arrays(*parts), axis=0))
 
     def __call__(self, attainment: npt.ArrayLike) -> np.ndarray:
         """Every measure at this one attainment (the simulator's reading); float32 stays float32."""
@@ -132,7 +132,7 @@ def scorecard_payout(
     ndarray
         ``B x sum of weight x gate x curve(attainment)``.
     """
-    return _incentive(plan, incentive) * ScorecardCurve.from_plan(plan).evaluate(attainment)
+    return np.asarray(_incentive(plan, incentive) * ScorecardCurve.from_plan(plan).evaluate(attainment))
 
 
 @dataclass(frozen=True)

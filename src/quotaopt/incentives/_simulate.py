@@ -22,8 +22,7 @@ noise is independent across reps (shared shocks act on the year).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +41,7 @@ from quotaopt.incentives._sampling import (
 )
 from quotaopt.incentives._scorecard import ScorecardCurve, plan_curve
 from quotaopt.ordering import data_order
+from quotaopt.parallel import Executor
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
 QUARTER_COLUMNS = ("quota_q1", "quota_q2", "quota_q3", "quota_q4")
@@ -54,10 +54,8 @@ HIST_STEP = 0.05
 HIST_EDGES = np.round(np.arange(0.0, 3.0 + HIST_STEP / 2, HIST_STEP), 2)
 #: Target draws x reps per chunk (float32 arrays of ~2 MB stay in cache).
 _CHUNK_ELEMENTS = 1 << 19
-#: Most tasks the draws are split into for a ``map_fn`` (each carries the whole setup).
+#: Most tasks the draws are split into for a cluster (each carries the whole setup).
 MAX_TASKS = 16
-#: ``map_fn(func, tasks)``: applies ``func`` to each task, results in task order.
-MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 
 
 @dataclass
@@ -399,8 +397,7 @@ def simulate(
     chunk: int | None = None,
     quarter_noise: float = DEFAULT_QUARTER_NOISE,
     keep_draws: bool = True,
-    workers: int = 1,
-    map_fn: MapFn | None = None,
+    executor: Executor | None = None,
 ) -> SimulationResult:
     """Simulate the plan year ``config.draws`` times.
 
@@ -427,11 +424,10 @@ def simulate(
         Log-sd of quarter shares around their expectation.
     keep_draws : bool
         Keep per-draw company totals (for charts).
-    workers : int
-        Threads working on chunks at once (numpy releases the GIL). Never changes results.
-    map_fn : callable, optional
-        ``map_fn(func, tasks)`` returning results in task order, e.g. a Dask cluster's
-        (:func:`quotaopt.parallel.map_tasks`); replaces the threads. Never changes results.
+    executor : Executor, optional
+        Where chunks run (:mod:`quotaopt.parallel`): local threads (numpy releases the
+        GIL), or a cluster's workers in groups of chunks. Default: this process, in
+        order. Never changes results.
 
     Returns
     -------
@@ -468,20 +464,17 @@ def simulate(
             for key, value in block.items():
                 component_pay[key] = component_pay.get(key, 0.0) + value
 
-    if map_fn is not None and len(spans) > 1:
+    run = executor or Executor()
+    if run.remote and len(spans) > 1:
         # A few contiguous groups of chunks per task: the setup travels once per task.
         size = -(-len(spans) // min(len(spans), MAX_TASKS))
         tasks = [(st, spans[i:i + size]) for i in range(0, len(spans), size)]
-        for parts in map_fn(run_chunks, tasks):
+        for parts in run.map(run_chunks, tasks):
             for part in parts:
                 merge(part)
-    elif workers > 1 and len(spans) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(lambda span: _run_chunk(st, *span), spans):
-                merge(part)
     else:
-        for span in spans:
-            merge(_run_chunk(st, *span))
+        for part in run.map_threads(lambda span: _run_chunk(st, *span), spans):
+            merge(part)
     result = _result(reps, units, st, order, config, company_target, keep_draws,
                      hit, hit80, pay_sum, unit_hit, team_hit, hist, company, total_pay)
     if component_pay:

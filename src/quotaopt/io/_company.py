@@ -8,7 +8,7 @@ Rows are numbered as lines of the file (the header is line 1).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -368,7 +368,7 @@ def load_company(folder: str | Path) -> CompanyData:
             return None
         frame = loader(checker.frame, checker, *args)
         problems.extend(checker.problems)
-        return frame
+        return cast("pd.DataFrame | None", frame)
 
     teams = run("teams", _load_teams)
     assert teams is not None

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from quotaopt.parallel import Executor
 from quotaopt.scenario import MeasureTarget, Scenario
 
 __all__ = ["CountPlan", "SHRINK", "expected_counts", "plan_count"]
@@ -56,7 +57,7 @@ def expected_counts(counts: pd.Series, bookings: pd.Series, rep_ids: np.ndarray,
     ratio = c.sum() / b.sum() if b.sum() > 0 else 0.0
     pseudo = SHRINK * float(np.median(b[b > 0])) if (b > 0).any() else 1.0
     own = (c + pseudo * ratio) / (b + pseudo)
-    return np.clip(own * np.clip(capacity_p50, 0.0, None), 0.0, None)
+    return np.asarray(np.clip(own * np.clip(capacity_p50, 0.0, None), 0.0, None))
 
 
 def company_count(goal: MeasureTarget | None, counts: pd.Series, plan_year: int) -> tuple[float, dict[str, Any]]:
@@ -82,7 +83,7 @@ class CountPlan:
 
 
 def plan_count(name: str, reps: pd.DataFrame, teams: pd.DataFrame, expected: np.ndarray, scenario: Scenario,
-               counts: pd.Series, plan_year: int, workers: int = 1) -> CountPlan:
+               counts: pd.Series, plan_year: int, executor: Executor | None = None) -> CountPlan:
     """Allocate one count measure over the tree (see the module).
 
     ``reps`` are the active reps as revenue planned them (rep_id, team_id, role, fte, hire_date).
@@ -101,7 +102,7 @@ def plan_count(name: str, reps: pd.DataFrame, teams: pd.DataFrame, expected: np.
     frame["capacity_p90"] = np.maximum(frame["capacity_p90"], expected)
     config = scenario.allocation.model_copy(update={"unit": 1.0, "max_change": None, "ka_share": None})
     tree = teams.assign(target=np.nan) if "target" in teams else teams
-    alloc = allocate(frame, tree, total, config, plan_year, workers=workers)
+    alloc = allocate(frame, tree, total, config, plan_year, executor=executor)
     quota = np.rint(alloc.reps["quota"].to_numpy(dtype=np.float64)).astype(np.int64)
     p_attain = stats.poisson.sf(quota - 1, expected)  # P(count >= quota)
     summary = {"company_target": target, "target_basis": basis, "total_quota": int(quota.sum()),

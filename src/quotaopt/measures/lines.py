@@ -46,7 +46,7 @@ def _year_table(amounts: pd.DataFrame, year: int, rep_ids: np.ndarray, lines: Se
     years = amounts.index.get_level_values("year")
     rows = amounts[years == year].droplevel("year")
     table = rows.reindex(index=rep_ids, columns=list(lines), fill_value=0.0).fillna(0.0)
-    return np.clip(table.to_numpy(dtype=np.float64), 0.0, None)  # credit notes do not make a mix negative
+    return np.asarray(np.clip(table.to_numpy(dtype=np.float64), 0.0, None))  # credit notes do not make a mix negative
 
 
 def forecast_line_shares(amounts: pd.DataFrame, rep_ids: Sequence[str] | np.ndarray, plan_year: int,

@@ -29,6 +29,7 @@ from quotaopt.measures.lines import forecast_line_shares
 from quotaopt.measures.rates import plan_rate
 from quotaopt.measures.rounding import split_by_largest_remainder
 from quotaopt.money import amounts, split_whole
+from quotaopt.parallel import Executor
 from quotaopt.scenario import Scenario
 
 __all__ = ["MEASURE_COLUMNS", "MeasuresResult", "check_measure_inputs", "periods_with_measures", "plan_measures",
@@ -118,7 +119,7 @@ def _period_frames(name: str, frame: pd.DataFrame, scenario: Scenario, plan_year
 
 def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
                   plan: pd.DataFrame, labels: list[str], month_weights: pd.DataFrame,
-                  workers: int = 1) -> MeasuresResult:
+                  executor: Executor | None = None) -> MeasuresResult:
     """Plan every measure of ``scenario.measures`` beside revenue (see the module).
 
     Parameters
@@ -173,7 +174,7 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
             counts = hist.new_customer_counts(data) if m.family == "new_customers" else hist.deal_counts(data)
             expected = expected_counts(counts, yearly, ids, reps["capacity_p50"].to_numpy(dtype=np.float64),
                                        plan_year)
-            planned = plan_count(m.name, reps, company.teams, expected, scenario, counts, plan_year, workers=workers)
+            planned = plan_count(m.name, reps, company.teams, expected, scenario, counts, plan_year, executor=executor)
             tables.append(_rows(m.name, ids, planned.quota, expected, planned.p_attain, planned.binding))
             periods.append(_period_frames(m.name, reps.assign(quota=planned.quota.astype(np.float64)), scenario,
                                           plan_year, 1.0, month_weights))

@@ -26,6 +26,7 @@ A number for ``shrink`` uses a fixed pseudo-count instead: ``l = n_eff / (n_eff 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -189,14 +190,14 @@ def learn_month_weights(
 def quarter_weights(month_weights: np.ndarray | pd.Series) -> np.ndarray:
     """Sum 12 month weights into 4 quarter weights."""
     w = np.asarray(month_weights, dtype=np.float64)
-    return w.reshape(4, 3).sum(axis=1)
+    return cast("np.ndarray", w.reshape(4, 3).sum(axis=1))
 
 
 def company_quarter_weights(month_weights: pd.DataFrame) -> np.ndarray:
     """Company-wide quarter shares from learned month weights (the ``__all__`` row, else the mean row)."""
     row = month_weights.loc[ALL] if ALL in month_weights.index else month_weights.mean()
     months = np.asarray(row, dtype=float)[:12]
-    return quarter_weights(months) / months.sum()
+    return cast("np.ndarray", quarter_weights(months) / months.sum())
 
 
 def average_deal_size(bookings: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.parallel import Executor
 from quotaopt.planning._plan import Inputs
 
 #: Columns of frontier.csv, in order.
@@ -43,7 +44,7 @@ def growth_values(start: float, stop: float, step: float) -> list[float]:
     return values
 
 
-def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers: int = 1,
+def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, executor: Executor | None = None,
              progress: Callable[[str], None] | None = None, capacity_cache: Any = None) -> pd.DataFrame:
     """One row per growth value (see module docstring), columns :data:`COLUMNS`.
 
@@ -52,8 +53,8 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
     inputs : Inputs
         A loaded scenario (its target is replaced by each growth value in turn).
     growths : sequence of float
-    workers : int
-        Threads for the simulation's chunks.
+    executor : Executor, optional
+        Where the simulation's chunks run (:mod:`quotaopt.parallel`; default: this process).
     progress : callable, optional
         Called with a short label as each row starts.
     capacity_cache : mutable mapping, optional
@@ -95,7 +96,7 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
             rows.append({**row, "status": "infeasible"})
             continue
         planned = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
-        sim = simulate_stage(scenario, planned, alloc.units, history, plan_year, target, weights, workers=workers)
+        sim = simulate_stage(scenario, planned, alloc.units, history, plan_year, target, weights, executor)
         s = sim.summary
         rows.append({**row, "total_quota": int(round(float(planned["quota"].sum()))),
                      "p_company_target": s["p_company_target"], "reps_at_quota": s["share_ge_100"],

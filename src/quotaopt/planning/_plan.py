@@ -7,7 +7,6 @@ through :mod:`quotaopt.io`.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -20,7 +19,9 @@ import pandas as pd
 from quotaopt.capacity import TrainedModel
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.incentives import SimulationResult
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
+from quotaopt.parallel import Executor
 from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
@@ -240,13 +241,13 @@ def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFram
 
 
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
-                   plan_year: int, target: float, month_weights: pd.DataFrame, workers: int = 1,
-                   map_fn: Any = None) -> Any:
+                   plan_year: int, target: float, month_weights: pd.DataFrame,
+                   executor: Executor | None = None) -> SimulationResult:
     """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
 
     ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
-    ``workers`` (threads) and ``map_fn`` (e.g. a Dask cluster) only change where the
-    chunks of draws run, never the results. ``month_weights``: :func:`month_weights_of`
+    ``executor`` (:mod:`quotaopt.parallel`) only changes where the chunks of draws run,
+    never the results. ``month_weights``: :func:`month_weights_of`
     the company (the same shape the periods were split by).
     """
     from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
@@ -265,7 +266,7 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     if not np.isfinite(noise):
         noise = DEFAULT_QUARTER_NOISE
     return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
-                    quarter_weights=quarter_weights, quarter_noise=noise, workers=workers, map_fn=map_fn)
+                    quarter_weights=quarter_weights, quarter_noise=noise, executor=executor)
 
 
 def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target: float) -> dict[str, Any]:
@@ -317,7 +318,7 @@ def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
 
 
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
-                     workers: int = 1, map_fn: Any = None) -> tuple[float, dict[str, Any]]:
+                     executor: Executor | None = None) -> tuple[float, dict[str, Any]]:
     """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
     from quotaopt.planning import _reachability as reachability
 
@@ -327,7 +328,7 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
     cover = 1.0 + cfg.over_assignment
     if cfg.reps_at_quota is not None:
         total, expected = reachability.quota_total_for_share(reps, company.teams, scenario, plan_year,
-                                                             cfg.reps_at_quota, workers=workers, map_fn=map_fn)
+                                                             cfg.reps_at_quota, executor=executor)
         target = total / cover
         basis: dict[str, Any] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
                                  "expected_at_quota": round(expected, 6)}
@@ -370,8 +371,7 @@ def with_locks(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return reps.assign(locked_quota=locked)
 
 
-def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
-             scheduler: str | None = None, scheduler_timeout: float | None = None,
+def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executor | None = None,
              capacity_cache: CapacityCache | None = None) -> PlanResult:
     """Run the whole planning pipeline on validated inputs.
 
@@ -381,15 +381,10 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         From :func:`quotaopt.io.load_inputs` (a scenario is required).
     progress : callable, optional
         Called with each stage name as it starts.
-    workers : int
-        Local workers: processes for per-unit MILP solves, threads for the chunks of
-        simulation draws. Never changes the plan.
-    scheduler : str, optional
-        Address of a Dask scheduler: the allocation's units and the simulation's
-        chunks run on that cluster instead. Never changes the plan.
-    scheduler_timeout : float, optional
-        Seconds to reach the scheduler, and for a worker to be there (default
-        :data:`quotaopt.parallel.SCHEDULER_TIMEOUT_S`).
+    executor : Executor, optional
+        Where independent work runs (:func:`quotaopt.parallel.executor`: local processes
+        for per-unit MILP solves and threads for the chunks of simulation draws, or a
+        Dask cluster for both). Default: this process. Never changes the plan.
     capacity_cache : mutable mapping, optional
         Fitted capacities kept between calls on the same company (the workbench):
         the model is fitted once per data and ``capacity.*`` settings. Never changes the plan.
@@ -405,8 +400,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     if scenario is None:
         raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
     timings: dict[str, float] = {}
-    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
-                                                                timeout=scheduler_timeout)
+    executor = executor or Executor()
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     if len(scenario.measures) > 1:  # what the measures need of the data, before any work
         from quotaopt.measures.plan import check_measure_inputs
@@ -418,13 +412,13 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         reps = with_locks(company.active_reps, scenario).merge(capacity, on="rep_id", how="left")
 
     with _stage(timings, "target", progress):
-        target, basis = reachable_target(scenario, company, plan_year, reps, workers=workers, map_fn=map_fn)
+        target, basis = reachable_target(scenario, company, plan_year, reps, executor)
         company_total = target * (1.0 + scenario.target.over_assignment)
 
     with _stage(timings, "allocation", progress):
         try:
-            alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers,
-                             map_fn=map_fn)
+            alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year,
+                             executor=executor)
         except InfeasibleError as exc:
             exc.growth = growth_text(scenario, company, plan_year)
             raise
@@ -437,8 +431,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
                             scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
 
     with _stage(timings, "simulation", progress):
-        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, workers=workers,
-                             map_fn=map_fn)
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor)
 
     unit = scenario.allocation.unit
     plan = _plan_table(reps, alloc.reps, sim.reps, unit)
@@ -450,7 +443,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
 
         with _stage(timings, "measures", progress):
             measures = plan_measures(scenario, company, plan_year, reps, plan, list(dict.fromkeys(periods["period"])),
-                                     weights, workers=workers)
+                                     weights, executor=executor)
     total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
     summary = {
         "scenario": scenario.name,
@@ -478,12 +471,6 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings,
                       measures=None if measures is None else measures.table,
                       measure_periods=None if measures is None else measures.periods)
-
-
-def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:
-    from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
-
-    return map_tasks(func, items, scheduler=scheduler, scheduler_timeout=timeout or SCHEDULER_TIMEOUT_S)
 
 
 def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:

@@ -64,7 +64,7 @@ def quota_total_for_share(reps: pd.DataFrame, teams: pd.DataFrame, scenario: Sce
     share : float
         In (0, 1).
     **allocate_options
-        Passed to ``allocate`` (workers, map_fn).
+        Passed to ``allocate`` (``executor``).
 
     Returns
     -------

@@ -34,6 +34,7 @@ nothing persistent can be told from luck, and the shape shift is zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -134,7 +135,7 @@ def _scored(points: pd.DataFrame, own: pd.DataFrame, at: dict[str, np.ndarray]) 
         if at_k.any():
             lo, hi = np.quantile(out.loc[at_k, "d"], CLIP)
             out.loc[at_k, "d"] = out.loc[at_k, "d"].clip(lo, hi)
-    return out
+    return cast("pd.DataFrame", out)
 
 
 def _within(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
@@ -174,7 +175,7 @@ def _fit_scale(group: pd.DataFrame) -> tuple[float, float, float]:
 def _excess(group: pd.DataFrame, scale: float) -> np.ndarray:
     """``d`` less the model's mean of it at the fitted scale."""
     kap, u = scale * group["kappa"].to_numpy(), group["u"].to_numpy()
-    return group["d"].to_numpy() + (luck_var(kap, u) - luck_var(kap, 1.0 - u)) / 2.0
+    return cast("np.ndarray", group["d"].to_numpy() + (luck_var(kap, u) - luck_var(kap, 1.0 - u)) / 2.0)
 
 
 def _role_shift(part: pd.DataFrame) -> float:

@@ -19,7 +19,7 @@ infeasible (exit 3), as can ``allocation.strict``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from quotaopt.tracking import _status as tracking
 def ahead_of_pace(plan_to_date: np.ndarray, actual: np.ndarray) -> np.ndarray:
     """True for reps with a plan to date whose actual reaches it (pace >= 1, rounded as the colours are)."""
     pace, _ = tracking.pace_and_status(plan_to_date, actual, red=1.0, green=1.0)
-    return np.nan_to_num(pace, nan=0.0) >= 1.0
+    return cast("np.ndarray", np.nan_to_num(pace, nan=0.0) >= 1.0)
 
 
 def ratchet_ceiling(remaining: np.ndarray, ahead: np.ndarray, ratchet: str) -> np.ndarray:

@@ -27,6 +27,7 @@ actuals of reps without a quota are counted in the metadata, not in a unit).
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ def elapsed_share(starts: np.ndarray, ends: np.ndarray, hire_idx: np.ndarray, as
     full = cum[last] - cum[first]
     done = cum[upto] - cum[first]
     calendar = np.divide(upto - first, last - first, out=(stop >= last).astype(float), where=last > first)
-    return np.where(full > 0, done / np.where(full > 0, full, 1), calendar)
+    return cast("np.ndarray", np.where(full > 0, done / np.where(full > 0, full, 1), calendar))
 
 
 def plan_to_date(periods: pd.DataFrame, rep_ids: pd.Series, hire_dates: pd.Series, plan_year: int,
@@ -148,7 +149,7 @@ def pace_and_status(plan_td: np.ndarray, actual: np.ndarray, red: float, green: 
 def calibrate_flags(pace: np.ndarray, status: np.ndarray, deviation_limit: float = CALIBRATION_DEVIATION) -> np.ndarray:
     """True where a calibration meeting is due: red, or |pace - 1| beyond the limit."""
     dev = round_significant(np.abs(np.asarray(pace, dtype=np.float64) - 1.0))
-    return (np.asarray(status) == "red") | (np.nan_to_num(dev, nan=0.0) > deviation_limit)
+    return cast("np.ndarray", (np.asarray(status) == "red") | (np.nan_to_num(dev, nan=0.0) > deviation_limit))
 
 
 def unit_members(units: pd.DataFrame, rep_teams: pd.Series) -> sp.csr_matrix:

@@ -121,7 +121,7 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
             return endpoint
         return wrap
 
-    async def posted(request: Request, session: ScenarioSession, key: str = "settings") -> tuple[dict, Settings]:
+    async def posted(request: Request, session: ScenarioSession, key: str = "settings") -> tuple[dict[str, Any], Settings]:
         payload = await body_of(request)
         if not isinstance(payload, dict):
             raise InputError([Problem("request", "expected a JSON object")])

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.parallel import executor as parallel_executor
 from quotaopt.planning import Inputs, PlanResult
 from quotaopt.workbench.knobs import Settings, knob_values, overrides
 
@@ -83,7 +84,7 @@ class ScenarioSession:
         self._solve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self.waiting = 0
-        self.workers = os.cpu_count() or 1
+        self.executor = parallel_executor(workers=os.cpu_count() or 1)
 
     @property
     def unit(self) -> float:
@@ -141,7 +142,7 @@ class ScenarioSession:
             inputs, changes = self.inputs_for(settings)
             # As `plan` runs: one worker per core (the simulation's chunks in threads; the
             # exact unit solves stay in this process). The plan is the same for any number.
-            result = run_plan(inputs, workers=self.workers, capacity_cache=self.capacity_cache)
+            result = run_plan(inputs, executor=self.executor, capacity_cache=self.capacity_cache)
             solved = Solved(settings, changes, inputs, result, time.perf_counter() - start)
         with self._state_lock:
             self._results[settings.key()] = solved

@@ -8,15 +8,10 @@ import importlib
 from collections.abc import Callable
 
 from quotaopt.allocation.problem import Problem, Solution, SolveOptions
+from quotaopt.solvers import BACKENDS, BackendInfo, backend_problem
 
 Backend = Callable[[Problem, SolveOptions], Solution]
 
-#: Backend name (as in ``allocation.solver.backend``) -> module implementing ``solve``.
-MODULES: dict[str, str] = {
-    "highs": "quotaopt.allocation.backends.highs",
-    "cbc": "quotaopt.allocation.backends.pulp_cbc",
-    "ortools": "quotaopt.allocation.backends.ortools",
-}
 
 
 def get_backend(name: str) -> Backend:
@@ -24,19 +19,20 @@ def get_backend(name: str) -> Backend:
 
     Parameters
     ----------
-    name : {'highs', 'cbc', 'ortools'}
+    name : str
+        A name of :data:`quotaopt.solvers.BACKENDS` (``highs``, ``cbc``, ``ortools``).
 
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name, or one whose package is not installed.
     """
-    try:
-        module = importlib.import_module(MODULES[name])
-    except KeyError:
-        raise ValueError(f"unknown solver backend {name!r}; expected one of {sorted(MODULES)}") from None
+    problem = backend_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    module = importlib.import_module(BACKENDS[name].module)
     solve: Backend = module.solve
     return solve
 
 
-__all__ = ["MODULES", "Backend", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "BackendInfo", "get_backend"]

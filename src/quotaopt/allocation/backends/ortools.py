@@ -57,7 +57,7 @@ def solve(problem: Problem, options: SolveOptions) -> Solution:
     Solution
     """
     start = time.perf_counter()
-    model = mb.Model()
+    model = mb.Model()  # type: ignore[no-untyped-call]  # OR-Tools ships no annotations here
     helper: Any = model.helper  # the stubs want a shape-typed float64 array; ours are float64
     helper.fill_model_from_sparse_data(
         _finite(problem.col_lo),

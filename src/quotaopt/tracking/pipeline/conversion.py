@@ -140,8 +140,8 @@ class Conversion:
         if self.method == "none":
             return np.zeros(len(role))
         if self.method == "snapshots":
-            return self.win_table(horizon_days, phase_days)[role, stage, due_bucket(due_days)]
-        return self.funnel[role, stage] * (np.asarray(due_days) <= horizon_days)
+            return np.asarray(self.win_table(horizon_days, phase_days)[role, stage, due_bucket(due_days)])
+        return np.asarray(self.funnel[role, stage] * (np.asarray(due_days) <= horizon_days))
 
     def fresh_share(self, horizon_days: float) -> np.ndarray:
         """Per role: the share of the horizon's bookings from opportunities not yet created."""

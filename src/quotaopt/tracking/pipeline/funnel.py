@@ -81,7 +81,7 @@ def _heatmap(opps: pd.DataFrame, unit_of: pd.Series, won_on: np.ndarray) -> pd.D
     cells["ratio"] = np.divide(cells["advanced"], cells["expected"], out=np.full(len(cells), np.nan),
                                where=cells["expected"].to_numpy() > 0)
     cells["week"] = pd.to_datetime(cells["week"]).dt.strftime("%Y-%m-%d")
-    return cells
+    return pd.DataFrame(cells)
 
 
 def funnel_view(opps: pd.DataFrame, open_now: pd.DataFrame, unit_of: pd.Series, stages: tuple[str, ...],
