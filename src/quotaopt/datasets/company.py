@@ -32,8 +32,12 @@ def _problem(arg: str, message: str) -> Problem:
     return Problem("generate_company", message, column=arg)
 
 
-def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any) -> list[Problem]:
+def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any, books: dict[str, Any]) -> list[Problem]:
     problems = []
+    for name, value in books.items():
+        high = 3.0 if name == "imbalance" else 1.0
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= high:
+            problems.append(_problem(name, f"must be a number in [0, {high:g}] (got {value!r})"))
 
     def whole(name: str, value: Any, low: int, high: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
@@ -55,7 +59,8 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
         values = frame[name].array
         if isinstance(values, pd.Categorical):
             labels = pa.array(values.categories.to_numpy(dtype=object), type=pa.string())
-            columns[str(name)] = labels.take(pa.array(values.codes))
+            codes = np.asarray(values.codes)
+            columns[str(name)] = labels.take(pa.array(codes, mask=codes < 0))  # code -1: an empty cell
         else:
             columns[str(name)] = pa.array(frame[name])
     return pa.table(columns)
@@ -125,6 +130,9 @@ def generate_company(
     fmt: str = "csv",
     *,
     overwrite: bool = False,
+    unowned: float = 0.0,
+    vacant: float = 0.0,
+    imbalance: float = 0.0,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
 
@@ -151,6 +159,17 @@ def generate_company(
         File format of the tables (``truth/meta.json`` is always JSON).
     overwrite : bool
         Replace an existing, non-empty ``out_dir``.
+    unowned : float
+        New accounts nobody owns yet, as a share of each team's accounts (0 to 1): an empty
+        ``rep_id`` in accounts.csv, no bookings, in the team's territories. Default 0.
+    vacant : float
+        Share of seats (0 to 1, at least one seat when > 0) whose rep leaves during the last
+        history year and is not replaced: accounts.csv still names the departed rep and
+        nobody sells to those accounts in the plan year. Default 0.
+    imbalance : float
+        Log-sd (0 to 3) of the weights by which each team's accounts are dealt to its seats,
+        before any history: books of uneven size from the first year on. Default 0 (each seat
+        its own draw of 10-20 key or 20-40 long-tail accounts).
 
     Returns
     -------
@@ -169,9 +188,14 @@ def generate_company(
     ``capacity`` (rep_id, year, capacity, capacity_with_shocks for every rep-year worked,
     plan year included), ``seasonality`` (month, weight, and the per-role weights),
     ``team_shocks`` (team_id, year, shock) and ``meta.json`` (arguments, counts, company
-    shock per year, model parameters).
+    shock per year, model parameters). When ``unowned``, ``vacant`` or ``imbalance`` is set,
+    ``truth/`` also holds ``account_value`` (account_id, potential, white_space, growth) and
+    ``rep_rate`` (rep_id, role, rate), from which :func:`quotaopt.datasets.book_capacity`
+    gives every plan-year rep's expected bookings for any assignment of accounts; the
+    defaults leave every file byte for byte as without them.
     """
-    problems = _check_args(n_reps, years, seed, end_year, fmt)
+    book_options = {"unowned": unowned, "vacant": vacant, "imbalance": imbalance}
+    problems = _check_args(n_reps, years, seed, end_year, fmt, book_options)
     if problems:
         raise InputError(problems)
     plan_year = end_year + 1
@@ -189,18 +213,26 @@ def generate_company(
     org = org_mod.build_org(n_reps, rng_org)
     staff = org_mod.staff_seats(org, first_year, years, rng_staff)
     books = books_mod.build_books(org, rng_books)
+    # The book options draw from a stream of their own, so without them nothing changes.
+    rng_extra = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5,)))
+    with_books = any(v > 0 for v in book_options.values())
+    if vacant > 0 and n_reps > 1:
+        staff = org_mod.leave_vacant(staff, vacant, cal[years], rng_extra)
+    if imbalance > 0:
+        books = books_mod.unbalance(books, org, imbalance, rng_extra)
+    logos = books_mod.new_logos(books, org, unowned, rng_extra) if unowned > 0 else None
     base, by_role = seasonality(rng_season)
     sales = sales_mod.simulate(org, staff, books, cal, by_role, rng_sales)
     quota = last_quotas(org, staff, sales, cal)
 
-    ids = tables.Ids(staff, books)
+    ids = tables.Ids(staff, books, 0 if logos is None else len(logos.team))
     history = pd.concat([tables.bookings_table(sales, ids, t) for t in range(1, years + 1)], ignore_index=True)
     plan = tables.bookings_table(sales, ids, years + 1)
     data = {
         "teams": tables.teams_table(org),
         "reps": tables.reps_table(org, staff, ids, quota),
         "bookings": history,
-        "accounts": tables.accounts_table(org, staff, books, ids),
+        "accounts": tables.accounts_table(org, staff, books, ids, logos),
         "territories": tables.territories_table(books, ids),
     }
     if through is not None:
@@ -211,12 +243,18 @@ def generate_company(
         "seasonality": tables.seasonality_table(base, by_role),
         "team_shocks": tables.team_shocks_table(org, sales, cal),
     }
+    if with_books:
+        truth["account_value"] = tables.account_value_table(books, logos, ids, years)
+        truth["rep_rate"] = tables.rep_rate_table(org, staff, books, sales, ids, years)
     counts = {name: len(frame) for name, frame in {**data, **truth}.items()}
     args = {
         "seed": int(seed), "n_reps": int(n_reps), "years": int(years), "end_year": int(end_year),
         "actuals_through": None if through is None else through.isoformat(), "fmt": fmt,
     }
     meta = _meta(args, cal, sales, counts)
+    if with_books:
+        meta.update(book_options)
+        meta["params"]["median_book"] = {k: round(v, 2) for k, v in books.median_book.items()}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
