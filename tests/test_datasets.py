@@ -281,8 +281,15 @@ def test_refuses_a_non_empty_folder_unless_overwrite(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not an empty folder"):
         generate_company(out, n_reps=10)
     assert (out / "keep.txt").exists()
+    # overwrite replaces only what an earlier generate wrote (#14: it deleted any folder)
+    with pytest.raises(InputError, match="not written by quotaopt generate"):
+        generate_company(out, n_reps=10, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    generate_company(out, n_reps=10)
+    (out / "scratch.txt").write_text("left over")
     generate_company(out, n_reps=10, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "reps.csv").exists()
+    assert not (out / "scratch.txt").exists() and (out / "reps.csv").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["co"]  # no temp folder left behind
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from quotaopt.atomic import host_name
 from quotaopt.errors import InputError
 from quotaopt.runs import STAGING, clean_stale_staging, csv_bytes, json_bytes, read_run, write_run
 
@@ -57,9 +58,10 @@ def test_failure_while_writing_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_stale_staging_of_dead_process_is_removed(tmp_path: Path) -> None:
-    stale = tmp_path / STAGING / "s-20270101T000000-abcdef12-999999999"
+    host = host_name()
+    stale = tmp_path / STAGING / f"qo-{host}-999999999-abcdef12"
     stale.mkdir(parents=True)
-    mine = tmp_path / STAGING / f"s-x-{os.getpid()}"
+    mine = tmp_path / STAGING / f"qo-{host}-{os.getpid()}-0123abcd"
     mine.mkdir()
     clean_stale_staging(tmp_path)
     assert not stale.exists()

@@ -6,19 +6,21 @@ only parses arguments and prints.
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from quotaopt.atomic import Staging, publish, write_file_atomic
 from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.fsguard import probe_writable
 from quotaopt.pipeline import Inputs, load_inputs
 from quotaopt.result import PlanResult
 from quotaopt.runs import (
     StoredRun,
     WrittenRun,
+    check_runs_root,
     csv_bytes,
     json_bytes,
     read_run,
@@ -159,7 +161,8 @@ def write_result(
 
 
 def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
-         workers: int = 1, scheduler: str | None = None) -> tuple[PlanResult, WrittenRun]:
+         workers: int = 1, scheduler: str | None = None,
+         scheduler_timeout: float | None = None) -> tuple[PlanResult, WrittenRun]:
     """Run the main job on a scenario file and write its run folder.
 
     Parameters
@@ -173,8 +176,10 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     workers : int
         Local workers for the per-unit solves and the chunks of simulation draws.
     scheduler : str, optional
-        Address of a Dask scheduler to run those on instead.
+        Address of a Dask scheduler to run those on instead (checked before any work).
         Neither changes the plan.
+    scheduler_timeout : float, optional
+        Seconds to reach the scheduler, and for a worker to be there (default 30).
 
     Returns
     -------
@@ -184,8 +189,14 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
 
     inputs = load_inputs(scenario)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
+    check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
+    if scheduler:
+        from quotaopt.parallel import SCHEDULER_TIMEOUT_S, check_scheduler
+
+        check_scheduler(scheduler, scheduler_timeout or SCHEDULER_TIMEOUT_S)
     try:
-        result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler)
+        result = run_plan(inputs, progress=progress, workers=workers, scheduler=scheduler,
+                          scheduler_timeout=scheduler_timeout)
     except InfeasibleError as exc:
         raise infeasible_with_details(exc, runs_root, inputs) from None
     return result, write_result(result, inputs, runs_root, on_stage=progress)
@@ -208,9 +219,7 @@ def infeasible_with_details(exc: InfeasibleError, runs_root: Path, inputs: Input
     folder = runs_root / inputs.scenario.name
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / INFEASIBILITY_FILE
-    tmp = target.with_suffix(f".csv.tmp{os.getpid()}")
-    tmp.write_bytes(csv_bytes(diagnosis.details))
-    tmp.replace(target)
+    write_file_atomic(target, csv_bytes(diagnosis.details))
     return InfeasibleError(exc.reasons, diagnosis, message=diagnosis.message(growth=exc.growth, details=str(target)))
 
 
@@ -236,21 +245,15 @@ def frontier_scenario(scenario: str | Path, growths: list[float] | None = None, 
         inputs = Inputs(scenario=load_scenario(scenario, overrides), company=inputs.company,
                         plan_year=inputs.plan_year)
     assert inputs.scenario is not None
-    table = frontier(inputs, growths or list(DEFAULT_GROWTH), workers=workers, progress=progress)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
-    parent = runs_root / inputs.scenario.name
-    parent.mkdir(parents=True, exist_ok=True)
+    check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before the frontier's plans
+    table = frontier(inputs, growths or list(DEFAULT_GROWTH), workers=workers, progress=progress)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    final = parent / f"frontier-{stamp}"
-    suffix = 1
-    while final.exists():
-        suffix += 1
-        final = parent / f"frontier-{stamp}-{suffix}"
-    staging = parent / f".{final.name}.{os.getpid()}"
-    staging.mkdir()
-    (staging / "frontier.csv").write_bytes(csv_bytes(table))
-    (staging / "frontier.html").write_bytes(render_frontier(table, inputs.scenario.name, inputs.plan_year))
-    os.rename(staging, final)
+    with Staging(runs_root) as staging:
+        staging.write("frontier.csv", csv_bytes(table))
+        staging.write("frontier.html", render_frontier(table, inputs.scenario.name, inputs.plan_year))
+        # The rename reserves the name: two frontiers of the same second land as -2, -3 ...
+        final = publish(staging, runs_root / inputs.scenario.name, f"frontier-{stamp}", finalize=lambda name: None)
     return table, final
 
 
@@ -294,6 +297,7 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     from quotaopt.result import round_floats
 
     run = read_run(run_path)
+    check_runs_root(run.runs_root, str(run.runs_root))
     simulation: dict[str, Any] = {}
     if draws is not None:
         simulation["draws"] = draws
@@ -348,15 +352,14 @@ def backtest_scenario(scenario: str | Path, year: int | Sequence[int],
     inputs = load_inputs(scenario)
     assert inputs.scenario is not None
     sc = inputs.scenario
-    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.capacity.seed,
-                     truth=_truth_capacity(inputs.company.folder))
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     target = runs_root / sc.name / "backtest.json"
+    probe_writable(target.parent, "--out" if out is not None else str(runs_root))
+    table = backtest(inputs.company, year, sc.capacity.quantiles, sc.capacity.seed,
+                     truth=_truth_capacity(inputs.company.folder))
     target.parent.mkdir(parents=True, exist_ok=True)
     record = {"scenario": sc.name, "inputs": input_hashes(inputs), **table_records(table)}
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_bytes(json_bytes(record))
-    tmp.replace(target)  # atomic: a reader sees the old file or the new one
+    write_file_atomic(target, json_bytes(record))  # a reader sees the old file or the new one
     return table, target
 
 
@@ -369,6 +372,7 @@ def train_scenario(scenario: str | Path, model_out: str | Path | None = None) ->
     assert inputs.scenario is not None
     sc = inputs.scenario
     folder = Path(model_out) if model_out is not None else Path("models") / sc.name
+    probe_writable(folder, "--model-out" if model_out is not None else str(folder))
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
     _, meta = train_model(seen, inputs.plan_year, folder, quantiles=sc.capacity.quantiles,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import QuotaOptError
-from quotaopt.parallel import map_tasks
+from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def run_one(task: BatchTask) -> BatchOutcome:
 
 
 def run_batch(scenarios: Sequence[str | Path], out: str | Path | None = None, workers: int = 1,
-              scheduler: str | None = None) -> list[BatchOutcome]:
+              scheduler: str | None = None, scheduler_timeout: float = SCHEDULER_TIMEOUT_S) -> list[BatchOutcome]:
     """Plan every scenario on a local pool (``workers``) or a Dask cluster (``scheduler``).
 
     Returns
@@ -60,7 +60,7 @@ def run_batch(scenarios: Sequence[str | Path], out: str | Path | None = None, wo
         In the order of ``scenarios``.
     """
     tasks = [BatchTask(str(Path(s).resolve()), None if out is None else str(Path(out).resolve())) for s in scenarios]
-    return map_tasks(run_one, tasks, workers=workers, scheduler=scheduler)
+    return map_tasks(run_one, tasks, workers=workers, scheduler=scheduler, scheduler_timeout=scheduler_timeout)
 
 
 def batch_exit_code(outcomes: Sequence[BatchOutcome]) -> int:

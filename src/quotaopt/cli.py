@@ -17,6 +17,21 @@ import click
 from quotaopt.errors import QuotaOptError
 
 
+class _FiniteFloat(click.ParamType):
+    """A float that is a real amount: 'nan' and 'inf' parse as floats but are no quota or sales."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 class _Group(click.Group):
     """Turns our errors into exit codes; keeps tracebacks for ``--debug``."""
 
@@ -57,7 +72,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--actuals-through", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--overwrite", is_flag=True, help="Replace a --out folder an earlier generate wrote (has truth/meta.json).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
              overwrite: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
@@ -155,7 +170,10 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
               help="Local workers for unit solves and simulation chunks (default: one per CPU core).")
 @click.option("--scheduler", default=None,
               help="Dask scheduler address (tcp://host:port): unit solves and simulation chunks run there.")
-def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None) -> None:
+@click.option("--scheduler-timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
+              help="Seconds to reach the scheduler, and again for a worker to be there.")
+def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
+         scheduler_timeout: float) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
@@ -163,7 +181,8 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
 
     with _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
-                                   workers=workers or os.cpu_count() or 1, scheduler=scheduler)
+                                   workers=workers or os.cpu_count() or 1, scheduler=scheduler,
+                                   scheduler_timeout=scheduler_timeout)
     _echo_headline(result.summary, written.path)
 
 
@@ -203,13 +222,18 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
               help="Also write the table as CSV.")
 def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
     """Compare runs side by side: headline figures and unit quotas."""
+    from quotaopt.atomic import write_file_atomic
     from quotaopt.compare import compare_runs
+    from quotaopt.fsguard import probe_writable
 
+    if out_file is not None:
+        probe_writable(out_file.parent, "--out")
     table = compare_runs(list(runs))
     with _wide_pandas():
         click.echo(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"))
     if out_file is not None:
-        table.to_csv(out_file, lineterminator="\n")
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomic(out_file, table.to_csv(lineterminator="\n").encode("utf-8"))
         click.echo(f"wrote {out_file}")
 
 
@@ -217,15 +241,18 @@ def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Local processes.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); runs there instead.")
+@click.option("--scheduler-timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
+              help="Seconds to reach the scheduler, and again for a worker to be there.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Parent folder of the runs (default: runs/ beside each scenario).")
 @click.pass_context
 def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, scheduler: str | None,
-          out_dir: Path | None) -> None:
+          scheduler_timeout: float, out_dir: Path | None) -> None:
     """Plan many scenarios; one failure does not stop the others."""
     from quotaopt.batch import batch_exit_code, run_batch
 
-    outcomes = run_batch(list(scenarios), out=out_dir, workers=workers, scheduler=scheduler)
+    outcomes = run_batch(list(scenarios), out=out_dir, workers=workers, scheduler=scheduler,
+                         scheduler_timeout=scheduler_timeout)
     width = max(len(Path(o.scenario).name) for o in outcomes)
     click.echo(f"{'scenario':<{width}}  status  exit  P(target)  total quota     run / message")
     for o in outcomes:
@@ -241,8 +268,8 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--plan", "plan_name", required=True, help="Name of an incentive plan in the scenario.")
-@click.option("--quota", type=float, required=True, help="Quota for the measurement period.")
-@click.option("--sales", type=float, required=True, help="Sales in the measurement period.")
+@click.option("--quota", type=_FiniteFloat(), required=True, help="Quota for the measurement period.")
+@click.option("--sales", type=_FiniteFloat(), required=True, help="Sales in the measurement period.")
 def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
     """Compute one payout and explain it band by band."""
     from quotaopt.incentives import explain_payout, find_plan

@@ -58,6 +58,13 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
     """
     if len(paths) < 2:
         raise InputError([Problem("compare", f"needs at least two runs, got {len(paths)}")])
+    seen: dict[Path, str] = {}
+    for p in paths:
+        where = Path(p).resolve()
+        if where in seen:
+            raise InputError([Problem("compare", f"the same run is given twice ({seen[where]} and {p}); compare "
+                                      "needs different runs")])
+        seen[where] = str(p)
     runs = [read_run(p) for p in paths]
     labels = _labels(runs)
     rows: dict[tuple[str, str], list[object]] = {}
@@ -68,7 +75,7 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
         values: list[object] = []
         for r in runs:
             match = r.units.loc[r.units["unit_id"] == unit, "quota"]
-            values.append(int(match.iloc[0]) if len(match) else None)
+            values.append(match.iloc[0].item() if len(match) else None)
         rows[("unit_quota", unit)] = values
     table = pd.DataFrame.from_dict(rows, orient="index", columns=labels)
     table.index = pd.MultiIndex.from_tuples(table.index, names=["section", "item"])

@@ -8,7 +8,6 @@ Rows are numbered as lines of the file (the header is line 1).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.data_files import find_table, read_table, sha256_file
 from quotaopt.errors import InputError, Problem
+from quotaopt.money import MAX_AMOUNT
+from quotaopt.ordering import sort_rows
+
+__all__ = ["CompanyData", "check_plan_year", "load_actuals", "load_company", "parse_date_in_year", "sha256_file"]
 
 ROLES = ("ka", "longtail")
 #: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
 STATUSES = ("active", "departed", "leave")
 #: Cell texts read as a yes / no flag (``assign_lock``); an empty cell is no.
 FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
+#: Dates quotaopt accepts (plan years run 1900-2200).
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31 23:59:59"))
 
 #: Required and optional columns per file, as in the contract.
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -37,15 +43,6 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "capacity": (("rep_id", "p50"), ("p10", "p90")),
     "actuals": (("date", "rep_id", "amount"), ("account_id",)),
 }
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in blocks so large files stay cheap on memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -182,24 +179,53 @@ class _Checker:
             values = pd.to_numeric(stripped.where(~empty, None), errors="coerce").astype("float64")
             self.add(~empty & values.isna(), column, lambda v: f"not a number (got {v!r})")
         self.add(~empty & values.notna() & ~np.isfinite(values), column, lambda v: f"not a finite number (got {v!r})")
+        huge = np.isfinite(values) & (values.abs() > MAX_AMOUNT)
+        self.add(huge, column, lambda v: f"too large (got {v!r}, expected a value within +-{MAX_AMOUNT:.0e})")
         if required:
             self.add(empty, column, "is empty (expected a number)")
-        values = values.where(np.isfinite(values))  # +-inf become missing after being flagged
+        values = values.where(np.isfinite(values) & ~huge)  # flagged values become missing
         return values if np.isnan(default) else values.fillna(default)
+
+    def total(self, values: pd.Series, column: str, by: pd.Series | None = None) -> None:
+        """Flag a column whose sum (per ``by`` group) leaves the supported range, though every value is in it."""
+        sums = values.abs().groupby(by).sum() if by is not None else pd.Series({"": values.abs().sum()})
+        for key, value in sums[sums > MAX_AMOUNT].items():
+            where = f" in {key}" if by is not None else ""
+            self.problems.append(Problem(self.name, f"amounts{where} add up to {value:.3g} in absolute value, above "
+                                         f"the supported {MAX_AMOUNT:.0e}", column=column))
 
     def date(self, column: str, required: bool) -> pd.Series:
         """An ISO date column (YYYY-MM-DD); anything else is flagged."""
         if column not in self.frame.columns:
             return pd.Series(pd.NaT, index=self.frame.index, dtype="datetime64[ns]")
         raw = self.frame[column]
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
+            # A zone-aware timestamp counts on its own calendar day (local wall time), the day
+            # the deal was booked where it was booked; the zone is dropped, not converted to UTC.
+            raw = raw.dt.tz_localize(None)
+        # Years are checked before any cast: nanosecond timestamps hold only 1677-2262.
         if pd.api.types.is_datetime64_any_dtype(raw):
-            values = raw.astype("datetime64[ns]")
-            empty = values.isna()
+            empty = raw.isna()
+            outside = ~empty & ((raw < DATE_RANGE[0]) | (raw > DATE_RANGE[1]))
+            values = raw.where(~outside)
         else:
             stripped = raw.fillna("").astype("str").str.strip()
             empty = stripped == ""
             values = pd.to_datetime(stripped.where(~empty, None), format="%Y-%m-%d", errors="coerce")
-            self.add(~empty & values.isna(), column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
+            # A well-formed date can fail only by its year (pandas 2 parses to nanoseconds): look
+            # at the year of the few that failed; the parsed ones are compared as dates.
+            failed = ~empty & values.isna()
+            year = pd.Series(np.nan, index=stripped.index)
+            if failed.any():
+                year[failed] = pd.to_numeric(stripped[failed].str.extract(r"^(\d{4})-\d{2}-\d{2}$")[0],
+                                             errors="coerce")
+            too_far = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
+            outside = too_far | (values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1])))
+            values = values.where(~outside)
+            self.add(failed & ~too_far, column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
+        first, last = (d.strftime("%Y-%m-%d") for d in DATE_RANGE)
+        self.add(outside, column, lambda v: f"outside the supported dates (got {str(v)[:30]!r}, expected {first} to "
+                 f"{last})")
         if required:
             self.add(empty, column, "is empty (expected a date YYYY-MM-DD)")
         return values.astype("datetime64[ns]")
@@ -233,39 +259,6 @@ class _Checker:
         self.add(values.notna() & (values < low), column, lambda v: f"must be >= {low:g} (got {v!r})")
 
 
-def _find(folder: Path, stem: str) -> Path | None:
-    for suffix in (".csv", ".parquet"):
-        path = folder / f"{stem}{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def read_table(path: Path, stem: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Read one CSV or Parquet file as raw columns (CSV cells stay text until checked)."""
-    name = path.name
-    try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [Problem(name, "is not UTF-8 text")]
-    except pd.errors.EmptyDataError:
-        return None, [Problem(name, "is empty (expected a header row)")]
-    except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(name, f"cannot be read: {first}")]
-    frame.columns = [str(c).strip() for c in frame.columns]
-    required, _ = SCHEMA[stem]
-    missing = [c for c in required if c not in frame.columns]
-    problems = [Problem(name, f"missing required column (expected columns {', '.join(required)})", row=1, column=c) for c in missing]
-    if frame.columns.duplicated().any():
-        dups = sorted(set(frame.columns[frame.columns.duplicated()]))
-        problems.append(Problem(name, f"duplicate column name(s): {', '.join(dups)}", row=1))
-    return frame, problems
-
-
 def _check_tree(teams: pd.DataFrame, check: _Checker) -> None:
     """Exactly one root, and every unit reaches it without a cycle."""
     roots = np.flatnonzero((teams["parent_id"] == "").to_numpy())
@@ -275,18 +268,29 @@ def _check_tree(teams: pd.DataFrame, check: _Checker) -> None:
         check.add(teams["parent_id"] == "", "parent_id", lambda v: f"more than one root unit ({len(roots)} rows have an empty parent_id, expected exactly one)")
     self_parent = (teams["parent_id"] == teams["team_id"]) & (teams["team_id"] != "")
     check.add(self_parent, "parent_id", lambda v: f"a unit cannot be its own parent (got {v!r})")
-    parent = dict(zip(teams["team_id"], teams["parent_id"], strict=True))
-    in_cycle: set[str] = set()
-    for start in parent:
-        seen: list[str] = []
-        node = start
-        while node and node in parent and node not in seen:
-            seen.append(node)
-            node = parent[node]
-        if node and node in seen:
-            in_cycle.update(seen[seen.index(node):])
+    in_cycle = _cycles(dict(zip(teams["team_id"], teams["parent_id"], strict=True)))
     mask = teams["team_id"].isin(in_cycle) & ~self_parent
     check.add(mask, "parent_id", lambda v: f"parent chain forms a cycle (got parent {v!r}, expected a chain ending at the root)")
+
+
+def _cycles(parent: dict[str, str]) -> set[str]:
+    """Units on a cycle of ``parent`` links, in one pass: every unit is walked up from once.
+
+    A walk stops at a unit already settled, so a 10,000-level chain costs 10,000 steps,
+    not the 10,000 x 10,000 a walk from every unit would.
+    """
+    settled: set[str] = set()
+    in_cycle: set[str] = set()
+    for start in parent:
+        path: dict[str, int] = {}  # units of this walk, in order
+        node = start
+        while node and node in parent and node not in settled and node not in path:
+            path[node] = len(path)
+            node = parent[node]
+        if node in path:
+            in_cycle.update(list(path)[path[node]:])
+        settled.update(path)
+    return in_cycle
 
 
 def _load_teams(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
@@ -326,6 +330,7 @@ def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series) -> pd.
     for column in ("last_quota", "locked_quota"):
         values = check.number(column, required=False)
         check.at_least(values, column, 0.0)
+        check.total(values, column)
         out[column] = values
     if "seniority" in frame.columns:  # optional, read by assignment.eligibility.ka: seniority
         out["seniority"] = check.number("seniority", required=False)
@@ -338,6 +343,7 @@ def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, acc
     out["rep_id"] = check.text("rep_id", required=True)
     check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
     out["amount"] = check.number("amount", required=True)
+    check.total(out["amount"], "amount", by=out["date"].dt.year)
     account = check.text("account_id", required=False)
     if account_ids is not None:
         check.exists(account, "account_id", account_ids, "accounts.csv")
@@ -400,18 +406,21 @@ def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series) -> 
     check.at_least(p10, "p10", 0.0)
     check.add(p10.notna() & p50.notna() & (p10 > p50), "p10", lambda v: f"above p50 (got {v!r}, expected p10 <= p50 <= p90)")
     check.add(p90.notna() & p50.notna() & (p90 < p50), "p90", lambda v: f"below p50 (got {v!r}, expected p10 <= p50 <= p90)")
+    for column, values in (("p50", p50), ("p90", p90)):
+        check.total(values, column)
     out["p50"], out["p10"], out["p90"] = p50, p10, p90
     return out
 
 
 def _read(folder: Path, stem: str, problems: list[Problem], files: dict[str, str], required: bool) -> tuple[_Checker | None, Path | None]:
-    path = _find(folder, stem)
+    path, found_problems = find_table(folder, stem)
+    problems.extend(found_problems)
     if path is None:
-        if required:
+        if required and not found_problems:
             problems.append(Problem(f"{stem}.csv", f"required file not found in {folder}"))
         return None, None
     files[path.name] = sha256_file(path)
-    frame, read_problems = read_table(path, stem)
+    frame, read_problems = read_table(path, SCHEMA[stem][0])
     problems.extend(read_problems)
     if frame is None or read_problems:
         return None, path
@@ -470,8 +479,23 @@ def load_company(folder: str | Path) -> CompanyData:
                                 "has no rows (expected at least one year of history)"))
     if problems:
         raise InputError(problems)
-    return CompanyData(folder=folder, teams=teams, reps=reps, bookings=bookings,
-                       accounts=accounts, territories=territories, capacity=capacity, files=files)
+    return CompanyData(folder=folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
+                       bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
+                       accounts=_canonical(accounts, ["account_id"]), territories=_canonical(territories, ["territory_id"]),
+                       capacity=_canonical(capacity, ["rep_id"]), files=files)
+
+
+#: Bookings are sorted by what they are first: rows that tie on date and amount hold equal
+#: amounts, so renaming a rep or an account can reorder only rows whose sums do not change.
+BOOKING_ORDER = ["date", "amount", "rep_id", "account_id"]
+
+
+def _canonical(frame: pd.DataFrame | None, keys: list[str]) -> Any:
+    """The rows in one order whatever order the file had (after validation, so row numbers in
+    messages stay those of the file): the same data in any row order plans the same."""
+    if frame is None:
+        return None
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.DataFrame:
@@ -485,7 +509,7 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.D
     path = Path(path)
     if not path.exists():
         raise InputError([Problem(str(path), "actuals file not found")])
-    frame, problems = read_table(path, "actuals")
+    frame, problems = read_table(path, SCHEMA["actuals"][0])
     if frame is None or problems:
         raise InputError(problems)
     check = _Checker(path.name, frame.reset_index(drop=True), 1 if path.suffix == ".parquet" else 2)
@@ -528,6 +552,9 @@ def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:
     if plan_year <= last:
         raise InputError([Problem(label, f"plan year {plan_year} is not after the history (bookings run to {last})", column="plan_year")])
     reps = company.active_reps
+    if reps.empty:
+        raise InputError([Problem("reps.csv", f"no active rep ({len(company.reps)} rep(s), all departed): a plan "
+                                  "needs at least one rep with status active", column="status")])
     late = reps[reps["hire_date"] > pd.Timestamp(year=plan_year, month=12, day=31)]
     if len(late):
         raise InputError([Problem("reps.csv", f"rep {rid}: hire_date {when:%Y-%m-%d} is after plan year {plan_year}, so "

@@ -19,7 +19,10 @@ Rules (contract §2 ``periods`` and §4 ``plan_periods.csv``):
   each rep's periods to its quota. Remainders are chosen with error feedback across the
   reps of a team (a rep's tie-breaks lean toward periods the team's earlier reps
   rounded down), so a team's period totals stay within about one unit of its exact
-  seasonal split instead of piling every rep's extra unit on the same months. A quota
+  seasonal split instead of piling every rep's extra unit on the same months. "Earlier"
+  is the order of :func:`quotaopt.ordering.data_order` (largest quota first, then hire
+  date and role, the id last), so shuffled rows or a renamed rep move no other rep's
+  periods. A quota
   that is not a whole number of units keeps its remainder in its largest period.
 - With ``win_rate`` set: ``deals = quota / average deal size`` and
   ``touches = deals / win_rate`` per period (2 decimals). A rep without a deal size
@@ -36,10 +39,14 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.money import amounts, split_whole
+from quotaopt.ordering import data_order
 from quotaopt.scenario import PeriodsConfig
 from quotaopt.seasonality import ALL
 
 _EPS = 1e-9
+#: The order reps are rounded in within a team (quotaopt.ordering); quota largest first.
+PERIOD_ORDER = ("team_id", "quota", "hire_date", "role")
 
 
 @dataclass(frozen=True)
@@ -240,8 +247,10 @@ def decompose(
     """
     if unit <= 0:
         raise ValueError(f"unit must be > 0, got {unit}")
-    reps = quotas.sort_values("rep_id", kind="stable").reset_index(drop=True)
-    reps = reps.assign(rep_id=reps["rep_id"].astype(str), team_id=reps["team_id"].astype(str))
+    reps = quotas.assign(rep_id=quotas["rep_id"].astype(str), team_id=quotas["team_id"].astype(str))
+    # Rounding errors are carried from rep to rep within a team, so the reps go in an order set
+    # by their data (largest quota first), not by id: renaming one rep moves no other's periods.
+    reps = reps.iloc[data_order(reps, PERIOD_ORDER, "rep_id", descending=("quota",))].reset_index(drop=True)
     q = reps["quota"].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(q) | (q < 0)
     if bad.any():
@@ -262,8 +271,7 @@ def decompose(
                                   "hire date (or every month weighted 0)")
                           for r, v in zip(reps["rep_id"][stuck], q[stuck], strict=True)])
     share = eff / np.where(total > 0, total, 1.0)[:, None]
-    n_units = np.floor(q / unit + _EPS)
-    residual = q - n_units * unit
+    n_units, residual = split_whole(q, unit)  # whole multiples counted exactly despite float noise
     team = pd.factorize(reps["team_id"])[0]
 
     # Year -> quarters -> months, each level rounded with team-level error feedback.
@@ -278,18 +286,20 @@ def decompose(
         units, ideal, labels = um, share, period_labels(plan_year, "month")
     else:
         units, ideal, labels = _weeks(cal, um, share, hire_idx, team)
-    out = units.astype(np.float64) * unit
+    out = amounts(units, unit).astype(np.float64)
     # A quota that is not a whole number of units keeps the remainder in its largest period.
     top = np.argmax(ideal, axis=1)
     out[np.arange(n), top] += residual
+    by_id = np.argsort(reps["rep_id"].to_numpy(), kind="stable")  # the file lists reps by id
+    out = out[by_id]
     frame = pd.DataFrame({
-        "rep_id": np.repeat(reps["rep_id"].to_numpy(), len(labels)),
+        "rep_id": np.repeat(reps["rep_id"].to_numpy()[by_id], len(labels)),
         "period": np.tile(np.asarray(labels, dtype=object), n),
         "quota": out.reshape(-1),
     })
     frame["period"] = frame["period"].astype(str)
     if config.win_rate is not None:
-        size = np.repeat(_deal_sizes(reps, avg_deal_size), len(labels))
+        size = np.repeat(_deal_sizes(reps, avg_deal_size)[by_id], len(labels))
         frame["deals"] = np.round(frame["quota"].to_numpy() / size, 2)
         frame["touches"] = np.round(frame["quota"].to_numpy() / size / config.win_rate, 2)
     return frame

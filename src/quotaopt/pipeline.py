@@ -7,11 +7,14 @@ simulation -> run folder).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from quotaopt.data import CompanyData, check_plan_year, load_company
-from quotaopt.errors import InputError, Problem
+from quotaopt.errors import InputError, Problem, QuotaOptError
+from quotaopt.fsguard import require_regular_file
 from quotaopt.scenario import Scenario, load_scenario
 
 
@@ -33,6 +36,36 @@ def resolve_model_dir(scenario_dir: Path, model: str) -> Path:
     return (scenario_dir / model).resolve()
 
 
+def load_trusted_model(model_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """A trained model folder loaded and verified (hash, trust list), or an :class:`InputError`.
+
+    :func:`quotaopt.model_store.load_model` checks the hash and the trusted types; a file
+    that matches its hash but is damaged inside (re-hashed after corruption) fails in
+    the unpacker, which is the file's fault, not ours: exit 2 naming it. Loaded once per
+    file version and process, so ``validate`` and ``plan`` can both check it cheaply.
+    """
+    model_file = model_dir / "model.skops"
+    for path in (model_dir / "metadata.json", model_file):
+        require_regular_file(path)
+    stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (model_dir / "metadata.json", model_file)
+                  if f.exists())
+    return _load_model_cached(model_dir.resolve(), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_cached(model_dir: Path, stamp: tuple[tuple[int, int], ...]) -> tuple[Any, dict[str, Any]]:
+    from quotaopt.model_store import load_model
+
+    try:
+        return load_model(model_dir)
+    except QuotaOptError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged file, whatever the unpacker says about it
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise InputError([Problem(str(model_dir / "model.skops"), f"cannot be loaded ({type(exc).__name__}: "
+                                  f"{first}): the file is damaged; train the model again")]) from None
+
+
 def _check_consistency(scenario: Scenario, company: CompanyData, label: str) -> None:
     """Cross-checks between the scenario and the data it points at."""
     problems: list[Problem] = []
@@ -45,6 +78,8 @@ def _check_consistency(scenario: Scenario, company: CompanyData, label: str) -> 
         if not (model_dir / "metadata.json").exists():
             problems.append(Problem(label, f"no trained model at {model_dir} (expected 'train', 'given' or a folder "
                                     "written by quotaopt train)", column="capacity.model"))
+        else:
+            load_trusted_model(model_dir)  # validate refuses what plan would: a tampered or damaged model
     teams = set(company.teams["team_id"])
     for i, plan in enumerate(scenario.incentives.plans):
         team = plan.applies_to.team_id

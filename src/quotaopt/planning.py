@@ -18,6 +18,7 @@ import pandas as pd
 
 from quotaopt.data import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
 from quotaopt.pipeline import Inputs
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
@@ -51,6 +52,11 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
     growth = cfg.growth or 0.0
     base_year, base = growth_base(scenario, company, plan_year)
     target = base * (1.0 + growth) ** (plan_year - base_year)
+    if not np.isfinite(target) or target > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"growing {base_year}'s bookings of {base:,.0f} by {growth:g} a year gives a "
+                                  f"target of {target:.3g}, above the supported {MAX_AMOUNT:.0e}",
+                                  column="target.growth")])
     return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
 
 
@@ -119,10 +125,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
                                              random_state=scenario.capacity.seed)
         info.update(model.summary(), level=frame.attrs.get("level"))
     else:
-        from quotaopt.model_store import load_model
-        from quotaopt.pipeline import resolve_model_dir
+        from quotaopt.pipeline import load_trusted_model, resolve_model_dir
 
-        model, metadata = load_model(resolve_model_dir(scenario.base_dir, kind))
+        model, metadata = load_trusted_model(resolve_model_dir(scenario.base_dir, kind))
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
@@ -132,12 +137,17 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         info["history_months_short"] = short
     for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
         frame[column] = (frame[column] * factor).round(2)
+    total_p90 = float(frame["capacity_p90"].abs().sum())
+    if not np.isfinite(total_p90) or total_p90 > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
+                                  f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
     info["market_growth"] = scenario.market.growth
     info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
     return frame, info
 
 
-def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame) -> pd.DataFrame:
+def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
     plan = reps.merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
     plan = plan.merge(sim_reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
     plan["stretch"] = (plan["quota"] / plan["capacity_p50"]).round(4)
@@ -145,13 +155,13 @@ def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataF
     plan["change"] = (plan["quota"] / last - 1.0).where(last > 0).round(4)
     plan["p_attain"] = plan["p_attain"].round(4)
     plan["expected_payout"] = plan["expected_payout"].round(2)
-    plan["quota"] = plan["quota"].round().astype("int64")
+    plan["quota"] = amounts(count_units(plan["quota"], unit), unit)
     return plan[PLAN_COLUMNS].sort_values("rep_id", kind="stable").reset_index(drop=True)
 
 
-def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame) -> pd.DataFrame:
+def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float) -> pd.DataFrame:
     units = alloc_units.merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
-    units["quota"] = units["quota"].round().astype("int64")
+    units["quota"] = amounts(count_units(units["quota"], unit), unit)
     units["capacity_p50"] = units["capacity_p50"].round(2)
     units["p_attain"] = units["p_attain"].round(4)
     return units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
@@ -283,7 +293,7 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
 
 
 def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
-             scheduler: str | None = None) -> PlanResult:
+             scheduler: str | None = None, scheduler_timeout: float | None = None) -> PlanResult:
     """Run the whole planning pipeline on validated inputs.
 
     Parameters
@@ -298,6 +308,9 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     scheduler : str, optional
         Address of a Dask scheduler: the allocation's units and the simulation's
         chunks run on that cluster instead. Never changes the plan.
+    scheduler_timeout : float, optional
+        Seconds to reach the scheduler, and for a worker to be there (default
+        :data:`quotaopt.parallel.SCHEDULER_TIMEOUT_S`).
 
     Returns
     -------
@@ -310,7 +323,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     if scenario is None:
         raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
     timings: dict[str, float] = {}
-    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler)
+    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
+                                                                timeout=scheduler_timeout)
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
@@ -340,15 +354,17 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, workers=workers,
                              map_fn=map_fn)
 
-    plan = _plan_table(reps, alloc.reps, sim.reps)
-    units = _units_table(alloc.units, sim.units)
+    unit = scenario.allocation.unit
+    plan = _plan_table(reps, alloc.reps, sim.reps, unit)
+    units = _units_table(alloc.units, sim.units, unit)
+    total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
     summary = {
         "scenario": scenario.name,
         "plan_year": plan_year,
         "company_target": round(target, 2),
         "target_basis": basis,
-        "total_quota": int(plan["quota"].sum()),
-        "over_assignment": float(plan["quota"].sum()) / target - 1.0,
+        "total_quota": total_quota,
+        "over_assignment": total_quota / target - 1.0,
         "over_assignment_requested": scenario.target.over_assignment,
         "reps": len(plan),
         "units": len(units),
@@ -363,20 +379,21 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
-    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods), units=units,
+    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings)
 
 
-def _on_cluster(func: Any, items: Any, scheduler: str) -> list[Any]:
-    from quotaopt.parallel import map_tasks
+def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:
+    from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
 
-    return map_tasks(func, items, scheduler=scheduler)
+    return map_tasks(func, items, scheduler=scheduler, scheduler_timeout=timeout or SCHEDULER_TIMEOUT_S)
 
 
-def _integral(periods: pd.DataFrame) -> pd.DataFrame:
-    """Period quotas as integers when they are whole numbers (unit >= 1), for clean files."""
-    if len(periods) and np.allclose(periods["quota"], periods["quota"].round()):
-        return periods.assign(quota=periods["quota"].round().astype("int64"))
+def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:
+    """Period quotas as integers when the unit is whole and so are they, for clean files."""
+    quota = periods["quota"].to_numpy(dtype=np.float64)
+    if len(periods) and decimals(unit) == 0 and bool((quota == np.round(quota)).all()):
+        return periods.assign(quota=quota.astype("int64"))
     return periods
 
 

@@ -52,6 +52,7 @@ import scipy.sparse as sp
 from quotaopt import tracking
 from quotaopt.data import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
+from quotaopt.money import amount, amounts, count_units, split_whole
 from quotaopt.planning import guardrail, target_gap
 from quotaopt.recalibrate import recalibrate
 from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
@@ -89,13 +90,13 @@ def split_remaining(amount: np.ndarray, weights: np.ndarray, unit: float) -> np.
     w = np.asarray(weights, dtype=np.float64)
     total = w.sum(axis=1, keepdims=True)
     w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / w.shape[1])
-    units = np.floor(np.asarray(amount, dtype=np.float64) / unit + 1e-9)
+    units, rest = split_whole(amount, unit)
     ideal = units[:, None] * w
     base = np.floor(ideal + 1e-9)
     need = (units - base.sum(axis=1)).astype(np.int64)
     rank = np.argsort(np.argsort(-(ideal - base), axis=1, kind="stable"), axis=1, kind="stable")
-    out = (base + (rank < need[:, None])) * unit
-    out[np.arange(len(out)), np.argmax(w, axis=1)] += amount - units * unit
+    out = amounts((base + (rank < need[:, None])).astype(np.int64), unit).astype(np.float64)
+    out[np.arange(len(out)), np.argmax(w, axis=1)] += rest
     return out
 
 
@@ -340,7 +341,8 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     p_attain = post.prob_at_least(rest, new_quota - actual)
     new_plan = plan.copy()
     new_plan["capacity_p10"], new_plan["capacity_p50"], new_plan["capacity_p90"] = (np.round(a, 2) for a in annual)
-    new_plan["quota"] = np.round(new_quota).astype("int64")
+    unit = float(scenario.allocation.unit)
+    new_plan["quota"] = amounts(count_units(new_quota, unit), unit)
     new_plan["stretch"] = np.round(new_quota / annual[1], 4)
     last = new_plan["last_quota"].astype(float)
     new_plan["change"] = (new_plan["quota"] / last - 1.0).where(last > 0).round(4)
@@ -360,14 +362,14 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     with_target = sp.hstack([member, member[:, [root]]], format="csr")
     fc = unit_forecast(post, actual, done, with_target, quotas, scenario.simulation.draws, scenario.simulation.seed)
     units = run.units.copy()
-    units["quota"] = np.round(units_quota).astype("int64")
+    units["quota"] = amounts(count_units(units_quota, unit), unit)
     units["capacity_p50"] = np.round(member.T @ annual[1], 2)
     units["p_attain"] = fc["p_attain_year"].to_numpy()[:-1].round(4)
     units = units[UNIT_COLUMNS]
     p80 = post.prob_at_least(rest, 0.8 * new_quota - actual)
     stretch = new_plan["stretch"].to_numpy(dtype=float)
     summary.update({
-        "total_quota": int(new_plan["quota"].sum()),
+        "total_quota": amount(int(count_units(new_quota, unit).sum()), unit),
         "over_assignment": float(new_plan["quota"].sum()) / target - 1.0 if target > 0 else None,
         "p_company_target": float(fc["p_attain_year"].iloc[-1]),
         "reps_expected": {"ge_100": float(p_attain.mean()), "80_100": float((p80 - p_attain).mean()),

@@ -1,9 +1,11 @@
 """Run folders: atomic writes, the manifest, the audit log, and reading runs back.
 
 A run folder is built in ``<runs>/.staging/`` on the same file system and renamed
-into ``<runs>/<scenario>/<run id>/`` when complete, so it appears whole or not at
-all; a run is never overwritten. Staging folders of processes that died are removed
-by the next run.
+into ``<runs>/<scenario>/<run id>/`` when complete, so it appears whole or not at all;
+a run is never overwritten, and two runs that pick the same id (the same inputs in
+the same second) both land, the later one as ``<run id>-2`` (:mod:`quotaopt.atomic`).
+The audit line is appended under the log's lock (:mod:`quotaopt.audit`); a folder
+left without one by a crash gets it on the next run.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import getpass
 import hashlib
 import json
 import os
-import shutil
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,12 +23,19 @@ from typing import Any
 
 import pandas as pd
 
+from quotaopt import atomic
+from quotaopt import audit as audit_log
+from quotaopt.atomic import STAGING
+from quotaopt.audit import AUDIT_LOG, OutputError
 from quotaopt.errors import InputError, Problem
+from quotaopt.fsguard import probe_writable
+
+__all__ = ["AUDIT_LOG", "FAULT_ENV", "PLAN_FILES", "STAGING", "StoredRun", "WrittenRun", "append_audit",
+           "check_runs_root", "clean_stale_staging", "csv_bytes", "json_bytes", "new_run_id", "read_run",
+           "sha256_bytes", "write_run"]
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
-STAGING = ".staging"
-AUDIT_LOG = "audit.jsonl"
 #: Fault injection for the crash-safety tests: the process SIGKILLs itself before
 #: writing the named file (or "manifest.json", "rename", "audit").
 FAULT_ENV = "QUOTAOPT_FAULT_AT"
@@ -57,26 +65,23 @@ def json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def check_runs_root(runs_root: Path, label: str = "--out") -> None:
+    """Everything ``write_run`` needs of a runs folder, checked before any work; writes nothing.
+
+    Raises
+    ------
+    InputError
+        The folder cannot be created or written, or its ``.staging`` or ``audit.jsonl``
+        is a link or of the wrong kind.
+    """
+    probe_writable(runs_root, label)
+    atomic.check_staging_root(runs_root)
+    audit_log.check_audit_log(runs_root)
 
 
 def clean_stale_staging(runs_root: Path) -> None:
-    """Remove staging folders left by processes that no longer run."""
-    staging = runs_root / STAGING
-    if not staging.is_dir():
-        return
-    for entry in staging.iterdir():
-        pid_text = entry.name.rsplit("-", 1)[-1]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
-            continue  # still being written (possibly by this very process)
-        shutil.rmtree(entry, ignore_errors=True)
+    """Remove staging folders nobody is writing any more (see :func:`quotaopt.atomic.is_stale`)."""
+    atomic.clean_stale(runs_root)
 
 
 def new_run_id(when: datetime, content_hash: str) -> str:
@@ -119,55 +124,60 @@ def write_run(
     Returns
     -------
     WrittenRun
+
+    Raises
+    ------
+    InputError
+        The runs folder cannot be written (see :func:`check_runs_root`).
+    OutputError
+        A write failed part way (a full disk): nothing was published, or the run was
+        published and only its audit line is missing (the next run adds it).
     """
-    runs_root.mkdir(parents=True, exist_ok=True)
-    clean_stale_staging(runs_root)
+    check_runs_root(runs_root)
+    try:
+        runs_root.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(runs_root)
+    except OSError as exc:
+        raise OutputError(f"cannot prepare the runs folder {runs_root} ({exc.strerror or exc})") from None
     now = datetime.now(UTC)
     content_hash = sha256_bytes(json_bytes({"manifest_inputs": manifest.get("inputs"),
                                             "scenario": manifest.get("scenario")}))
-    run_id = new_run_id(now, content_hash)
+    base_id = new_run_id(now, content_hash)
     target_parent = runs_root / scenario_name
-    target_parent.mkdir(parents=True, exist_ok=True)
-    suffix = 1
-    base_id = run_id
-    while (target_parent / run_id).exists():
-        suffix += 1
-        run_id = f"{base_id}-{suffix}"
-    staging = runs_root / STAGING / f"{scenario_name}-{run_id}-{os.getpid()}"
-    staging.mkdir(parents=True)
+    hashes: dict[str, str] = {}
+    final_manifest: dict[str, Any] = {}
     try:
-        hashes: dict[str, str] = {}
-        for name, content in files.items():
-            _checkpoint(name, on_stage)
-            data = content() if callable(content) else content
-            (staging / name).write_bytes(data)
-            hashes[name] = sha256_bytes(data)
-        full_manifest = {**manifest, "run_id": run_id, "created_utc": now.isoformat(timespec="seconds"),
-                         "outputs": hashes}
-        _checkpoint("manifest.json", on_stage)
-        (staging / "manifest.json").write_bytes(json_bytes(full_manifest))
-        for path in staging.iterdir():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        final = target_parent / run_id
-        _checkpoint("rename", on_stage)
-        os.rename(staging, final)  # atomic on one file system; fails rather than overwrite
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    line = {
-        "run_id": run_id,
-        "parent_run": manifest.get("parent_run"),
-        "scenario": scenario_name,
-        "path": str(final),
-        "when": now.isoformat(timespec="seconds"),
-        "by": _who(),
-        "input_hashes": manifest.get("inputs", {}),
-        **audit,
-    }
-    _checkpoint("audit", None)
-    append_audit(runs_root, line)
-    return WrittenRun(path=final, run_id=run_id, manifest=full_manifest)
+        with atomic.Staging(runs_root) as staging:
+            for name, content in files.items():
+                _checkpoint(name, on_stage)
+                data = content() if callable(content) else content
+                staging.write(name, data)
+                hashes[name] = sha256_bytes(data)
+
+            def finalize(run_id: str) -> None:
+                final_manifest.clear()
+                final_manifest.update({**manifest, "run_id": run_id, "scenario_name": scenario_name,
+                                       "created_utc": now.isoformat(timespec="seconds"), "created_by": _who(),
+                                       "outputs": hashes, "audit": audit})
+                _checkpoint("manifest.json", on_stage)
+                (staging.path / "manifest.json").unlink(missing_ok=True)
+                staging.write("manifest.json", json_bytes(final_manifest))
+
+            # Publishing and the audit line happen under the log's lock, so a reconciling
+            # run never takes this folder for one whose writer died.
+            with audit_log.locked(runs_root) as log:
+                audit_log.reconcile(log, runs_root)
+                final = atomic.publish(staging, target_parent, base_id, finalize,
+                                       before_rename=lambda: _checkpoint("rename", on_stage))
+                _checkpoint("audit", None)
+                try:
+                    log.append(audit_log.audit_line(final_manifest, final))
+                except OutputError as exc:
+                    raise OutputError(f"run folder {final} was written, but its audit line was not: {exc}; "
+                                      "the next run adds it") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write the run folder under {runs_root} ({exc.strerror or exc})") from None
+    return WrittenRun(path=final, run_id=final.name, manifest=final_manifest)
 
 
 def _who() -> str:
@@ -179,13 +189,9 @@ def _who() -> str:
 
 
 def append_audit(runs_root: Path, line: dict[str, Any]) -> None:
-    """Append one JSON line to ``runs/audit.jsonl`` in a single write (safe with O_APPEND)."""
-    data = (json.dumps(line, sort_keys=True, default=str) + "\n").encode("utf-8")
-    fd = os.open(runs_root / AUDIT_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    """Append one JSON line to ``runs/audit.jsonl`` under its lock (checked write plus fsync)."""
+    with audit_log.locked(runs_root) as log:
+        log.append(line)
 
 
 @dataclass

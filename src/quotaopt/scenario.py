@@ -19,6 +19,10 @@ from pydantic import (
 )
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
+from quotaopt.scenario_files import deep_merge, read_with_extends, shown_key
+
+__all__ = ["Scenario", "deep_merge", "load_scenario", "validate_scenario"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -38,7 +42,7 @@ class TargetConfig(_Strict):
     """The company number: an absolute target or growth over the last complete year."""
 
     company: float | None = Field(
-        None, gt=0, description="Absolute annual company target (currency). Default: unset."
+        None, gt=0, le=MAX_AMOUNT, description="Absolute annual company target (currency, up to 1e15). Default: unset."
     )
     growth: float | None = Field(
         None,
@@ -132,7 +136,12 @@ class GuardrailConfig(_Strict):
 class AllocationConfig(_Strict):
     """How the target is split over units and reps (see docs/allocation.md)."""
 
-    unit: float = Field(1000.0, gt=0, description="Quotas are whole multiples of this. Default 1000.")
+    unit: float = Field(
+        1000.0,
+        ge=MIN_UNIT,
+        le=MAX_UNIT,
+        description="Quotas are whole multiples of this: a whole number of cents from 0.01 to 1e9. Default 1000.",
+    )
     stretch: tuple[float, float] = Field(
         (0.8, 1.3), description="Bounds of quota / capacity_p50 per rep. Default [0.8, 1.3]."
     )
@@ -169,6 +178,13 @@ class AllocationConfig(_Strict):
     )
     guardrail: GuardrailConfig = Field(default_factory=GuardrailConfig)
     solver: SolverConfig = Field(default_factory=SolverConfig)
+
+    @field_validator("unit")
+    @classmethod
+    def _whole_cents(cls, value: float) -> float:
+        if not is_whole_cents(value):
+            raise ValueError(f"unit must be a whole number of cents (e.g. 0.01, 0.05, 1, 1000), got {value!r}")
+        return value
 
     @field_validator("stretch")
     @classmethod
@@ -422,7 +438,9 @@ class AssignmentConfig(_Strict):
 class Scenario(_Strict):
     """A resolved scenario file (after ``extends``)."""
 
-    name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field("scenario", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$",
+                      description="Names the run folder (runs/<name>/) and the model folder (models/<name>/); "
+                      "letters, digits, '.', '_' and '-', not only dots.")
     data: str = Field("data", description="Data folder, relative to the scenario file.")
     plan_year: int | None = Field(
         None, ge=1900, le=2200, description="Default: the year after the last booking."
@@ -443,6 +461,14 @@ class Scenario(_Strict):
     source: Path | None = Field(default=None, exclude=True)
     sources: tuple[Path, ...] = Field(default=(), exclude=True, description="The file and its extends chain.")
 
+    @field_validator("name")
+    @classmethod
+    def _not_only_dots(cls, value: str) -> str:
+        if set(value) == {"."}:
+            raise ValueError(f"name must not be only dots (it names a folder, and {value!r} is the folder itself "
+                             "or its parent)")
+        return value
+
     @property
     def data_dir(self) -> Path:
         """The data folder, resolved against the scenario file's folder."""
@@ -451,61 +477,6 @@ class Scenario(_Strict):
     def resolved(self) -> dict[str, Any]:
         """The scenario as plain data (what the manifest records)."""
         return self.model_dump(mode="json", by_alias=True)
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_yaml(path: Path, label: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(label, f"scenario file not found: {path}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(label, f"cannot read scenario file: {exc}")]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError([Problem(label, f"not valid YAML: {problem}", row=row)]) from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise InputError([Problem(label, f"expected a mapping of keys, got {type(raw).__name__}")])
-    return raw
-
-
-def _raw_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """Read ``path`` and everything it extends; ``seen`` is the chain so far (cycle check)."""
-    label = str(path)
-    raw = _read_yaml(path, label)
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
-    if not isinstance(parent, str):
-        raise InputError([Problem(label, f"extends must be a file path, got {parent!r}", column="extends")])
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in seen:
-        raise InputError([Problem(label, f"extends forms a cycle through {parent_path}", column="extends")])
-    if not parent_path.exists():
-        raise InputError([Problem(label, f"extends names a file that does not exist: {parent}", column="extends")])
-    base = _raw_with_extends(parent_path, (*seen, parent_path))
-    # A child's relative data path is relative to the child, the parent's to the parent.
-    if "data" in base and "data" not in raw:
-        base["data"] = str((parent_path.parent / base["data"]).resolve())
-    return deep_merge(base, raw)
 
 
 # Pydantic inserts validator and union-member names into error locations; users never wrote them.
@@ -520,8 +491,38 @@ def _loc(loc: tuple[Any, ...]) -> str:
         elif isinstance(item, str) and item.startswith(_PYDANTIC_LOC_NOISE):
             continue
         else:
-            parts.append("from" if item == "from_" else str(item))
+            parts.append("from" if item == "from_" else shown_key(str(item)))
     return ".".join(parts) or "(top level)"
+
+
+def _got(value: Any) -> str:
+    """The offending value as an error shows it: short, one line."""
+    if isinstance(value, dict | list) or value is None:
+        return ""
+    text = repr(value)
+    return f" (got {text if len(text) <= 60 else text[:57] + '...'})"
+
+
+def _problems(exc: ValidationError, label: str, only_unknown: bool = False) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        unknown = err["type"] == "extra_forbidden"
+        if only_unknown and not unknown:
+            continue
+        # An unknown key's value is never echoed: it may be any line of any file.
+        msg = "unknown key" if unknown else err["msg"].removeprefix("Value error, ") + _got(err.get("input"))
+        problems.append(Problem(label, msg, column=_loc(tuple(err["loc"]))))
+    return problems
+
+
+def _refuse_unknown_keys(raw: dict[str, Any], label: str) -> None:
+    """A parent file's unknown keys, reported under the parent's own name."""
+    try:
+        Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = _problems(exc, label, only_unknown=True)
+        if problems:
+            raise InputError(problems) from None
 
 
 def validate_scenario(raw: dict[str, Any], label: str = "scenario", base_dir: Path | None = None) -> Scenario:
@@ -535,15 +536,7 @@ def validate_scenario(raw: dict[str, Any], label: str = "scenario", base_dir: Pa
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            got = err.get("input")
-            got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(Problem(label, msg + got_text, column=_loc(tuple(err["loc"]))))
-        raise InputError(problems) from None
+        raise InputError(_problems(exc, label)) from None
     if base_dir is not None:
         scenario = scenario.model_copy(update={"base_dir": base_dir})
     return scenario
@@ -564,13 +557,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     Scenario
     """
     path = Path(path).resolve()
-    raw = _raw_with_extends(path, (path,))
-    chain = [path]
-    while True:  # the extends chain, for the manifest's input hashes
-        parent = _read_yaml(chain[-1], str(chain[-1])).get("extends")
-        if not isinstance(parent, str):
-            break
-        chain.append((chain[-1].parent / parent).resolve())
+    raw, chain = read_with_extends(path, check_parent=_refuse_unknown_keys)
     raw.setdefault("name", path.stem)
     if overrides:
         raw = deep_merge(raw, overrides)

@@ -33,10 +33,13 @@ import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.incentives import PayoutCurve, plan_for_rep
+from quotaopt.ordering import data_order
 from quotaopt.sampling import BLOCK, QuantileCurve, block_rng, correlated_normals, spread_quarters
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
 QUARTER_COLUMNS = ("quota_q1", "quota_q2", "quota_q3", "quota_q4")
+#: What orders reps within a team before draws are handed out (quotaopt.ordering).
+SIM_ORDER = ("quota", "capacity_p50", "capacity_p10", "capacity_p90", "role", "hire_date", *QUARTER_COLUMNS)
 #: Default log-sd of quarter shares around their seasonal expectation.
 DEFAULT_QUARTER_NOISE = 0.25
 #: Rep attainment histogram bins: 0 to 3 by 0.05 (last bin holds everything above).
@@ -195,8 +198,12 @@ def _prepare(
     quarterly = np.array([p.period == "quarter" for p in plans.plans] + [False])
     # Quarterly plans first (their reps share one block of quarter noise), then annual, then none.
     group_key = np.where(plan_idx < 0, 2 * n_plans, plan_idx + np.where(quarterly[plan_idx], 0, n_plans))
-    team_codes, team_names = pd.factorize(teams)
-    order = np.lexsort((team_codes, group_key))
+    # Draws are handed out by position: teams numbered by id and reps ordered by their data
+    # within a team (quotaopt.ordering), so row order and other reps' names never move a rep's draws.
+    team_codes, team_names = pd.factorize(teams, sort=True)
+    within = np.empty(n, dtype=np.int64)
+    within[data_order(reps, SIM_ORDER, "rep_id")] = np.arange(n)
+    order = np.lexsort((within, team_codes, group_key))
     r = reps.iloc[order].reset_index(drop=True)
     quota = r["quota"].to_numpy(dtype=np.float64)
     curve = QuantileCurve.fit(r["capacity_p10"], r["capacity_p50"], r["capacity_p90"], r["rep_id"].to_numpy())

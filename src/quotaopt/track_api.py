@@ -21,7 +21,16 @@ import pandas as pd
 from quotaopt import tracking
 from quotaopt.data import CompanyData, load_actuals, load_company, parse_date_in_year, sha256_file
 from quotaopt.errors import InputError, Problem
-from quotaopt.runs import StoredRun, WrittenRun, csv_bytes, json_bytes, read_run, sha256_bytes
+from quotaopt.fsguard import probe_writable
+from quotaopt.runs import (
+    StoredRun,
+    WrittenRun,
+    check_runs_root,
+    csv_bytes,
+    json_bytes,
+    read_run,
+    sha256_bytes,
+)
 from quotaopt.scenario import Scenario, validate_scenario
 from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
 from quotaopt.tracking_history import fit_history
@@ -256,6 +265,9 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     run = read_run(run_path)
     plan_year = _plan_year(run)
     day = parse_as_of(as_of, plan_year)
+    probe_writable(run.path, str(run.path))
+    if replan:
+        check_runs_root(run.runs_root, str(run.runs_root))
     scenario = run_scenario(run)
     folder = run.manifest.get("data_folder")
     if not folder:

@@ -47,9 +47,13 @@ from quotaopt.allocation.targets import (
 )
 from quotaopt.allocation.verify import integrality, verify_plan
 from quotaopt.errors import InfeasibleError, SolverError
+from quotaopt.ordering import data_order
 from quotaopt.scenario import AllocationConfig
 
 UnitSolver = Literal["exact", "milp"]
+#: What puts reps in their canonical order (quotaopt.ordering), most significant first.
+REP_ORDER = ("team_id", "role", "capacity_p50", "capacity_p10", "capacity_p90", "fte", "hire_date", "last_quota",
+             "locked_quota")
 #: Reps per chunk of the exact unit solver (vectorised: bigger is cheaper, up to memory).
 EXACT_CHUNK_REPS = 50_000
 
@@ -176,6 +180,21 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     SolverError
         No usable solution, or a solution that breaks a constraint (exit 4).
     """
+    # Reps in an order set by their data, not by row or id: ties (who takes the last whole
+    # unit) and float sums then do not move when rows are shuffled or another rep renamed.
+    order = data_order(reps, REP_ORDER, "rep_id") if "rep_id" in reps.columns else np.arange(len(reps))
+    result = _allocate(reps.iloc[order], teams, company_total, config, plan_year, decompose=decompose,
+                       workers=workers, map_fn=map_fn, chunk_reps=chunk_reps, unit_solver=unit_solver)
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    result.reps = result.reps.iloc[back].reset_index(drop=True)  # the caller's rep order, as documented
+    return result
+
+
+def _allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
+              plan_year: int, *, decompose: bool, workers: int, map_fn: MapFn | None, chunk_reps: int | None,
+              unit_solver: UnitSolver) -> AllocationResult:
+    """:func:`allocate` on reps already in their canonical order."""
     start = time.perf_counter()
     prep = prepare(reps, teams, company_total, config, plan_year)
     pool = pools(prep)

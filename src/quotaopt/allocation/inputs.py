@@ -19,6 +19,7 @@ from quotaopt.allocation.bounds import (
     rep_bounds,
 )
 from quotaopt.errors import InputError, Problem
+from quotaopt.money import MAX_UNITS
 from quotaopt.scenario import AllocationConfig
 
 REP_COLUMNS = ("rep_id", "team_id", "role", "fte", "hire_date", "last_quota", "locked_quota",
@@ -202,6 +203,10 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
         raise InputError([Problem("reps", f"missing column(s) {missing}")])
     if not np.isfinite(company_total) or company_total < 0:
         raise InputError([Problem("scenario", f"company total must be a finite amount >= 0, got {company_total!r}", column="target")])
+    if company_total / unit > MAX_UNITS:  # counts must stay exact integers, coefficients within reach of a solver
+        raise InputError([Problem("scenario", f"allocation.unit {unit:g} is too fine for a company total of "
+                                  f"{company_total:,.0f}: {company_total / unit:.3g} units, at most {MAX_UNITS:.0e} "
+                                  f"(use a unit of at least {company_total / MAX_UNITS:.2g})", column="allocation.unit")])
     problems: list[Problem] = []
     rep_ids = reps["rep_id"].astype(str).to_numpy(dtype=object)
     if pd.Index(rep_ids).has_duplicates:

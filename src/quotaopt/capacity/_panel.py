@@ -53,8 +53,10 @@ class RepPanel:
     key : ndarray of uint64
         Hash of each rep's own data (see the module docstring).
     booked_pairs : tuple of ndarray
-        ``(rep, year column, account id)`` of every distinct account each rep booked on
-        in each observed year (empty without account ids).
+        ``(rep, year column, account code)`` of every distinct account each rep booked on
+        in each observed year (empty without account ids); codes index ``account_ids``.
+    account_ids : ndarray of str
+        The distinct account ids of the bookings.
     """
 
     ids: np.ndarray
@@ -73,6 +75,7 @@ class RepPanel:
     accounts: np.ndarray
     key: np.ndarray
     booked_pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
+    account_ids: np.ndarray
 
     @property
     def n_reps(self) -> int:
@@ -110,9 +113,17 @@ class RepPanel:
         return np.full(self.n_reps, np.nan) if j is None else self.total[:, j]
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values; free for a categorical column (no pass over the rows)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype="int64"), pd.Index(values.cat.categories)
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Index(uniques)
+
+
 def _rep_codes(values: pd.Series, ids: np.ndarray) -> np.ndarray:
     """Position of each value in the sorted ``ids`` (-1 when absent): one hash pass over the rows."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = _factorize(values)
     where = pd.Index(ids).get_indexer(pd.Index(uniques).astype(str))
     return np.where(codes >= 0, where[np.maximum(codes, 0)], -1).astype("int64")
 
@@ -158,9 +169,11 @@ def build_panel(company: CompanyData) -> RepPanel:
     h2 = _sum(bucket, np.where(month >= 7, amount, 0.0), size).reshape(n, k)
     accounts = np.full((n, k), np.nan)
     empty = np.zeros(0, dtype="int64")
-    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, dtype=object))
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty)
+    acc_ids: np.ndarray = np.zeros(0, dtype=object)
     if "account_id" in b.columns:
-        acc_code, acc_ids = pd.factorize(b["account_id"])
+        acc_code, acc_found = _factorize(b["account_id"])
+        acc_ids = np.asarray(acc_found, dtype=object)
         acc_code = acc_code[inside]
         has = acc_code >= 0
         if has.any():
@@ -168,7 +181,7 @@ def build_panel(company: CompanyData) -> RepPanel:
             keys = _distinct(bucket[has], acc_code[has].astype("int64"), width)
             pair_bucket = keys // width
             accounts = np.bincount(pair_bucket, minlength=size).astype("float64").reshape(n, k)
-            pairs = (pair_bucket // k, pair_bucket % k, np.asarray(acc_ids, dtype=object)[keys % width])
+            pairs = (pair_bucket // k, pair_bucket % k, keys % width)
 
     hire = reps["hire_date"].to_numpy(dtype="datetime64[ns]")
     fte = reps["fte"].to_numpy(dtype="float64")
@@ -180,4 +193,4 @@ def build_panel(company: CompanyData) -> RepPanel:
     team = pd.Index(team_ids).get_indexer(reps["team_id"].astype(str)).astype("int64")
     return RepPanel(ids=ids, team=team, team_ids=team_ids, ka=ka, fte=fte, hire=hire, departed=departed,
                     last_year=last, years=years, total=total, deals=deals, deal_sum=deal_sum, h2=h2,
-                    accounts=accounts, key=key, booked_pairs=pairs)
+                    accounts=accounts, key=key, booked_pairs=pairs, account_ids=acc_ids)

@@ -63,10 +63,12 @@ def _booked(company: CompanyData, panel: RepPanel) -> np.ndarray | None:
     acc = company.accounts
     if acc is None:
         return None
-    rep, col, account = panel.booked_pairs
+    rep, col, code = panel.booked_pairs
     potential = acc.set_index("account_id")["potential"].fillna(0.0)
-    values = pd.Index(potential.index).get_indexer(pd.Index(account))
-    pot = np.where(values >= 0, potential.to_numpy(dtype="float64")[np.maximum(values, 0)], 0.0)
+    # One lookup per distinct account id, not per booked pair.
+    where = pd.Index(potential.index).get_indexer(pd.Index(panel.account_ids))
+    per_account = np.where(where >= 0, potential.to_numpy(dtype="float64")[np.maximum(where, 0)], 0.0)
+    pot = per_account[code] if len(code) else np.zeros(0)
     out = np.zeros((panel.n_reps, len(panel.years)))
     np.add.at(out, (rep, col), pot)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -158,7 +159,9 @@ def generate_company(
     fmt : {"csv", "parquet"}
         File format of the tables (``truth/meta.json`` is always JSON).
     overwrite : bool
-        Replace an existing, non-empty ``out_dir``.
+        Replace an existing, non-empty ``out_dir`` that an earlier ``generate`` wrote
+        (it has ``truth/meta.json``); any other folder, a link, the working directory
+        and its parents are refused.
     unowned : float
         New accounts nobody owns yet, as a share of each team's accounts (0 to 1): an empty
         ``rep_id`` in accounts.csv, no bookings, in the team's territories. Default 0.
@@ -202,8 +205,7 @@ def generate_company(
     through = (None if actuals_through is None
                else parse_date_in_year(actuals_through, plan_year, "generate_company", "actuals_through"))
     out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
-        raise InputError([_problem("out_dir", f"{out} exists and is not an empty folder (pass overwrite=True to replace it)")])
+    replace = _check_out_dir(out, overwrite)
 
     first_year = end_year - years  # a warm-up year: gives every history year a previous year
     cal = [Year.of(first_year + t) for t in range(years + 2)]
@@ -267,10 +269,52 @@ def generate_company(
             _write(frame, tmp / "truth" / name, fmt)
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
         (tmp / "truth" / "meta.json").write_text(text, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        old = tmp.with_name(tmp.name + ".old")
+        if replace:
+            out.rename(old)  # moved aside, not deleted, until the new folder is in place
+        tmp.rename(out)  # over an empty folder, or into a free name
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if replace and old.exists() and not out.exists():
+            old.rename(out)
         raise
+    if replace:
+        shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def written_by_generate(folder: Path) -> bool:
+    """Whether ``folder`` is a company folder an earlier ``generate`` wrote (its truth/meta.json says so)."""
+    meta = folder / "truth" / "meta.json"
+    try:
+        if not meta.is_file():
+            return False
+        value = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(value, dict) and str(value.get("generator", "")).startswith("quotaopt.datasets/")
+
+
+def _check_out_dir(out: Path, overwrite: bool) -> bool:
+    """Whether ``out`` must be replaced; refuses anything but an empty folder or an earlier generate's.
+
+    ``overwrite`` replaces only a folder :func:`written_by_generate`, never a link, the
+    working directory or one of its ancestors (deleting those would take the user's files).
+    """
+    if not os.path.lexists(out):
+        return False
+    if out.is_symlink() or not out.is_dir():
+        raise InputError([_problem("out_dir", f"{out} exists and is not a folder (pick a new folder)")])
+    here, target = Path.cwd().resolve(), out.resolve()
+    if target == here or target in here.parents:
+        raise InputError([_problem("out_dir", f"{out} is the working directory or one of its parents; generate "
+                                   "writes a new company folder (pick a folder inside it)")])
+    if not any(out.iterdir()):
+        return False
+    if not overwrite:
+        raise InputError([_problem("out_dir", f"{out} exists and is not an empty folder (pass overwrite=True to "
+                                   "replace a folder an earlier generate wrote)")])
+    if not written_by_generate(out):
+        raise InputError([_problem("out_dir", f"{out} was not written by quotaopt generate (no truth/meta.json "
+                                   "from it): overwrite refuses to replace it; pick another folder")])
+    return True
