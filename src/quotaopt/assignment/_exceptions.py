@@ -22,14 +22,16 @@ _TOL = 1e-9
 
 def _why(prep: Prepared, bal: Balance, reps: np.ndarray, above: np.ndarray, was_out: np.ndarray) -> str:
     cfg = prep.config
-    if cfg.mode == "unowned_only" and was_out.any():
+    group = prep.rep_group[reps[0]]
+    movable = (prep.acc_group == group) & (prep.acc_home >= 0) & ~prep.acc_locked & ~prep.acc_free
+    if cfg.mode == "unowned_only" and was_out.any() and movable.any():
         return "mode unowned_only moves only accounts without an active owner (rebalance would move others)"
     givers = reps[above]
-    if cfg.max_moved < 1.0 and givers.size:
-        used = bal.moved_out[givers] >= 0.5 * cfg.max_moved * bal.book_before[givers]
+    if cfg.mode == "rebalance" and cfg.max_moved < 1.0 and givers.size:
+        book = bal.book_before[givers]
+        used = (book > 0) & (bal.moved_out[givers] >= 0.5 * cfg.max_moved * book)
         if used.any():
             return f"max_moved {cfg.max_moved:.0%} keeps them from giving more"
-    group = prep.rep_group[reps[0]]
     largest = float(prep.acc_pot[prep.acc_group == group].max(initial=0.0))
     return f"whole accounts cannot be split to fit (the largest is {amount(largest)})"
 

@@ -232,10 +232,10 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
     owner = acc["rep_id"].where(acc["rep_id"].notna(), None)
     owner_status = owner.map(all_reps["status"])
     owner_team = owner.map(all_reps["team_id"])
-    team = owner_team.copy()
+    team = owner_team.astype(object)
     if "team_id" in acc.columns:
-        team = team.fillna(acc["team_id"])
-    team = team.fillna(acc["territory_id"].map(_territory_team(acc, owner_team)))
+        team = team.where(team.notna(), acc["team_id"].astype(object))
+    team = team.where(team.notna(), acc["territory_id"].map(_territory_team(acc, owner_team)).astype(object))
     lost = np.flatnonzero(team.isna().to_numpy())
     if lost.size:
         name = next((f for f in company.files if f.startswith("accounts.")), "accounts.csv")
