@@ -62,10 +62,12 @@ def result_files(result: PlanResult) -> dict[str, bytes | Callable[[], bytes]]:
     """The files of a run folder, in writing order (reports rendered lazily while staging)."""
     from quotaopt.report import render_html, render_xlsx
 
+    books = {} if result.assignments is None else {"assignments.csv": csv_bytes(result.assignments)}
     return {
         "plan.csv": csv_bytes(result.plan),
         "plan_periods.csv": csv_bytes(result.periods),
         "units.csv": csv_bytes(result.units),
+        **books,
         "summary.json": json_bytes(result.summary),
         "report.html": lambda: render_html(result),
         "plan.xlsx": lambda: render_xlsx(result),

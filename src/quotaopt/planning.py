@@ -109,8 +109,16 @@ def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Cal
     return text
 
 
-def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Capacity P10/P50/P90 for every active rep, after the market what-if."""
+def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
+                      rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Capacity P10/P50/P90 for every active rep, after the market what-if.
+
+    ``rebook``, given the capacities on accounts.csv's books, returns the accounts with new
+    owners (the assignment); the capacities returned are then those the same model gives
+    on the new books (a model given by hand cannot re-score: its capacities stand).
+    """
+    from dataclasses import replace
+
     from quotaopt import capacity as cap
     from quotaopt.capacity import capacity_calendar, carry_forward
 
@@ -118,6 +126,7 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
     info: dict[str, Any] = {"model": kind}
     # Bookings that stop inside the year before the plan: plan on the last twelve months.
     seen, short = capacity_calendar(company, plan_year) if kind != "given" else (company, 0)
+    predict: Callable[[CompanyData], pd.DataFrame] | None = None
     if kind == "given":
         frame = cap.given_capacity(company)
     elif kind == "train":
@@ -131,10 +140,26 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
+    if kind != "given":
+        def predict(books: CompanyData) -> pd.DataFrame:
+            return cap.predict_capacity(model, books, plan_year)
     # The predicted twelve months end `short` months before the plan year does.
     factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
     if short:
         info["history_months_short"] = short
+    frame = _scaled(frame, factor, scenario)
+    if rebook is not None:
+        accounts = rebook(frame)
+        info["rescored_on_new_books"] = predict is not None
+        if predict is not None:
+            frame = _scaled(predict(replace(seen, accounts=accounts)), factor, scenario)
+    info["market_growth"] = scenario.market.growth
+    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    return frame, info
+
+
+def _scaled(frame: pd.DataFrame, factor: float, scenario: Scenario) -> pd.DataFrame:
+    """Capacities times the market what-if, rounded to cents, within the supported range."""
     for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
         frame[column] = (frame[column] * factor).round(2)
     total_p90 = float(frame["capacity_p90"].abs().sum())
@@ -142,9 +167,7 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int) 
         raise InputError([Problem(str(scenario.source or "scenario"),
                                   f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
                                   f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
-    info["market_growth"] = scenario.market.growth
-    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
-    return frame, info
+    return frame
 
 
 def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
@@ -316,7 +339,10 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     -------
     PlanResult
     """
+    from dataclasses import replace
+
     from quotaopt.allocation import allocate
+    from quotaopt.assignment import capacity_on_new_books
     from quotaopt.periods import decompose
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
@@ -328,7 +354,12 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
-        capacity, capacity_info = estimate_capacity(scenario, company, plan_year)
+        # With assignment on: capacities before, the new books, capacities re-scored on them.
+        capacity, capacity_info, books = capacity_on_new_books(scenario, company, plan_year, estimate_capacity,
+                                                               workers=workers, map_fn=map_fn)
+        if books is not None:
+            company = replace(company, accounts=books.accounts)
+            timings.update(books.timings)
         reps = company.active_reps.merge(capacity, on="rep_id", how="left")
 
     with _stage(timings, "target", progress):
@@ -374,13 +405,16 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
-        "exceptions": [e.record() for e in alloc.exceptions],
+        "exceptions": [e.record() for e in [*(books.exceptions if books else []), *alloc.exceptions]],
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
+    if books is not None:
+        summary["assignment"] = books.summary
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
-                      summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
+                      assignments=None if books is None else books.moves, books=None if books is None else books.books)
 
 
 def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:

@@ -40,6 +40,10 @@ class PlanResult:
         ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
     timings : dict
         Seconds per stage; go to manifest.json only.
+    assignments : DataFrame or None
+        assignments.csv (``assignment.mode`` other than off): accounts with a new owner.
+    books : DataFrame or None
+        The Books table: each rep's book before and after the assignment.
     """
 
     name: str
@@ -50,6 +54,8 @@ class PlanResult:
     summary: dict[str, Any]
     distributions: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    assignments: pd.DataFrame | None = None
+    books: pd.DataFrame | None = None
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:

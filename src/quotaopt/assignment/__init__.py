@@ -6,6 +6,7 @@ the summary figures; its modules are private.
 """
 
 from quotaopt.assignment._assign import AssignmentResult, assign_accounts
+from quotaopt.assignment._stage import capacity_on_new_books
 from quotaopt.assignment._tables import BOOK_COLUMNS, MOVE_COLUMNS, REASONS, per_capacity_spread
 
-__all__ = ["BOOK_COLUMNS", "MOVE_COLUMNS", "REASONS", "AssignmentResult", "assign_accounts", "per_capacity_spread"]
+__all__ = ["BOOK_COLUMNS", "MOVE_COLUMNS", "REASONS", "AssignmentResult", "assign_accounts", "capacity_on_new_books", "per_capacity_spread"]

@@ -27,7 +27,7 @@ from quotaopt.allocation.backends import get_backend
 from quotaopt.allocation.decompose import Stats
 from quotaopt.allocation.problem import SolveOptions, relative_gap
 from quotaopt.assignment._model import Groups, build_problem
-from quotaopt.assignment._search import improve, objective, round_relaxation
+from quotaopt.assignment._search import improve, objective, repair, round_relaxation
 from quotaopt.errors import SolverError
 
 #: Candidate pairs per task handed to a worker.
@@ -108,13 +108,19 @@ def solve_chunk(task: Task) -> ChunkResult:
     cost = gs.p_move + (gs.p_prio if weighted else 0.0)
     stats = Stats()
     bound, x = _relax(gs, weighted, solve, options, stats)
-    choice = round_relaxation(gs, x)
+    choice = repair(gs, x, round_relaxation(gs, x), cost)
     choice = np.where(np.isfinite(bound)[gs.f_group], choice, _stay(gs))
     value = objective(gs, choice, cost)
-    choice = improve(gs, choice, cost, np.flatnonzero(value - bound > _ABS))
-    value = objective(gs, choice, cost)
-    # MILPs, largest gap in money first, until the chunk (one block-diagonal MILP) is within the gap.
     scale = gs.scale
+    # Local search, then MILPs, each on the largest gap in money first, until the chunk (one
+    # block-diagonal MILP) is within the gap: a group already close costs nothing more.
+    for g in map(int, np.argsort(-(value - bound) * scale, kind="stable")):
+        if _gap(float((value * scale).sum()), float((bound * scale).sum())) <= options.mip_gap:
+            break
+        if value[g] - bound[g] <= _ABS:
+            continue
+        choice = improve(gs, choice, cost, np.array([g]))
+        value[g] = objective(gs, choice, cost)[g]
     for g in map(int, np.argsort(-(value - bound) * scale, kind="stable")):
         if _gap(float((value * scale).sum()), float((bound * scale).sum())) <= options.mip_gap:
             break
