@@ -84,6 +84,8 @@ def repair(gs: Groups, x: np.ndarray, choice: np.ndarray, pair_cost: np.ndarray)
     support = (x > 1e-6) | gs.p_home
     for k in range(int(rank.max()) + 1):
         pairs = np.flatnonzero(support & (pair_rank == k))
+        if pairs.size == 0:  # a group whose relaxation failed: its accounts stay as they are
+            continue
         acc = gs.p_f[pairs]
         s, v = gs.p_slot[pairs], gs.v[acc]
         bal = s < gs.n_balance

@@ -75,14 +75,17 @@ def per_capacity_spread(books: pd.DataFrame, after: bool) -> float | None:
     """Mean |(potential / capacity P50) / (the same for the rep's unit and class) - 1|.
 
     The spread of book potential per unit of capacity: 0 when every rep's book is the same
-    multiple of what they can sell. None without capacities.
+    multiple of what they can sell. Before and after are measured against the same
+    yardstick, each rep's capacity P50 before the assignment (re-scored capacities follow
+    the book they are scored on, and would hide the change). None without capacities.
     """
-    when = "after" if after else "before"
-    pot, cap = books[f"potential_{when}"].to_numpy(float), books[f"capacity_p50_{when}"].to_numpy(float)
+    pot = books[f"potential_{'after' if after else 'before'}"].to_numpy(float)
+    cap = books["capacity_p50_before"].to_numpy(float)
     ok = np.isfinite(cap) & (cap > 0)
     if not ok.any():
         return None
-    frame = pd.DataFrame({"g": books["unit"].astype(str) + books["key_accounts"].astype(str), "pot": pot, "cap": cap})[ok]
+    frame = pd.DataFrame({"g": books["unit"].astype(str) + books["key_accounts"].astype(str), "pot": pot,
+                          "cap": cap})[ok]
     ratio = frame.groupby("g")["pot"].transform("sum") / frame.groupby("g")["cap"].transform("sum")
     rel = (frame["pot"] / frame["cap"]) / ratio.where(ratio > 0)
     return float(np.abs(rel.dropna() - 1.0).mean()) if rel.notna().any() else None

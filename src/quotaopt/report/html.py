@@ -362,8 +362,15 @@ def render_html(result: PlanResult) -> bytes:
               "stretch": "Stretch distribution", "simulation": "Attainment and payout (simulation)",
               "periods": "Quota by period", "units": "The unit tree", "binding": "Binding constraints",
               "solver": "Solver"}
-    sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in SECTIONS)
-    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in SECTIONS)
+    shown = list(SECTIONS)
+    if result.books is not None:  # assignment on: the Books section after the exceptions
+        from quotaopt.report.books import BOOKS_SECTION, books_html
+
+        shown.insert(2, BOOKS_SECTION)
+        bodies["books"] = lambda: books_html(result)
+        titles["books"] = "Books: accounts assigned before quotas"
+    sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in shown)
+    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in shown)
     status = str((s.get("solver") or {}).get("status") or "unknown")
     badge = f'<span class="badge {"ok" if status == "optimal" else "warn"}">{escape(_solver_text(s.get("solver") or {}))}</span>'
     # A re-plan says so first: parent run, as-of date, frozen periods, what changed.
