@@ -173,16 +173,19 @@ def test_infeasible_band(backend: str) -> None:
 def test_key_account_without_eligible_rep_names_the_pool_that_has_one(backend: str) -> None:
     # Team S has only a long-tail rep and a new key account; team R beside it has a ka rep.
     # Alone, S cannot take the account: the error names the unit above (P) whose pool can.
-    # With assignment.pools: [P], the ka rep of R takes it.
+    # With assignment.pools: [P] or ka_pools: [P], the ka rep of R takes it.
     teams = [("P", None), ("R", "P"), ("S", "P")]
     reps = [("r", "R", "ka", "active"), ("s", "S", "longtail", "active")]
     accounts = [("R1", "r", "ka", 10), ("S1", "s", "longtail", 10), ("N", None, "ka", 30)]
     acc = company(reps, accounts, teams=teams)
     acc.accounts["team_id"] = ["R", "S", "S"]
-    with pytest.raises(InfeasibleError, match=r"team S: 1 key account\(s\).*assignment.pools: \[P\]"):
+    with pytest.raises(InfeasibleError, match=r"team S: 1 key account\(s\).*assignment.ka_pools: \[P\]"):
         run(acc, backend, mode="unowned_only")
-    result = run(acc, backend, mode="unowned_only", pools=("P",))
-    assert owners(result)["N"] == "r"
+    for pools in ({"pools": ("P",)}, {"ka_pools": ("P",)}):
+        result = run(acc, backend, mode="unowned_only", **pools)
+        assert owners(result)["N"] == "r"
+    # ka_pools pools key accounts only: the long tail stays per team.
+    assert set(result.books.set_index("rep_id")["unit"].items()) == {("r", "P"), ("s", "S")}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -387,7 +387,11 @@ class PriorityConfig(_Strict):
 class AssignmentSolverConfig(SolverConfig):
     """The assignment MILPs' solver: the quota backends, a looser gap and a shorter limit."""
 
-    time_limit: float = Field(10.0, gt=0, description="Seconds per unit model. Default 10.")
+    time_limit: float = Field(
+        2.0, gt=0,
+        description="Seconds per group MILP (one pool's accounts of one tier), solved only where the relaxation, "
+        "rounding and local search leave more than mip_gap. Default 2.",
+    )
     mip_gap: float = Field(0.01, ge=0, le=1, description="Relative gap per unit model. Default 0.01.")
 
 
@@ -424,6 +428,11 @@ class AssignmentConfig(_Strict):
         (),
         description="Units (teams.csv team_id) whose whole subtree shares one pool of accounts; every other "
         "unit's reps share their own unit's accounts. Default none.",
+    )
+    ka_pools: tuple[str, ...] = Field(
+        (),
+        description="Units (teams.csv team_id) whose whole subtree shares one pool of key accounts and of the reps "
+        "eligible for them; the long tail stays with each unit (or its pools). Default none.",
     )
     eligibility: EligibilityConfig = Field(default_factory=EligibilityConfig)
     priority: PriorityConfig = Field(default_factory=PriorityConfig)

@@ -1,7 +1,8 @@
 """The company as the assignment reads it: active reps, accounts, pools and groups, as arrays.
 
 A *pool* is a planning unit (the unit a rep hangs on), or a unit named in
-``assignment.pools`` with its whole subtree. Within a pool, accounts of each tier form a
+``assignment.pools`` with its whole subtree (``assignment.ka_pools``: for key accounts
+and the reps eligible for them only). Within a pool, accounts of each tier form a
 *group* with the reps eligible for that tier: key (tier ka) accounts go to reps who meet
 ``assignment.eligibility.ka``, long-tail accounts to the others. Groups share nothing
 (``max_moved`` holds per tier of a rep's book), so each is its own model.
@@ -113,12 +114,13 @@ def _noun(unit: str) -> str:
     return f"team {unit}"
 
 
-def _pools(teams: pd.DataFrame, named: tuple[str, ...], label: str) -> tuple[dict[str, str], np.ndarray]:
+def _pools(teams: pd.DataFrame, named: tuple[str, ...], label: str,
+           key: str = "assignment.pools") -> tuple[dict[str, str], np.ndarray]:
     """Each unit's pool unit: the topmost named ancestor (or itself), else the unit itself."""
     ids = teams["team_id"].astype(str).tolist()
     unknown = [u for u in named if u not in set(ids)]
     if unknown:
-        raise InputError([Problem(label, f"unknown unit {u!r} (expected a team_id of teams.csv)", column="assignment.pools")
+        raise InputError([Problem(label, f"unknown unit {u!r} (expected a team_id of teams.csv)", column=key)
                           for u in unknown])
     parent = dict(zip(ids, teams["parent_id"].where(teams["parent_id"].notna(), None), strict=True))
     chosen = set(named)
@@ -219,12 +221,16 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
         raise InputError([Problem(label, "assignment needs accounts.csv in the data folder", column="assignment.mode")])
     teams = company.teams
     pool_of, pool_ids = _pools(teams, cfg.pools, label)
+    # Key accounts (and the reps who may take them) may share a wider pool than the long tail.
+    ka_pool_of, ka_pool_ids = _pools(teams, (*cfg.pools, *cfg.ka_pools), label, "assignment.ka_pools")
+    pool_ids = np.array(list(dict.fromkeys([*pool_ids, *ka_pool_ids])), dtype=object)
     pool_index = {u: i for i, u in enumerate(pool_ids)}
     reps = company.active_reps
     all_reps = company.reps.set_index("rep_id")
     rep_team = reps["team_id"].astype(str).to_numpy(dtype=object)
-    rep_pool = np.array([pool_index[pool_of[t]] for t in rep_team], dtype=np.int64)
     rep_ka = _eligible(reps, cfg, plan_year, label)
+    rep_pool = np.array([pool_index[(ka_pool_of if ka else pool_of)[t]] for t, ka in zip(rep_team, rep_ka, strict=True)],
+                        dtype=np.int64)
     weight = reps["fte"].to_numpy(dtype=float) * ramp_factor(reps["hire_date"], plan_year, allocation.ramp)
     score = _scores(reps, company, plan_year, cfg, capacity, rep_pool * 2 + rep_ka)
 
@@ -243,7 +249,9 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
         raise InputError([Problem(name, f"account {acc['account_id'].iloc[i]!r} has no owner, no team_id and no "
                                   "territory_id whose unit is known: give its team_id (the unit it belongs to)",
                                   row=int(i) + first_row, column="team_id") for i in lost[:20]])
-    acc_pool = np.array([pool_index[pool_of[str(t)]] for t in team], dtype=np.int64)
+    acc_ka = (acc["tier"] == "ka").to_numpy()
+    acc_pool = np.array([pool_index[(ka_pool_of if ka else pool_of)[str(t)]] for t, ka in zip(team, acc_ka, strict=True)],
+                        dtype=np.int64)
     origin = np.select([owner.isna().to_numpy(), (owner_status == "departed").to_numpy(),
                         (owner_status == "leave").to_numpy()], [UNOWNED, DEPARTED, LEAVE], OWNED).astype(np.int8)
     home = pd.Index(reps["rep_id"].astype(str)).get_indexer(pd.Index(owner.fillna("").astype(str)))
@@ -259,7 +267,7 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
         config=cfg, pool_ids=pool_ids, rep_ids=reps["rep_id"].astype(str).to_numpy(dtype=object), rep_team=rep_team,
         rep_pool=rep_pool, rep_ka=rep_ka, rep_weight=weight, rep_score=score,
         acc_ids=acc["account_id"].astype(str).to_numpy(dtype=object), acc_pool=acc_pool,
-        acc_ka=(acc["tier"] == "ka").to_numpy(), acc_pot=acc["potential"].fillna(0.0).to_numpy(dtype=float),
+        acc_ka=acc_ka, acc_pot=acc["potential"].fillna(0.0).to_numpy(dtype=float),
         acc_rev=np.maximum(rev, 0.0), acc_home=home.astype(np.int64), acc_origin=origin,
         acc_from=owner.to_numpy(dtype=object), acc_locked=locked, lock_dropped=lock & (home < 0), acc_free=free)
     _check_takers(prep, teams, pool_of)
@@ -294,7 +302,7 @@ def _check_takers(prep: Prepared, teams: pd.DataFrame, pool_of: dict[str, str]) 
         rule = ("eligible for key accounts (assignment.eligibility.ka: [" + ", ".join(prep.config.eligibility.ka) + "])"
                 if g % 2 else "for long-tail accounts (one not eligible for key accounts)")
         wider = _wider_pool(prep, pool, parent, bool(g % 2))
-        fix = (f"assignment.pools: [{wider}] would let its reps take them" if wider else
+        fix = (f"assignment.{'ka_pools' if g % 2 else 'pools'}: [{wider}] would let its reps take them" if wider else
                "no unit above it has one either: make a rep eligible")
         reasons.append(f"{_noun(pool)}: {int(mask.sum())} {tier} account(s) without an active owner "
                        f"({_money(float(prep.acc_pot[mask].sum()))} of potential) and no active rep {rule}; {fix}")

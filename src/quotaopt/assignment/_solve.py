@@ -5,10 +5,15 @@ pairs and mapped over workers (the allocation's process pool, or a Dask client's
 Inside a chunk:
 
 1. each group's LP relaxation, through the backend (dual simplex): a proven lower bound;
-2. a whole assignment from it (:mod:`._search`), evaluated exactly;
-3. while the chunk (one block-diagonal MILP) is not within ``mip_gap`` of its bound, the
-   group with the largest gap in money is solved as a MILP by the backend (time-limited),
-   raising its bound and keeping the better assignment.
+2. a whole assignment from it (:mod:`._search`), evaluated exactly, and improved by local
+   search on the groups with the largest gap until the chunk is within ``mip_gap``.
+
+Then, while the whole assignment (one block-diagonal MILP) is not within ``mip_gap`` of
+its bound, the groups with the largest gap in money are solved as MILPs by the backend
+(time-limited, in parallel), raising their bound and keeping the better assignment
+(:func:`quotaopt.assignment._assign.solve_groups`). Deciding this over the whole
+assignment, not per chunk, was 4x less MILP time at 3,000 reps: MILPs of groups of
+3,000-4,000 pairs mostly end on their time limit having moved the bound by a fraction.
 
 Measured on generated companies (docs/assignment.md): a HiGHS MILP per team took 0.25-0.5
 CPU seconds, the relaxation and search a few milliseconds, within the gap on most groups.
@@ -46,6 +51,7 @@ class Task:
     backend: str
     options: SolveOptions
     lexicographic: bool
+    milp: bool = False
 
 
 @dataclass
@@ -53,6 +59,7 @@ class ChunkResult:
     """The chosen pair of every free account of a chunk, and the figures per group."""
 
     f_acc: np.ndarray
+    f_group: np.ndarray  # local group of each account (an index into gid)
     rep: np.ndarray
     gid: np.ndarray
     objective: np.ndarray  # per group, in money (scaled back)
@@ -101,50 +108,48 @@ def _relax(gs: Groups, weighted: bool, solve: object, options: SolveOptions,
 
 
 def solve_chunk(task: Task) -> ChunkResult:
-    """Solve every group of a chunk (see the module docstring)."""
+    """Solve every group of a chunk: heuristically, or (``task.milp``) each as a MILP."""
     gs, options = task.groups, task.options
     solve = get_backend(task.backend)
     weighted = not task.lexicographic
     cost = gs.p_move + (gs.p_prio if weighted else 0.0)
     stats = Stats()
-    bound, x = _relax(gs, weighted, solve, options, stats)
-    choice = repair(gs, x, round_relaxation(gs, x), cost)
-    choice = np.where(np.isfinite(bound)[gs.f_group], choice, _stay(gs))
-    value = objective(gs, choice, cost)
     scale = gs.scale
-    # Local search, then MILPs, each on the largest gap in money first, until the chunk (one
-    # block-diagonal MILP) is within the gap: a group already close costs nothing more.
-    for g in map(int, np.argsort(-(value - bound) * scale, kind="stable")):
-        if _gap(float((value * scale).sum()), float((bound * scale).sum())) <= options.mip_gap:
-            break
-        if value[g] - bound[g] <= _ABS:
-            continue
-        choice = improve(gs, choice, cost, np.array([g]))
-        value[g] = objective(gs, choice, cost)[g]
-    for g in map(int, np.argsort(-(value - bound) * scale, kind="stable")):
-        if _gap(float((value * scale).sum()), float((bound * scale).sum())) <= options.mip_gap:
-            break
-        if value[g] - bound[g] <= _ABS:
-            continue
-        found, milp_bound, seconds, message = _milp(gs.take(np.array([g])), weighted, solve, options,
-                                                    f"assignment group {int(gs.gid[g])}")
-        stats.time_s += seconds
-        stats.n_solves += 1
-        stats.messages = [m for m in dict.fromkeys([*stats.messages, message])][:5]
-        bound[g] = max(bound[g], milp_bound)
-        if found is not None:
-            candidate = choice.copy()
-            candidate[gs.f_group == g] = _pairs_of(gs, g).start + found
-            better = objective(gs, candidate, cost)[g]
-            if better < value[g]:
-                choice, value[g] = candidate, better
+    if task.milp:
+        bound = np.full(gs.n_groups, -np.inf)
+        value = np.full(gs.n_groups, np.inf)
+        choice = _stay(gs)
+        for g in range(gs.n_groups):
+            found, bound[g], seconds, message = _milp(gs.take(np.array([g])), weighted, solve, options,
+                                                      f"assignment group {int(gs.gid[g])}")
+            stats.time_s += seconds
+            stats.n_solves += 1
+            stats.messages = [m for m in dict.fromkeys([*stats.messages, message])][:5]
+            if found is not None:
+                choice[gs.f_group == g] = _pairs_of(gs, g).start + found
+        value = objective(gs, choice, cost)
+    else:
+        bound, x = _relax(gs, weighted, solve, options, stats)
+        choice = repair(gs, x, round_relaxation(gs, x), cost)
+        choice = np.where(np.isfinite(bound)[gs.f_group], choice, _stay(gs))
+        value = objective(gs, choice, cost)
+        # Local search on the largest gap in money first, until the chunk is within the gap:
+        # a group already close costs nothing more. MILPs come later, where the whole
+        # assignment still needs them (solve_groups).
+        for g in map(int, np.argsort(-(value - bound) * scale, kind="stable")):
+            if _gap(float((value * scale).sum()), float((bound * scale).sum())) <= options.mip_gap:
+                break
+            if value[g] - bound[g] <= _ABS:
+                continue
+            choice = improve(gs, choice, cost, np.array([g]))
+            value[g] = objective(gs, choice, cost)[g]
     if task.lexicographic:
         choice = _priority_stage(gs, choice, cost, value, solve, options, stats)
     finite = np.where(np.isfinite(bound), bound, 0.0)
     stats.objective = float((value * scale).sum())
     stats.bound = float((np.maximum(finite, 0.0) * scale).sum())
     stats.status = "optimal" if _gap(stats.objective, stats.bound) <= options.mip_gap else "feasible"
-    return ChunkResult(f_acc=gs.f_acc, rep=gs.p_rep[choice], gid=gs.gid, objective=value * scale,
+    return ChunkResult(f_acc=gs.f_acc, f_group=gs.f_group, rep=gs.p_rep[choice], gid=gs.gid, objective=value * scale,
                        bound=np.maximum(finite, 0.0) * scale, stats=stats)
 
 

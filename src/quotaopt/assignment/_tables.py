@@ -75,12 +75,12 @@ def per_capacity_spread(books: pd.DataFrame, after: bool) -> float | None:
     """Mean |(potential / capacity P50) / (the same for the rep's unit and class) - 1|.
 
     The spread of book potential per unit of capacity: 0 when every rep's book is the same
-    multiple of what they can sell. Before and after are measured against the same
-    yardstick, each rep's capacity P50 before the assignment (re-scored capacities follow
-    the book they are scored on, and would hide the change). None without capacities.
+    multiple of what they can sell. Before: accounts.csv's books and the capacities on
+    them; after: the new books and the capacities re-scored on them (what the quota MILP
+    reads). None without capacities.
     """
-    pot = books[f"potential_{'after' if after else 'before'}"].to_numpy(float)
-    cap = books["capacity_p50_before"].to_numpy(float)
+    when = "after" if after else "before"
+    pot, cap = books[f"potential_{when}"].to_numpy(float), books[f"capacity_p50_{when}"].to_numpy(float)
     ok = np.isfinite(cap) & (cap > 0)
     if not ok.any():
         return None

@@ -88,7 +88,7 @@ def verify(prep: Prepared, owner: np.ndarray) -> None:
         problems.append(f"account {ids[np.flatnonzero(bad)[0]]} has no active owner")
     own = np.where(bad, 0, owner)
     checks = [
-        (prep.rep_pool[own] != prep.acc_pool, "goes to a rep outside its pool"),
+        ((prep.rep_pool[own] != prep.acc_pool) & (own != prep.acc_home), "goes to a rep outside its pool"),
         ((prep.rep_ka[own] != prep.acc_ka) & (own != prep.acc_home), "goes to a rep not eligible for its tier"),
         (prep.acc_locked & (own != prep.acc_home), "is locked but moved"),
         (~prep.acc_free & (own != prep.acc_home), "was no decision but moved"),
