@@ -10,8 +10,10 @@ printed against accounts.csv's own books:
 
 - ``spread``: mean |book / fair share - 1| over reps (fair share: fte x ramp share of the
   unit's potential of their tier), before and after;
-- ``spread/cap``: the spread of book potential per unit of capacity P50 (the model's,
-  before the assignment, one yardstick for both), before and after;
+- ``spread/cap``: the spread of book potential per unit of capacity P50 (before: the
+  model's on accounts.csv's books; after: re-scored on the new books, what quotas read);
+- ``spread/rate``: the same per unit of the truth's own capacity of each rep (rate x fte:
+  what they sell on a median book), one yardstick before and after;
 - ``moved max``: the largest share of a rep's book (per tier) moved to others, against
   ``max_moved``;
 - ``truth gain``: the plan year's expected bookings under the generator's truth
@@ -107,41 +109,44 @@ def moved_max(result: object, company: CompanyData) -> float:
 
 
 def quality(seeds: list[int], n_reps: int, tmp: Path) -> None:
-    print(f"## Quality: {n_reps} seats, unowned 0.1, vacant 0.1, imbalance 0.8; max_moved 0.2, band 0.2\n")
-    print("| seed | mode | pools | spread before | after | spread/cap before | after | moved max | "
-          "truth before | truth after | truth gain | status, gap | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    gains: dict[str, list[float]] = {"unowned_only": [], "rebalance": []}
+    from quotaopt.assignment import capacity_on_new_books, per_capacity_spread
     from quotaopt.planning import estimate_capacity
     from quotaopt.scenario import Scenario
 
+    print(f"## Quality: {n_reps} seats, unowned 0.1, vacant 0.1, imbalance 0.8; max_moved 0.2, band 0.2\n")
+    print("| seed | mode | ka_pools | spread before | after | spread/cap before | after | spread/rate before | after "
+          "| moved max | truth before | truth after | truth gain | status, gap | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    gains: dict[str, list[float]] = {"unowned_only": [], "rebalance": []}
     for seed in seeds:
         folder = generate_company(tmp / f"q{seed}", n_reps=n_reps, seed=seed, unowned=0.1, vacant=0.1,
                                   imbalance=0.8)
         company = load_company(folder)
         pools = needed_pools(company)
-        capacity, _ = estimate_capacity(Scenario(name="q", data=str(folder), plan_year=2027), company, 2027)
         assert company.accounts is not None
         owners = company.accounts.set_index("account_id")["rep_id"]
         truth_before = float(book_capacity(folder, owners).sum())
+        rate = pd.read_csv(folder / "truth" / "rep_rate.csv", dtype={"rep_id": str}).set_index("rep_id")["rate"]
         for mode in ("unowned_only", "rebalance"):
+            scenario = Scenario(name="q", data=str(folder), plan_year=2027,
+                                assignment={"mode": mode, "ka_pools": pools})
             start = time.perf_counter()
-            result = assign_accounts(company, 2027, AssignmentConfig(mode=mode, ka_pools=pools), AllocationConfig(),
-                                     capacity=capacity[["rep_id", "capacity_p50"]])
+            _, _, result = capacity_on_new_books(scenario, company, 2027, estimate_capacity)
             seconds = time.perf_counter() - start
-            books = result.books
-            p50 = capacity.set_index("rep_id")["capacity_p50"]
-            books["capacity_p50_before"] = books["rep_id"].map(p50).to_numpy(float)
-            from quotaopt.assignment import per_capacity_spread
-
+            assert result is not None
             s = result.summary
+            # The truth's own yardstick: each rep's rate (what they sell on a median book).
+            fte = company.active_reps.set_index("rep_id")["fte"]
+            yard = result.books.assign(capacity_p50_before=result.books["rep_id"].map(rate * fte).to_numpy(float))
+            yard["capacity_p50_after"] = yard["capacity_p50_before"]
             truth_after = float(book_capacity(folder, result.accounts.set_index("account_id")["rep_id"]).sum())
             gain = truth_after / truth_before - 1.0
             gains[mode].append(gain)
             solver = s["solver"]
             print(f"| {seed} | {mode} | {','.join(pools) or '-'} | {s['balance_spread']['before']:.3f} | "
-                  f"{s['balance_spread']['after']:.3f} | {per_capacity_spread(books, after=False):.3f} | "
-                  f"{per_capacity_spread(books, after=True):.3f} | {moved_max(result, company):.3f} | "
+                  f"{s['balance_spread']['after']:.3f} | {s['capacity_spread']['before']:.3f} | "
+                  f"{s['capacity_spread']['after']:.3f} | {per_capacity_spread(yard, after=False):.3f} | "
+                  f"{per_capacity_spread(yard, after=True):.3f} | {moved_max(result, company):.3f} | "
                   f"{truth_before / 1e6:,.1f}M | {truth_after / 1e6:,.1f}M | {gain:+.2%} | "
                   f"{solver['status']}, {solver['gap']:.2%} | {seconds:.1f} |")
     print()
