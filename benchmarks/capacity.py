@@ -40,8 +40,8 @@ from quotaopt.capacity import (
     fit_capacity,
     predict_capacity,
 )
-from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
+from quotaopt.io import load_company
 
 #: The baselines the model was first compared with (issue #3), kept so gains stay comparable
 #: across versions; the newer ones (naive_average, auto_ets) are reported beside them.

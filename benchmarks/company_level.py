@@ -28,9 +28,9 @@ import pandas as pd
 
 from quotaopt.capacity._level import candidates, chain, forecast_level, planners_growth
 from quotaopt.capacity._panel import build_panel
-from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
 from quotaopt.datasets.panel import panel_company
+from quotaopt.io import load_company
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_data import DEFAULT_DATA, PANELS  # noqa: E402

@@ -60,7 +60,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     """Run one plan in this process and time its stages (called in a subprocess)."""
     import pandas as pd
 
-    from quotaopt.api import plan
+    from quotaopt.commands import plan
 
     marks: list[tuple[str, float]] = [("load", time.perf_counter())]
     peaks: dict[str, float] = {}  # the process's peak RSS when each stage ended
@@ -80,7 +80,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     stages = {name: round(marks[i + 1][1] - t, 3) for i, (name, t) in enumerate(marks[:-1])}
 
     # Baseline 1: the spreadsheet method - the company total split by last year's share.
-    from quotaopt.data import load_company
+    from quotaopt.io import load_company
 
     company = load_company(folder / "data")
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
            "maxrss_mb": peak_mb(), "peak_after_mb": peaks}
     if monolithic:
         from quotaopt.allocation import allocate
-        from quotaopt.pipeline import load_inputs
+        from quotaopt.io import load_inputs
         from quotaopt.planning import company_target, estimate_capacity
 
         inputs = load_inputs(folder / "bench.yaml")
@@ -112,8 +112,8 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
             start = time.perf_counter()
             res = allocate(reps, inputs.company.teams, company_total, inputs.scenario.allocation,
                            inputs.plan_year, decompose=decompose, workers=workers)
-            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver["status"],
-                              "gap": res.solver.get("gap")}
+            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver.status,
+                              "gap": res.solver.gap}
         out["allocation_modes"] = timings
     return out
 

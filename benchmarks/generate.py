@@ -4,7 +4,7 @@ Generates ``--reps`` reps x ``--years`` years into a temporary folder and prints
 seconds taken and the rows written; in the same process it times a ``--baseline``
 company (1,000 reps by default) and prints the ratio, so numbers from machines of
 different speed can be compared. The big folder is then checked with
-``quotaopt.data.load_company`` (the 10,000-rep check kept out of the test suite).
+``quotaopt.io.load_company`` (the 10,000-rep check kept out of the test suite).
 
 Run from the repository root::
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"timed     {args.reps:>7} reps x {args.years} years: {big_s:7.2f} s, {big_rows:>10,} rows")
         print(f"ratio     {big_s / base_s:7.2f} x time for {args.reps / args.baseline:.1f} x reps")
         if not args.no_load:
-            from quotaopt.data import load_company
+            from quotaopt.io import load_company
 
             start = time.perf_counter()
             company = load_company(Path(tmp) / "big")

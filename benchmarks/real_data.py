@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity import backtest
-from quotaopt.data import load_company
 from quotaopt.datasets.panel import Frequency, panel_company
+from quotaopt.io import load_company
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "real"

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity import capacity_calendar, carry_forward, estimate_capacity
-from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
+from quotaopt.io import load_company
 
 
 def score(cap: pd.DataFrame, factor: float, actual: pd.Series) -> dict[str, float]:

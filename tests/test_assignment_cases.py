@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from quotaopt.assignment import assign_accounts
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
 

@@ -18,9 +18,9 @@ from quotaopt.assignment import MOVE_COLUMNS, assign_accounts
 from quotaopt.assignment._inputs import prepare
 from quotaopt.assignment._verify import verify
 from quotaopt.cli import main
-from quotaopt.data import load_company
 from quotaopt.datasets import book_capacity, generate_company
 from quotaopt.errors import SolverError
+from quotaopt.io import load_company
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
 
 SCENARIO = """\

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.runs import PLAN_FILES
+from quotaopt.io import PLAN_FILES
 
 
 def _variants(tiny: Path) -> list[Path]:

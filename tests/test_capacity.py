@@ -21,17 +21,17 @@ from quotaopt.capacity import (
     fit_capacity,
     given_capacity,
     predict_capacity,
+    train_model,
 )
 from quotaopt.capacity._linear import LogRatioHuber
-from quotaopt.data import load_company
 from quotaopt.errors import InputError
-from quotaopt.model_store import (
+from quotaopt.io import (
     FORMAT_VERSION,
     METADATA_FILE,
     MODEL_FILE,
+    load_company,
     load_model,
     save_model,
-    train_model,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -262,7 +262,7 @@ class Evil:
 def _store(folder: Path, obj: object) -> Path:
     import skops.io as sio
 
-    from quotaopt.data import sha256_file
+    from quotaopt.io import sha256_file
 
     folder.mkdir()
     sio.dump(obj, folder / MODEL_FILE)
@@ -295,7 +295,9 @@ def test_load_refuses_other_estimators(tmp_path: Path):
 
 
 def test_train_model_keeps_the_backtest_of_the_very_model_it_saves(company, tmp_path: Path):
-    model, meta = train_model(company, 2027, tmp_path / "models" / "fy27", metadata={"scenario": "s"})
+    trained = train_model(company, 2027, metadata={"scenario": "s"})
+    save_model(trained.model, tmp_path / "models" / "fy27", trained.metadata)
+    model, meta = load_model(tmp_path / "models" / "fy27")
     assert meta["scenario"] == "s" and meta["plan_year"] == 2027
     assert meta["backtest"] == model.validation_ and meta["backtest"][-1]["year"] == 2026
     assert meta["model"]["change_weights"] == model.weights_ and meta["candidates"] == list(model.candidates)

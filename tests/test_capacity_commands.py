@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.data import load_company
 from quotaopt.datasets.panel import panel_company, period_start
-from quotaopt.seasonality import ALL, learn_month_weights
+from quotaopt.io import load_company
+from quotaopt.periods import ALL, learn_month_weights
 
 DATA = Path(__file__).parent / "data"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.demo import EXAMPLE_GENERATOR, EXAMPLE_SCENARIO
+from quotaopt.commands import EXAMPLE_GENERATOR, EXAMPLE_SCENARIO
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def test_shipped_example_validates_and_matches_the_generator(tmp_path: Path) -> 
 
 
 def test_plan_abc_extend_the_example() -> None:
-    from quotaopt.scenario import load_scenario
+    from quotaopt.io import load_scenario
 
     growth = {name: load_scenario(REPO / "scenarios" / f"{name}.yaml").market.growth for name in ("plan_a", "plan_b", "plan_c")}
     assert growth == {"plan_a": 0.10, "plan_b": 0.0, "plan_c": -0.05}

@@ -76,7 +76,7 @@ def test_parquet_has_the_csv_columns(tmp_path: Path) -> None:
     for stem in DATA_FILES:
         assert list(pd.read_parquet(folder / f"{stem}.parquet").columns) == COLUMNS[stem]
     assert not list(folder.glob("*.csv"))
-    data = pytest.importorskip("quotaopt.data")
+    data = pytest.importorskip("quotaopt.io")
     assert len(data.load_company(folder).active_reps) == 60
 
 
@@ -298,7 +298,7 @@ def test_refuses_a_non_empty_folder_unless_overwrite(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("which", ["sixty", "large"])
 def test_generated_folders_pass_load_company(tmp_path: Path, large: Path, which: str) -> None:
-    data = pytest.importorskip("quotaopt.data")
+    data = pytest.importorskip("quotaopt.io")
     folder = large if which == "large" else generate_company(tmp_path / "co", n_reps=60, seed=2027, actuals_through="2027-03-31")
     company = data.load_company(folder)
     assert len(company.active_reps) == (1000 if which == "large" else 60)

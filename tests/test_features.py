@@ -23,7 +23,7 @@ from quotaopt.capacity._level import (
 )
 from quotaopt.capacity._model import CompanyView
 from quotaopt.capacity._panel import build_panel
-from quotaopt.data import load_company
+from quotaopt.io import load_company
 
 from conftest import write_tiny_company
 

@@ -22,9 +22,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from quotaopt.atomic import STAGING, STALE_AFTER_S, clean_stale, host_name
 from quotaopt.cli import main
-from quotaopt.runs import PLAN_FILES, read_run
+from quotaopt.io import PLAN_FILES, STAGING, read_run
+from quotaopt.io._atomic import STALE_AFTER_S, clean_stale, host_name
 
 CAPACITY = """\
 rep_id,p10,p50,p90
@@ -102,7 +102,7 @@ def _write_at_barrier(payload: bytes, out: str, barrier: Any, results: Any) -> N
     """One child: publish a finished plan, all children at the same instant (the same run id)."""
     import pickle
 
-    from quotaopt.api import write_result
+    from quotaopt.commands import write_result
 
     result, inputs = pickle.loads(payload)
     try:
@@ -116,7 +116,7 @@ def _write_at_barrier(payload: bytes, out: str, barrier: Any, results: Any) -> N
 def test_eight_identical_plans_at_once_all_land_whole(tiny: Path, tmp_path: Path) -> None:
     import pickle
 
-    from quotaopt.pipeline import load_inputs
+    from quotaopt.io import load_inputs
     from quotaopt.planning import run_plan
 
     # The plan is computed once; eight processes then write it through the real run writer at
@@ -192,8 +192,8 @@ def test_symlinked_audit_log_is_refused_before_any_work(tiny: Path, tmp_path: Pa
 _FULL_DISK = textwrap.dedent("""\
     import json, resource, signal, sys
     from pathlib import Path
-    from quotaopt.runs import append_audit
-    from quotaopt.audit import OutputError
+    from quotaopt.io import append_audit
+    from quotaopt.errors import OutputError
     root = Path(sys.argv[1])
     size = (root / "audit.jsonl").stat().st_size
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
@@ -208,7 +208,7 @@ _FULL_DISK = textwrap.dedent("""\
 
 
 def test_full_disk_never_leaves_a_partial_audit_line(tmp_path: Path) -> None:
-    from quotaopt.runs import append_audit
+    from quotaopt.io import append_audit
 
     append_audit(tmp_path, {"run_id": "first"})
     before = (tmp_path / "audit.jsonl").read_bytes()
@@ -222,7 +222,7 @@ def test_full_disk_never_leaves_a_partial_audit_line(tmp_path: Path) -> None:
 
 
 def test_a_damaged_last_line_is_not_glued_onto(tmp_path: Path) -> None:
-    from quotaopt.runs import append_audit
+    from quotaopt.io import append_audit
 
     (tmp_path / "audit.jsonl").write_text('{"run_id": "first"}\n{"run_id": "cut sh')
     append_audit(tmp_path, {"run_id": "next"})
@@ -383,7 +383,7 @@ def test_parquet_dates_outside_the_supported_range_are_exit_2(tiny: Path) -> Non
 
 
 def test_time_zone_aware_parquet_dates_count_on_their_local_day(tiny: Path) -> None:
-    from quotaopt.data import load_company
+    from quotaopt.io import load_company
 
     # 23:30 in New York on 31 December is already 1 January in UTC: it stays a 2026 booking.
     _bookings_parquet(tiny, lambda d: (d + pd.Timedelta("23h30m")).dt.tz_localize("America/New_York"))
@@ -605,7 +605,7 @@ def test_a_10000_level_team_chain_validates_quickly(tmp_path: Path) -> None:
 
 
 def test_a_cycle_in_a_long_chain_is_still_found(tmp_path: Path) -> None:
-    from quotaopt.data import _cycles
+    from quotaopt.io._company import _cycles
 
     parent = {f"U{i}": f"U{i - 1}" for i in range(1, 5000)} | {"U0": "", "X0": "X2", "X1": "X0", "X2": "X1",
                                                               "Y": "X1"}

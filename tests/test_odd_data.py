@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from quotaopt.capacity import observed_years
 from quotaopt.cli import main
-from quotaopt.data import load_company
 from quotaopt.datasets import generate_company
+from quotaopt.io import load_company
 
 SCENARIO = """\
 name: odd
@@ -133,8 +133,8 @@ def test_ids_stored_as_numbers_in_parquet_load_as_text(company: Path, tmp_path: 
 
 def test_half_a_first_year_is_no_base_for_a_growth_target(company: Path, tmp_path: Path) -> None:
     from quotaopt.errors import InputError
+    from quotaopt.io import load_scenario
     from quotaopt.planning import company_target
-    from quotaopt.scenario import load_scenario
 
     data = _copy(company, tmp_path)
     bookings = pd.read_csv(data / "bookings.csv", dtype=str)

@@ -21,9 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quotaopt.pipeline import load_inputs
+from quotaopt.io import csv_bytes, json_bytes, load_inputs
 from quotaopt.planning import run_plan
-from quotaopt.runs import csv_bytes, json_bytes
 
 TABLES = ("teams", "reps", "bookings", "accounts", "capacity")
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.runs import FAULT_ENV, PLAN_FILES, STAGING
+from quotaopt.io import FAULT_ENV, PLAN_FILES, STAGING
 
 RUN_FILES = {"plan.csv", "plan_periods.csv", "units.csv", "summary.json", "manifest.json", "report.html", "plan.xlsx"}
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from quotaopt.cli import main
 from quotaopt.datasets import generate_company
-from quotaopt.runs import read_run
+from quotaopt.io import read_run
 from test_allocation_cases import ONE, PATHS, Case, rep, run
 
 from tracking_fixtures import build_run, truth_capacity

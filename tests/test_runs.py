@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from quotaopt.atomic import host_name
 from quotaopt.errors import InputError
-from quotaopt.runs import STAGING, clean_stale_staging, csv_bytes, json_bytes, read_run, write_run
+from quotaopt.io import STAGING, clean_stale_staging, csv_bytes, json_bytes, read_run, write_run
+from quotaopt.io._atomic import host_name
 
 
 def _files() -> dict[str, bytes]:

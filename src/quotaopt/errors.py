@@ -108,3 +108,9 @@ class SolverError(QuotaOptError):
     """The solver stopped without a usable solution (exit code 4)."""
 
     exit_code = 4
+
+
+class OutputError(QuotaOptError):
+    """An output could not be written (exit 1): a full disk, a failing device."""
+
+    exit_code = 1

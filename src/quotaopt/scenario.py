@@ -6,6 +6,7 @@ impossible values raise :class:`~quotaopt.errors.InputError` naming the key path
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,9 +21,42 @@ from pydantic import (
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
-from quotaopt.scenario_files import deep_merge, read_with_extends, shown_key
 
-__all__ = ["Scenario", "deep_merge", "load_scenario", "validate_scenario"]
+__all__ = ["Scenario", "deep_merge", "refuse_unknown_keys", "shown_key", "validate_scenario"]
+
+_KEY = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,64}$")
+
+
+def shown_key(path: str) -> str:
+    """A key path as an error may show it: as is when it looks like a key, else not echoed.
+
+    Examples
+    --------
+    >>> shown_key("allocation.unit")
+    'allocation.unit'
+    >>> shown_key("root:x:0:0:root:/root:/bin/bash")
+    '(a key of 31 characters, not shown)'
+    """
+    return path if _KEY.match(path) else f"(a key of {len(path)} characters, not shown)"
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces.
+
+    Examples
+    --------
+    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}})
+    {'a': {'x': 1, 'y': 3}, 'b': 1}
+    """
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -524,7 +558,7 @@ def _problems(exc: ValidationError, label: str, only_unknown: bool = False) -> l
     return problems
 
 
-def _refuse_unknown_keys(raw: dict[str, Any], label: str) -> None:
+def refuse_unknown_keys(raw: dict[str, Any], label: str) -> None:
     """A parent file's unknown keys, reported under the parent's own name."""
     try:
         Scenario.model_validate(raw)
@@ -549,26 +583,3 @@ def validate_scenario(raw: dict[str, Any], label: str = "scenario", base_dir: Pa
     if base_dir is not None:
         scenario = scenario.model_copy(update={"base_dir": base_dir})
     return scenario
-
-
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read a scenario file, apply ``extends`` and ``overrides``, and validate it.
-
-    Parameters
-    ----------
-    path : str or Path
-        The YAML scenario file.
-    overrides : dict, optional
-        Deep-merged over the file (for notebooks and what-if runs).
-
-    Returns
-    -------
-    Scenario
-    """
-    path = Path(path).resolve()
-    raw, chain = read_with_extends(path, check_parent=_refuse_unknown_keys)
-    raw.setdefault("name", path.stem)
-    if overrides:
-        raw = deep_merge(raw, overrides)
-    scenario = validate_scenario(raw, label=str(path), base_dir=path.parent)
-    return scenario.model_copy(update={"source": path, "sources": tuple(chain)})

@@ -20,7 +20,7 @@ from quotaopt.assignment._solve import CHUNK_PAIRS, Task, solve_chunk
 from quotaopt.assignment._strict import needed_bands, refuse
 from quotaopt.assignment._tables import books_table, figures, moves_table, reasons
 from quotaopt.assignment._verify import measure, verify
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
 
 MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
@@ -170,7 +170,7 @@ def assign_accounts(company: CompanyData, plan_year: int, config: AssignmentConf
     Examples
     --------
     >>> import tempfile
-    >>> from quotaopt.data import load_company
+    >>> from quotaopt.io import load_company
     >>> from quotaopt.datasets import generate_company
     >>> from quotaopt.scenario import AllocationConfig, AssignmentConfig
     >>> company = load_company(generate_company(tempfile.mkdtemp(), n_reps=30, seed=1, unowned=0.1))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from quotaopt.allocation.bounds import ramp_factor
 from quotaopt.allocation.explain import amount
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
 

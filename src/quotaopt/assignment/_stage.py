@@ -16,7 +16,7 @@ import pandas as pd
 
 from quotaopt.assignment._assign import AssignmentResult, MapFn, assign_accounts
 from quotaopt.assignment._tables import per_capacity_spread
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.scenario import Scenario
 
 

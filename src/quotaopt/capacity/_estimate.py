@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from quotaopt.capacity._calendar import observed_years, too_little_history, training_years
 from quotaopt.capacity._features import POOL_COLUMNS, TERRITORY_COLUMNS
 from quotaopt.capacity._model import CapacityModel, CompanyView
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
 
 #: Spread in log units assumed when capacity.csv leaves p10 or p90 empty:
@@ -155,7 +155,7 @@ def estimate_capacity(company: CompanyData, plan_year: int, quantiles: Sequence[
     Examples
     --------
     >>> import tempfile
-    >>> from quotaopt.data import load_company
+    >>> from quotaopt.io import load_company
     >>> from quotaopt.datasets import generate_company
     >>> company = load_company(generate_company(tempfile.mkdtemp(), n_reps=30, years=3, seed=2, end_year=2026))
     >>> model, capacity = estimate_capacity(company, 2027)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity._calendar import employed_share, ns, observed_years, year_bounds
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity._panel import RepPanel
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from quotaopt.data import CompanyData
+from quotaopt.company import CompanyData
 
 
 def capacity_calendar(company: CompanyData, plan_year: int) -> tuple[CompanyData, int]:

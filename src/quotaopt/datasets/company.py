@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from quotaopt.data import parse_date_in_year
+from quotaopt.company import parse_date_in_year
 from quotaopt.datasets import books as books_mod
 from quotaopt.datasets import org as org_mod
 from quotaopt.datasets import sales as sales_mod
@@ -24,6 +17,7 @@ from quotaopt.datasets import tables
 from quotaopt.datasets._calendar import RAMP, Year, seasonality
 from quotaopt.datasets.quotas import last_quotas
 from quotaopt.errors import InputError, Problem
+from quotaopt.io import check_company_out_dir, write_company_folder
 
 FORMATS = ("csv", "parquet")
 GENERATOR = "quotaopt.datasets/1"
@@ -51,36 +45,6 @@ def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any, boo
     if fmt not in FORMATS:
         problems.append(_problem("fmt", f"not allowed (got {fmt!r}, expected one of {', '.join(FORMATS)})"))
     return problems
-
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    """Plain Arrow columns (coded labels expanded to strings, no pandas metadata)."""
-    columns = {}
-    for name in frame.columns:
-        values = frame[name].array
-        if isinstance(values, pd.Categorical):
-            labels = pa.array(values.categories.to_numpy(dtype=object), type=pa.string())
-            codes = np.asarray(values.codes)
-            columns[str(name)] = labels.take(pa.array(codes, mask=codes < 0))  # code -1: an empty cell
-        else:
-            columns[str(name)] = pa.array(frame[name])
-    return pa.table(columns)
-
-
-def _write(frame: pd.DataFrame, stem: Path, fmt: str) -> None:
-    """Write ``stem.csv`` or ``stem.parquet`` with Arrow (fast, and the same bytes every time).
-
-    CSV: no quoting (no generated value holds a comma or a quote), ``\n`` line ends,
-    floats in shortest round-trip form of values already rounded, nulls as empty cells.
-    """
-    table = _arrow(frame)
-    if fmt == "parquet":
-        pq.write_table(table, stem.with_suffix(".parquet"))
-    else:
-        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-        with open(stem.with_suffix(".csv"), "wb") as handle:
-            handle.write((",".join(table.column_names) + "\n").encode())  # unquoted header
-            pacsv.write_csv(table, handle, write_options=options)
 
 
 def _meta(args: dict[str, Any], years: list[Year], sales: sales_mod.Sales, counts: dict[str, int]) -> dict[str, Any]:
@@ -205,7 +169,7 @@ def generate_company(
     through = (None if actuals_through is None
                else parse_date_in_year(actuals_through, plan_year, "generate_company", "actuals_through"))
     out = Path(out_dir)
-    replace = _check_out_dir(out, overwrite)
+    check_company_out_dir(out, overwrite)  # before the work, not after
 
     first_year = end_year - years  # a warm-up year: gives every history year a previous year
     cal = [Year.of(first_year + t) for t in range(years + 2)]
@@ -258,63 +222,5 @@ def generate_company(
         meta.update(book_options)
         meta["params"]["median_book"] = {k: round(v, 2) for k, v in books.median_book.items()}
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the company folder is an ordinary one
-    try:
-        (tmp / "truth").mkdir()
-        for name, frame in data.items():
-            _write(frame, tmp / name, fmt)
-        for name, frame in truth.items():
-            _write(frame, tmp / "truth" / name, fmt)
-        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-        (tmp / "truth" / "meta.json").write_text(text, encoding="utf-8")
-        old = tmp.with_name(tmp.name + ".old")
-        if replace:
-            out.rename(old)  # moved aside, not deleted, until the new folder is in place
-        tmp.rename(out)  # over an empty folder, or into a free name
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if replace and old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    if replace:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
-
-
-def written_by_generate(folder: Path) -> bool:
-    """Whether ``folder`` is a company folder an earlier ``generate`` wrote (its truth/meta.json says so)."""
-    meta = folder / "truth" / "meta.json"
-    try:
-        if not meta.is_file():
-            return False
-        value = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(value, dict) and str(value.get("generator", "")).startswith("quotaopt.datasets/")
-
-
-def _check_out_dir(out: Path, overwrite: bool) -> bool:
-    """Whether ``out`` must be replaced; refuses anything but an empty folder or an earlier generate's.
-
-    ``overwrite`` replaces only a folder :func:`written_by_generate`, never a link, the
-    working directory or one of its ancestors (deleting those would take the user's files).
-    """
-    if not os.path.lexists(out):
-        return False
-    if out.is_symlink() or not out.is_dir():
-        raise InputError([_problem("out_dir", f"{out} exists and is not a folder (pick a new folder)")])
-    here, target = Path.cwd().resolve(), out.resolve()
-    if target == here or target in here.parents:
-        raise InputError([_problem("out_dir", f"{out} is the working directory or one of its parents; generate "
-                                   "writes a new company folder (pick a folder inside it)")])
-    if not any(out.iterdir()):
-        return False
-    if not overwrite:
-        raise InputError([_problem("out_dir", f"{out} exists and is not an empty folder (pass overwrite=True to "
-                                   "replace a folder an earlier generate wrote)")])
-    if not written_by_generate(out):
-        raise InputError([_problem("out_dir", f"{out} was not written by quotaopt generate (no truth/meta.json "
-                                   "from it): overwrite refuses to replace it; pick another folder")])
-    return True
+    return write_company_folder(out, {**data, **{f"truth/{name}": frame for name, frame in truth.items()}}, fmt,
+                                meta=meta, overwrite=overwrite)

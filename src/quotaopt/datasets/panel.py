@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from quotaopt.io import write_csv_tables
+
 Frequency = Literal["year", "quarter"]
 
 __all__ = ["panel_company", "period_start"]
@@ -141,13 +143,10 @@ def panel_company(panel: pd.DataFrame, out: str | Path, *, entity: str, period: 
     n_ka = int(round(ka_share * len(first)))
     ka = set(opening.sort_values(ascending=False, kind="stable").index[:n_ka])
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     names = team_names or {}
     teams = pd.DataFrame({"team_id": ["CO"] + [team_id_of[t] for t in sorted(team_id_of)],
                           "parent_id": [""] + ["CO"] * len(team_id_of),
                           "name": ["Company"] + [names.get(t, str(t)) for t in sorted(team_id_of)]})
-    teams.to_csv(out / "teams.csv", index=False)
     rep_names = frame.groupby("rep_id")[entity].first().astype(str)
     reps = pd.DataFrame({
         "rep_id": first.index,
@@ -157,7 +156,6 @@ def panel_company(panel: pd.DataFrame, out: str | Path, *, entity: str, period: 
         "status": ["active" if r in set(active) else "departed" for r in first.index],
         "name": rep_names.reindex(first.index).to_numpy(),
     })
-    reps.to_csv(out / "reps.csv", index=False)
     parts = _monthly(frame[value].to_numpy(dtype="float64"), months)
     start = frame["month0"].to_numpy()
     dates = [(p + k).to_timestamp() + pd.Timedelta(days=14) for p in start for k in range(months)]
@@ -165,5 +163,4 @@ def panel_company(panel: pd.DataFrame, out: str | Path, *, entity: str, period: 
                              "rep_id": np.repeat(frame["rep_id"].to_numpy(), months),
                              "amount": parts.reshape(-1)})
     bookings = bookings.loc[bookings["amount"] != 0]
-    bookings.to_csv(out / "bookings.csv", index=False)
-    return out
+    return write_csv_tables(Path(out), {"teams": teams, "reps": reps, "bookings": bookings})

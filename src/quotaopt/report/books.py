@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from quotaopt.planning import PlanResult
 from quotaopt.report._markup import fmt, note, table, td
-from quotaopt.result import PlanResult
 
 #: Section id and navigation label (after Exceptions).
 BOOKS_SECTION = ("books", "Books")

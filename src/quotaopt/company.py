@@ -1,0 +1,126 @@
+"""The company in memory: the validated tables of contract §1 (:func:`quotaopt.io.load_company` reads them).
+
+No disk access here: a :class:`CompanyData` is what every stage reads, whoever built it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from quotaopt.errors import InputError, Problem
+
+__all__ = ["ROLES", "STATUSES", "CompanyData", "check_plan_year", "parse_date_in_year"]
+
+ROLES = ("ka", "longtail")
+#: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
+STATUSES = ("active", "departed", "leave")
+
+
+@dataclass
+class CompanyData:
+    """A validated company folder.
+
+    Attributes
+    ----------
+    folder : Path
+        Where the files were read from.
+    teams, reps, bookings : DataFrame
+        Always present. Ids are strings; dates are ``datetime64``; amounts are floats.
+        ``reps`` has ``fte`` (default 1.0) and ``status`` (default ``active``) filled.
+    accounts, territories, capacity : DataFrame or None
+        Present when the optional file exists.
+    files : dict
+        File name -> SHA-256 of every file read.
+    """
+
+    folder: Path
+    teams: pd.DataFrame
+    reps: pd.DataFrame
+    bookings: pd.DataFrame
+    accounts: pd.DataFrame | None = None
+    territories: pd.DataFrame | None = None
+    capacity: pd.DataFrame | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active_reps(self) -> pd.DataFrame:
+        """Reps with status ``active`` (the ones that get a quota)."""
+        return self.reps[self.reps["status"] == "active"].reset_index(drop=True)
+
+    @property
+    def history_years(self) -> list[int]:
+        """Calendar years that have bookings, ascending."""
+        return sorted(int(y) for y in self.bookings["date"].dt.year.unique())
+
+    def last_complete_year(self) -> int:
+        """The latest year whose bookings reach into December (else the year before)."""
+        dates = self.bookings["date"]
+        last = dates.max()
+        return int(last.year) if last.month == 12 else int(last.year) - 1
+
+    def summary(self) -> dict[str, Any]:
+        """Headline counts for ``quotaopt validate``."""
+        reps = self.reps
+        by_year = self.bookings.assign(year=self.bookings["date"].dt.year).groupby("year")["amount"]
+        return {
+            "teams": len(self.teams),
+            "reps": len(reps),
+            "reps_by_role": {str(k): int(v) for k, v in reps["role"].value_counts().sort_index().items()},
+            "reps_by_status": {str(k): int(v) for k, v in reps["status"].value_counts().sort_index().items()},
+            "years_of_history": len(self.history_years),
+            "history_years": self.history_years,
+            "bookings_per_year": {
+                int(str(y)): {"rows": int(c), "amount": round(float(s), 2)}
+                for (y, c), s in zip(by_year.count().items(), by_year.sum().to_numpy(), strict=True)
+            },
+            "credit_notes": int((self.bookings["amount"] < 0).sum()),
+            "credit_note_amount": round(float(self.bookings.loc[self.bookings["amount"] < 0, "amount"].sum()), 2),
+            "accounts": None if self.accounts is None else len(self.accounts),
+            "territories": None if self.territories is None else len(self.territories),
+            "capacity_given": self.capacity is not None,
+        }
+
+
+def parse_date_in_year(value: Any, plan_year: int, label: str, key: str) -> dt.date:
+    """A date given as text or date object, which must fall inside ``plan_year``.
+
+    Raises
+    ------
+    InputError
+        Naming ``label`` and ``key`` when it is not an ISO date or outside the year.
+    """
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError([Problem(label, f"not a date (got {value!r}, expected YYYY-MM-DD)", column=key)]) from None
+    if day.year != plan_year:
+        raise InputError([Problem(label, f"outside the plan year (got {day.isoformat()}, expected a date in {plan_year})",
+                                  column=key)])
+    return day
+
+
+def check_plan_year(company: CompanyData, plan_year: int, label: str) -> None:
+    """The plan year must come after the history."""
+    last = max(company.history_years)
+    if plan_year <= last:
+        raise InputError([Problem(label, f"plan year {plan_year} is not after the history (bookings run to {last})", column="plan_year")])
+    reps = company.active_reps
+    if reps.empty:
+        raise InputError([Problem("reps.csv", f"no active rep ({len(company.reps)} rep(s), all departed): a plan "
+                                  "needs at least one rep with status active", column="status")])
+    late = reps[reps["hire_date"] > pd.Timestamp(year=plan_year, month=12, day=31)]
+    if len(late):
+        raise InputError([Problem("reps.csv", f"rep {rid}: hire_date {when:%Y-%m-%d} is after plan year {plan_year}, so "
+                                  f"this active rep cannot carry a quota in it (expected {plan_year}-12-31 or earlier)",
+                                  column="hire_date")
+                          for rid, when in zip(late["rep_id"], late["hire_date"], strict=True)])

@@ -1,0 +1,468 @@
+"""The main job: scenario -> capacity -> allocation -> periods -> simulation -> PlanResult.
+
+Each stage is its own module; this one orders them, records timings, and turns the
+stage outputs into the tables of contract §4. Nothing here touches the disk except
+through :mod:`quotaopt.io`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quotaopt.capacity import TrainedModel
+from quotaopt.company import CompanyData
+from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
+from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
+from quotaopt.scenario import Scenario
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Inputs:
+    """A validated scenario with its company data, resolved plan year and stored model.
+
+    Built by :func:`quotaopt.io.load_inputs`; nothing below it reads a file.
+    """
+
+    scenario: Scenario | None
+    company: CompanyData
+    plan_year: int
+    model: TrainedModel | None = None
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str, progress: Progress | None) -> Iterator[None]:
+    if progress is not None:
+        progress(name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 4)
+
+
+def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[float, dict[str, Any]]:
+    """The company number and how it was reached.
+
+    Order of precedence: ``target.company``; ``target.growth`` over the last complete
+    year's bookings (compounded when that year is not the one before the plan year);
+    the root unit's ``target`` in teams.csv; else growth 0.
+    """
+    cfg = scenario.target
+    if cfg.company is not None:
+        return float(cfg.company), {"kind": "company", "growth": None, "base_year": None, "base_bookings": None}
+    root = company.teams[company.teams["parent_id"].isna()]
+    root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
+    if cfg.growth is None and np.isfinite(root_target):
+        return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
+    growth = cfg.growth or 0.0
+    base_year, base = growth_base(scenario, company, plan_year)
+    target = base * (1.0 + growth) ** (plan_year - base_year)
+    if not np.isfinite(target) or target > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"growing {base_year}'s bookings of {base:,.0f} by {growth:g} a year gives a "
+                                  f"target of {target:.3g}, above the supported {MAX_AMOUNT:.0e}",
+                                  column="target.growth")])
+    return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
+
+
+def growth_base(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[int, float]:
+    """The last complete year before the plan year and its bookings: what growth is measured on.
+
+    Raises
+    ------
+    InputError
+        No complete year before the plan year, or its bookings are not positive.
+    """
+    from quotaopt.capacity import observed_years
+
+    history = company.bookings[company.bookings["date"].dt.year < plan_year]
+    # A complete year runs from January to December: half a first year is no base to grow from.
+    complete = [y for y in observed_years(company) if y < plan_year]
+    if not complete:
+        dates = company.bookings["date"]
+        span = f"bookings run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else "no bookings"
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"cannot grow from the last complete year before {plan_year}: there is none "
+                                  f"({span}); set target.company instead", column="target.growth")])
+    base_year = complete[-1]
+    base = float(history.loc[history["date"].dt.year == base_year, "amount"].sum())
+    if base <= 0:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"cannot grow from {base_year}: its bookings total {base:,.0f} (expected > 0); "
+                                  "set target.company instead", column="target.growth")])
+    return base_year, base
+
+
+def growth_of(target: float, base_year: int, base: float, plan_year: int) -> float:
+    """The yearly growth over ``base`` (bookings of ``base_year``) that reaches ``target`` in the plan year."""
+    years = max(plan_year - base_year, 1)
+    return float((max(target, 0.0) / base) ** (1.0 / years) - 1.0)
+
+
+def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Callable[[float], str | None]:
+    """Turns a quota total into 'target +6.8% growth' (None when growth has no base)."""
+    try:
+        base_year, base = growth_base(scenario, company, plan_year)
+    except InputError:
+        return lambda total: None
+    cover = 1.0 + scenario.target.over_assignment
+
+    def text(total: float) -> str:
+        growth = round(growth_of(total / cover, base_year, base, plan_year), 4)
+        return f"{growth + 0.0:+.1%} growth"  # + 0.0: no '-0.0%' for a rounding hair below zero
+
+    return text
+
+
+def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
+                      stored: TrainedModel | None = None,
+                      rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Capacity P10/P50/P90 for every active rep, after the market what-if.
+
+    ``stored`` is the trained model a scenario names by folder (loaded by
+    :func:`quotaopt.io.load_inputs`). ``rebook``, given the capacities on accounts.csv's
+    books, returns the accounts with new owners (the assignment); the capacities returned
+    are then those the same model gives on the new books (a model given by hand cannot
+    re-score: its capacities stand).
+    """
+    from dataclasses import replace
+
+    from quotaopt import capacity as cap
+    from quotaopt.capacity import capacity_calendar, carry_forward
+
+    kind = scenario.capacity.model
+    info: dict[str, Any] = {"model": kind}
+    # Bookings that stop inside the year before the plan: plan on the last twelve months.
+    seen, short = capacity_calendar(company, plan_year) if kind != "given" else (company, 0)
+    predict: Callable[[CompanyData], pd.DataFrame] | None = None
+    if kind == "given":
+        frame = cap.given_capacity(company)
+    elif kind == "train":
+        model, frame = cap.estimate_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles,
+                                             random_state=scenario.capacity.seed)
+        info.update(model.summary(), level=frame.attrs.get("level"))
+    else:
+        if stored is None:
+            raise InputError([Problem(str(scenario.source or "scenario"), f"capacity.model names {kind!r}, but no "
+                                      "trained model was loaded (load the inputs with quotaopt.io.load_inputs)",
+                                      column="capacity.model")])
+        model, metadata = stored.model, stored.metadata
+        info["model_sha256"] = metadata.get("model_sha256")
+        frame = cap.predict_capacity(model, seen, plan_year)
+        info.update(model.summary(), level=frame.attrs.get("level"))
+    if kind != "given":
+        def predict(books: CompanyData) -> pd.DataFrame:
+            return cap.predict_capacity(model, books, plan_year)
+    # The predicted twelve months end `short` months before the plan year does.
+    factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
+    if short:
+        info["history_months_short"] = short
+    frame = _scaled(frame, factor, scenario)
+    if rebook is not None:
+        accounts = rebook(frame)
+        info["rescored_on_new_books"] = predict is not None
+        if predict is not None:
+            frame = _scaled(predict(replace(seen, accounts=accounts)), factor, scenario)
+    info["market_growth"] = scenario.market.growth
+    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    return frame, info
+
+
+def _scaled(frame: pd.DataFrame, factor: float, scenario: Scenario) -> pd.DataFrame:
+    """Capacities times the market what-if, rounded to cents, within the supported range."""
+    for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
+        frame[column] = (frame[column] * factor).round(2)
+    total_p90 = float(frame["capacity_p90"].abs().sum())
+    if not np.isfinite(total_p90) or total_p90 > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
+                                  f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
+    return frame
+
+
+def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
+    plan = reps.merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
+    plan = plan.merge(sim_reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
+    plan["stretch"] = (plan["quota"] / plan["capacity_p50"]).round(4)
+    last = plan["last_quota"]
+    plan["change"] = (plan["quota"] / last - 1.0).where(last > 0).round(4)
+    plan["p_attain"] = plan["p_attain"].round(4)
+    plan["expected_payout"] = plan["expected_payout"].round(2)
+    plan["quota"] = amounts(count_units(plan["quota"], unit), unit)
+    return plan[PLAN_COLUMNS].sort_values("rep_id", kind="stable").reset_index(drop=True)
+
+
+def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float) -> pd.DataFrame:
+    units = alloc_units.merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
+    units["quota"] = amounts(count_units(units["quota"], unit), unit)
+    units["capacity_p50"] = units["capacity_p50"].round(2)
+    units["p_attain"] = units["p_attain"].round(4)
+    return units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
+
+
+def _fairness(plan: pd.DataFrame) -> dict[str, float]:
+    stretch = plan["stretch"].to_numpy(dtype=float)
+    p = plan["p_attain"].to_numpy(dtype=float)
+    return {
+        "stretch_min": round(float(stretch.min()), 4),
+        "stretch_max": round(float(stretch.max()), 4),
+        "stretch_mean": round(float(stretch.mean()), 4),
+        "stretch_std": round(float(stretch.std()), 4),
+        "stretch_spread": round(float(stretch.max() - stretch.min()), 4),
+        "p_attain_min": round(float(p.min()), 4),
+        "p_attain_max": round(float(p.max()), 4),
+    }
+
+
+def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFrame:
+    """Learned month weights by role, every rep's bookings counted (departed reps' too)."""
+    from quotaopt.periods import learn_month_weights
+
+    return learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
+
+
+def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
+                   plan_year: int, target: float, month_weights: pd.DataFrame, workers: int = 1,
+                   map_fn: Any = None) -> Any:
+    """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
+
+    ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
+    ``workers`` (threads) and ``map_fn`` (e.g. a Dask cluster) only change where the
+    chunks of draws run, never the results. ``month_weights``: :func:`month_weights_of`
+    the company (the same shape the periods were split by).
+    """
+    from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
+    from quotaopt.periods import company_quarter_weights, learn_quarter_noise, quarter_quotas
+
+    roles = reps.set_index("rep_id")["role"]
+    quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
+                              scenario.allocation.unit, month_weights, scenario.allocation.ramp)
+    sim_input = reps.merge(quarters, on="rep_id", how="left")
+    season = scenario.periods.seasonality
+    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else company_quarter_weights(month_weights)
+    try:
+        noise = learn_quarter_noise(history, groups=roles, month_weights=month_weights)
+    except Exception:  # noqa: BLE001 - too little history to learn it: use the documented default
+        noise = DEFAULT_QUARTER_NOISE
+    if not np.isfinite(noise):
+        noise = DEFAULT_QUARTER_NOISE
+    return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
+                    quarter_weights=quarter_weights, quarter_noise=noise, workers=workers, map_fn=map_fn)
+
+
+def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target: float) -> dict[str, Any]:
+    """The summary.json keys that come from the simulation (with the target-capacity gap)."""
+    shares = {"ge_100": sim.summary["share_ge_100"], "80_100": sim.summary["share_80_100"],
+              "lt_80": sim.summary["share_lt_80"]}
+    return {
+        **{k: sim.summary[k] for k in ("p_company_target", "expected_payout", "payout_p10", "payout_p50",
+                                       "payout_p90", "cost_of_sales")},
+        "reps_expected": shares,
+        "target_gap": target_gap(plan, target, (sim.draws or {}).get("company_bookings"), shares),
+        "guardrail": guardrail(scenario, shares["ge_100"]),
+        "fairness": _fairness(plan),
+        "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
+    }
+
+
+def target_gap(plan: pd.DataFrame, target: float, company_draws: Any, shares: dict[str, float]) -> dict[str, Any]:
+    """The company target and the quota total against what the reps can sell (contract §4).
+
+    Capacity sums are the reps' own P10 / P50 / P90 added up; the company's simulated
+    bookings (``company_draws``, correlated, so narrower than the summed P10-P90) are
+    given beside them when there are any.
+    """
+    p10, p50, p90 = (float(plan[f"capacity_{q}"].sum()) for q in ("p10", "p50", "p90"))
+    quota = float(plan["quota"].sum())
+    draws = np.asarray([] if company_draws is None else company_draws, dtype=float)
+    booked = {f"bookings_{k}": float(np.quantile(draws, q)) for k, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))} \
+        if draws.size else {}
+    return {
+        "company_target": target, "total_quota": quota,
+        "capacity_p10": p10, "capacity_p50": p50, "capacity_p90": p90,
+        "target_over_p50": target / p50 - 1.0 if p50 > 0 else None,
+        "quota_over_p50": quota / p50 - 1.0 if p50 > 0 else None,
+        **booked, "reps_expected": shares,
+    }
+
+
+def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
+    """``allocation.guardrail``: is the expected share of reps at quota below the minimum?"""
+    minimum = scenario.allocation.guardrail.min_share_at_quota
+    below = share_at_quota < minimum
+    message = (f"only {share_at_quota:.0%} of reps are expected to reach quota, below the guardrail "
+               f"{minimum:.0%} (allocation.guardrail.min_share_at_quota): the target asks more than most reps "
+               "can sell; lower it, or pick it with target.reps_at_quota") if below else None
+    return {"min_share_at_quota": minimum, "share_at_quota": share_at_quota, "below": below, "message": message}
+
+
+def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
+                     workers: int = 1, map_fn: Any = None) -> tuple[float, dict[str, Any]]:
+    """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
+    from quotaopt.planning import _reachability as reachability
+
+    cfg = scenario.target
+    if cfg.reps_at_quota is None and cfg.p_company is None:
+        return company_target(scenario, company, plan_year)
+    cover = 1.0 + cfg.over_assignment
+    if cfg.reps_at_quota is not None:
+        total, expected = reachability.quota_total_for_share(reps, company.teams, scenario, plan_year,
+                                                             cfg.reps_at_quota, workers=workers, map_fn=map_fn)
+        target = total / cover
+        basis: dict[str, Any] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
+                                 "expected_at_quota": round(expected, 6)}
+    else:
+        units = company.teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id"]]
+        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0)
+        basis = {"kind": "p_company", "p_company": cfg.p_company}
+    try:
+        base_year, base = growth_base(scenario, company, plan_year)
+        basis.update(growth=growth_of(target, base_year, base, plan_year), base_year=base_year,
+                     base_bookings=round(base, 2))
+    except InputError:
+        basis.update(growth=None, base_year=None, base_bookings=None)
+    return target, basis
+
+
+def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
+             scheduler: str | None = None, scheduler_timeout: float | None = None) -> PlanResult:
+    """Run the whole planning pipeline on validated inputs.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`quotaopt.io.load_inputs` (a scenario is required).
+    progress : callable, optional
+        Called with each stage name as it starts.
+    workers : int
+        Local workers: processes for per-unit MILP solves, threads for the chunks of
+        simulation draws. Never changes the plan.
+    scheduler : str, optional
+        Address of a Dask scheduler: the allocation's units and the simulation's
+        chunks run on that cluster instead. Never changes the plan.
+    scheduler_timeout : float, optional
+        Seconds to reach the scheduler, and for a worker to be there (default
+        :data:`quotaopt.parallel.SCHEDULER_TIMEOUT_S`).
+
+    Returns
+    -------
+    PlanResult
+    """
+    from dataclasses import replace
+
+    from quotaopt.allocation import allocate
+    from quotaopt.assignment import capacity_on_new_books
+    from quotaopt.periods import decompose
+
+    scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
+    if scenario is None:
+        raise InputError([Problem(str(company.folder), "plan needs a scenario file, not a data folder")])
+    timings: dict[str, float] = {}
+    map_fn = None if scheduler is None else functools.partial(_on_cluster, scheduler=scheduler,
+                                                                timeout=scheduler_timeout)
+    history = company.bookings[company.bookings["date"].dt.year < plan_year]
+
+    with _stage(timings, "capacity", progress):
+        # With assignment on: capacities before, the new books, capacities re-scored on them.
+        capacity, capacity_info, books = capacity_on_new_books(
+            scenario, company, plan_year, functools.partial(estimate_capacity, stored=inputs.model),
+            workers=workers, map_fn=map_fn)
+        if books is not None:
+            company = replace(company, accounts=books.accounts)
+            timings.update(books.timings)
+        reps = company.active_reps.merge(capacity, on="rep_id", how="left")
+
+    with _stage(timings, "target", progress):
+        target, basis = reachable_target(scenario, company, plan_year, reps, workers=workers, map_fn=map_fn)
+        company_total = target * (1.0 + scenario.target.over_assignment)
+
+    with _stage(timings, "allocation", progress):
+        try:
+            alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year, workers=workers,
+                             map_fn=map_fn)
+        except InfeasibleError as exc:
+            exc.growth = growth_text(scenario, company, plan_year)
+            raise
+        reps = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
+
+    with _stage(timings, "periods", progress):
+        weights = month_weights_of(company, history)
+        deal_size = _average_deal_size(history, reps["rep_id"])
+        periods = decompose(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
+                            scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
+
+    with _stage(timings, "simulation", progress):
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, workers=workers,
+                             map_fn=map_fn)
+
+    unit = scenario.allocation.unit
+    plan = _plan_table(reps, alloc.reps, sim.reps, unit)
+    units = _units_table(alloc.units, sim.units, unit)
+    total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
+    summary = {
+        "scenario": scenario.name,
+        "plan_year": plan_year,
+        "company_target": round(target, 2),
+        "target_basis": basis,
+        "total_quota": total_quota,
+        "over_assignment": total_quota / target - 1.0,
+        "over_assignment_requested": scenario.target.over_assignment,
+        "reps": len(plan),
+        "units": len(units),
+        **simulation_summary(sim, plan, scenario, target),
+        # Timings vary run to run: they go to the manifest (below), never to summary.json.
+        "solver": alloc.solver.record(),
+        "capacity": capacity_info,
+        "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
+        "allocation_notes": alloc.notes,
+        "exceptions": [e.record() for e in [*(books.exceptions if books else []), *alloc.exceptions]],
+        "allocation_strict": scenario.allocation.strict,
+        "bookings_credit_notes": int((history["amount"] < 0).sum()),
+    }
+    if books is not None:
+        summary["assignment"] = books.summary
+    timings.update(alloc.solver.timings.record())
+    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
+                      assignments=None if books is None else books.moves, books=None if books is None else books.books)
+
+
+def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:
+    from quotaopt.parallel import SCHEDULER_TIMEOUT_S, map_tasks
+
+    return map_tasks(func, items, scheduler=scheduler, scheduler_timeout=timeout or SCHEDULER_TIMEOUT_S)
+
+
+def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:
+    """Period quotas as integers when the unit is whole and so are they, for clean files."""
+    quota = periods["quota"].to_numpy(dtype=np.float64)
+    if len(periods) and decimals(unit) == 0 and bool((quota == np.round(quota)).all()):
+        return periods.assign(quota=quota.astype("int64"))
+    return periods
+
+
+def distributions(sim: Any) -> dict[str, np.ndarray]:
+    """Per-draw arrays and the rep attainment histogram, for the report's charts."""
+    out = dict(sim.draws)
+    hist = sim.attainment_histogram
+    if hist:
+        out["rep_attainment_edges"] = hist["edges"]
+        out["rep_attainment_counts"] = hist["counts"]
+    return out
+
+
+def _average_deal_size(history: pd.DataFrame, rep_ids: pd.Series) -> pd.Series:
+    """Average positive deal size per rep over the history, the company's for reps without deals."""
+    deals = history[history["amount"] > 0]
+    per_rep = deals.groupby("rep_id")["amount"].mean()
+    overall = float(deals["amount"].mean()) if len(deals) else 1.0
+    return per_rep.reindex(rep_ids).fillna(overall).rename("avg_deal_size")

@@ -1,0 +1,93 @@
+"""The in-memory result of a planning run: what the run folder and the reports show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Column order of plan.csv (contract §4).
+PLAN_COLUMNS = [
+    "rep_id", "team_id", "role", "capacity_p10", "capacity_p50", "capacity_p90", "quota",
+    "stretch", "last_quota", "change", "p_attain", "expected_payout", "binding",
+]
+#: Column order of units.csv (contract §4).
+UNIT_COLUMNS = ["unit_id", "parent_id", "level", "quota", "capacity_p50", "p_attain"]
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan produced, before it is written.
+
+    Attributes
+    ----------
+    name : str
+        Scenario name.
+    plan_year : int
+    plan : DataFrame
+        One row per active rep, columns :data:`PLAN_COLUMNS` (``change`` is the relative
+        change against ``last_quota``: quota / last_quota - 1, empty without a last quota).
+    periods : DataFrame
+        rep_id, period, quota[, deals, touches].
+    units : DataFrame
+        Columns :data:`UNIT_COLUMNS`, every unit of the tree.
+    summary : dict
+        The content of summary.json (deterministic: no timings, no run id).
+    distributions : dict of ndarray
+        Per-draw arrays for charts: ``company_bookings`` (total bookings per draw),
+        ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
+    timings : dict
+        Seconds per stage; go to manifest.json only.
+    assignments : DataFrame or None
+        assignments.csv (``assignment.mode`` other than off): accounts with a new owner.
+    books : DataFrame or None
+        The Books table: each rep's book before and after the assignment.
+    """
+
+    name: str
+    plan_year: int
+    plan: pd.DataFrame
+    periods: pd.DataFrame
+    units: pd.DataFrame
+    summary: dict[str, Any]
+    distributions: dict[str, np.ndarray] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    assignments: pd.DataFrame | None = None
+    books: pd.DataFrame | None = None
+
+
+def round_floats(value: Any, digits: int = 6) -> Any:
+    """Round every float in a nested structure, so summary.json is stable across platforms."""
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass
+class StoredRun:
+    """A run folder as :func:`quotaopt.io.read_run` read it back: its tables, summary and manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    plan: pd.DataFrame
+    units: pd.DataFrame
+    periods: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.path.name))
+
+    @property
+    def runs_root(self) -> Path:
+        """The runs folder this run lives in (``<root>/<scenario>/<run id>``)."""
+        return self.path.parent.parent
