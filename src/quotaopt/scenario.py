@@ -426,7 +426,8 @@ class AssignmentSolverConfig(SolverConfig):
         description="Seconds per group MILP (one pool's accounts of one tier), solved only where the relaxation, "
         "rounding and local search leave more than mip_gap. Default 2.",
     )
-    mip_gap: float = Field(0.01, ge=0, le=1, description="Relative gap per unit model. Default 0.01.")
+    mip_gap: float = Field(0.01, ge=0, le=1, description="Relative gap of the whole assignment (the sum of the "
+                           "group models against the sum of their bounds). Default 0.01.")
 
 
 class AssignmentConfig(_Strict):
