@@ -98,6 +98,7 @@ def generate_company(
     unowned: float = 0.0,
     vacant: float = 0.0,
     imbalance: float = 0.0,
+    opportunities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
 
@@ -137,6 +138,11 @@ def generate_company(
         Log-sd (0 to 3) of the weights by which each team's accounts are dealt to its seats,
         before any history: books of uneven size from the first year on. Default 0 (each seat
         its own draw of 10-20 key or 20-40 long-tail accounts).
+    opportunities : bool
+        With ``actuals_through``: also write ``opportunities.<fmt>``, the CRM pipeline behind
+        the bookings as it stood on that date, with weekly snapshots
+        (:mod:`quotaopt.datasets.pipeline`), and every opportunity's outcome in
+        ``truth/opportunities``. Seeds of everything else stay as they are.
 
     Returns
     -------
@@ -173,8 +179,9 @@ def generate_company(
 
     first_year = end_year - years  # a warm-up year: gives every history year a previous year
     cal = [Year.of(first_year + t) for t in range(years + 2)]
-    rng_org, rng_staff, rng_books, rng_season, rng_sales = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+    # A sixth child for the pipeline: spawning more children leaves the first five unchanged.
+    rng_org, rng_staff, rng_books, rng_season, rng_sales, rng_pipeline = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
     )
     org = org_mod.build_org(n_reps, rng_org)
     staff = org_mod.staff_seats(org, first_year, years, rng_staff)
@@ -212,10 +219,18 @@ def generate_company(
     if with_books:
         truth["account_value"] = tables.account_value_table(books, logos, ids, years)
         truth["rep_rate"] = tables.rep_rate_table(org, staff, books, sales, ids, years)
+    if opportunities and through is not None:
+        from quotaopt.datasets import pipeline
+
+        opp = pipeline.simulate_opportunities(sales.deals, org.seat_ka[staff.seat],
+                                              {t for t in (years - 1, years, years + 1) if t >= 1}, rng_pipeline)
+        data["opportunities"] = pipeline.snapshots(opp, np.datetime64(through.isoformat(), "D"), ids.rep, ids.account)
+        truth["opportunities"] = pipeline.truth_table(opp, ids.rep)
     counts = {name: len(frame) for name, frame in {**data, **truth}.items()}
     args = {
         "seed": int(seed), "n_reps": int(n_reps), "years": int(years), "end_year": int(end_year),
         "actuals_through": None if through is None else through.isoformat(), "fmt": fmt,
+        **({"opportunities": True} if opportunities else {}),
     }
     meta = _meta(args, cal, sales, counts)
     if with_books:
