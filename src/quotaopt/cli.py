@@ -77,15 +77,22 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Give every deal one of this many product lines (bookings product_line, truth/line_mix).")
 @click.option("--opportunities", is_flag=True,
               help="With --actuals-through: also write opportunities.csv (the CRM pipeline on that date).")
+@click.option("--unowned", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of each team's accounts nobody owns yet (new logos).")
+@click.option("--vacant", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of seats left vacant in the last history year (their accounts name a departed rep).")
+@click.option("--imbalance", type=click.FloatRange(0, 3), default=0.0, show_default=True,
+              help="Log-sd of uneven book sizes.")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
-             overwrite: bool, product_lines: int, opportunities: bool) -> None:
+             overwrite: bool, product_lines: int, opportunities: bool, unowned: float, vacant: float,
+             imbalance: float) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
                             actuals_through=through, fmt=fmt, overwrite=overwrite, product_lines=product_lines,
-                            opportunities=opportunities)
+                            opportunities=opportunities, unowned=unowned, vacant=vacant, imbalance=imbalance)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 

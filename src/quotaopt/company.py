@@ -17,7 +17,8 @@ from quotaopt.errors import InputError, Problem
 __all__ = ["ROLES", "STATUSES", "CompanyData", "check_plan_year", "parse_date_in_year"]
 
 ROLES = ("ka", "longtail")
-STATUSES = ("active", "departed")
+#: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
+STATUSES = ("active", "departed", "leave")
 
 
 @dataclass

@@ -509,6 +509,108 @@ class ReplanConfig(_Strict):
     )
 
 
+class EligibilityConfig(_Strict):
+    """Who may be given key accounts (see docs/assignment.md)."""
+
+    ka: tuple[Literal["role", "tenure", "seniority"], ...] = Field(
+        ("role",),
+        min_length=1,
+        description="Criteria a rep must all meet to be given key (tier ka) accounts: role (role ka), "
+        "tenure (at least min_tenure_years on 1 January of the plan year), seniority (reps.csv "
+        "seniority at least min_seniority). Everyone else is given long-tail accounts. Default [role].",
+    )
+    min_tenure_years: float = Field(2.0, ge=0, description="With ka: [tenure]. Default 2.")
+    min_seniority: float | None = Field(None, description="With ka: [seniority] (required there). Default unset.")
+
+    @model_validator(mode="after")
+    def _seniority(self) -> EligibilityConfig:
+        if "seniority" in self.ka and self.min_seniority is None:
+            raise ValueError("eligibility.ka names seniority: set eligibility.min_seniority too")
+        return self
+
+
+class PriorityConfig(_Strict):
+    """Top sellers get first choice of the key accounts nobody owns."""
+
+    by: Literal["attainment", "capacity"] = Field(
+        "attainment",
+        description="Rank by last complete year's attainment (bookings / last_quota; reps without one rank "
+        "last) or by capacity P50 before the assignment. Default attainment.",
+    )
+    mode: Literal["weighted", "lexicographic"] = Field(
+        "weighted",
+        description="weighted: one objective where giving an unowned key account to a lower-ranked rep "
+        "costs weight x its potential x the rank gap; lexicographic: balance and continuity first, then, "
+        "holding them, the best placement for the top sellers. Default weighted.",
+    )
+    weight: float = Field(
+        0.5, ge=0, le=10,
+        description="weighted mode: cost of giving an unowned key account to the lowest-ranked instead of "
+        "the top seller, per unit of its potential, against 1 per unit of potential off a fair share. Default 0.5.",
+    )
+
+
+class AssignmentSolverConfig(SolverConfig):
+    """The assignment MILPs' solver: the quota backends, a looser gap and a shorter limit."""
+
+    time_limit: float = Field(
+        2.0, gt=0,
+        description="Seconds per group MILP (one pool's accounts of one tier), solved only where the relaxation, "
+        "rounding and local search leave more than mip_gap. Default 2.",
+    )
+    mip_gap: float = Field(0.01, ge=0, le=1, description="Relative gap of the whole assignment (the sum of the "
+                           "group models against the sum of their bounds). Default 0.01.")
+
+
+class AssignmentConfig(_Strict):
+    """Accounts assigned to reps before quotas are set (see docs/assignment.md)."""
+
+    mode: Literal["off", "unowned_only", "rebalance"] = Field(
+        "off",
+        description="off: accounts.csv owners stand; unowned_only: accounts without an active owner (an empty "
+        "rep_id, a departed owner or one on leave) are assigned, the rest stay; rebalance: any unlocked account "
+        "may move. Default off.",
+    )
+    band: float = Field(
+        0.2, gt=0, le=1,
+        description="Soft: each rep's book potential within +-band of their fair share (fte x ramp share of "
+        "their unit's potential of their tier). Default 0.2.",
+    )
+    workload_band: float | None = Field(
+        0.5, gt=0,
+        description="Soft: each rep's number of accounts within +-this of their fair share of the count; "
+        "null: no limit. Default 0.5.",
+    )
+    max_moved: float = Field(
+        0.2, ge=0, le=1,
+        description="At most this share of a rep's current book potential (of each tier) moves to others "
+        "(rebalance). Always holds. Default 0.2.",
+    )
+    move_penalty: float = Field(
+        1.0, ge=0,
+        description="Cost of moving an account away from its owner, per unit of its last complete year's "
+        "revenue, against 1 per unit of potential off a fair share. Default 1.",
+    )
+    pools: tuple[str, ...] = Field(
+        (),
+        description="Units (teams.csv team_id) whose whole subtree shares one pool of accounts; every other "
+        "unit's reps share their own unit's accounts. Default none.",
+    )
+    ka_pools: tuple[str, ...] = Field(
+        (),
+        description="Units (teams.csv team_id) whose whole subtree shares one pool of key accounts and of the reps "
+        "eligible for them; the long tail stays with each unit (or its pools). Default none.",
+    )
+    eligibility: EligibilityConfig = Field(default_factory=EligibilityConfig)
+    priority: PriorityConfig = Field(default_factory=PriorityConfig)
+    strict: bool = Field(
+        False,
+        description="false: a band that cannot hold gives way (listed as exceptions); true: it stops the plan "
+        "(exit 3) naming the band that would hold. Default false.",
+    )
+    solver: AssignmentSolverConfig = Field(default_factory=AssignmentSolverConfig)
+
+
 class Scenario(_Strict):
     """A resolved scenario file (after ``extends``)."""
 
@@ -538,6 +640,7 @@ class Scenario(_Strict):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     replan: ReplanConfig = Field(default_factory=ReplanConfig)
+    assignment: AssignmentConfig = Field(default_factory=AssignmentConfig)
 
     # Where the file was read from; not a key of the file.
     base_dir: Path = Field(default=Path("."), exclude=True)

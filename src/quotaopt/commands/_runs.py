@@ -49,11 +49,13 @@ def result_files(result: PlanResult) -> dict[str, bytes | Callable[[], bytes]]:
     """The files of a run folder, in writing order (reports rendered lazily while staging)."""
     from quotaopt.report import render_html, render_xlsx
 
+    books = {} if result.assignments is None else {"assignments.csv": csv_bytes(result.assignments)}
     return {
         "plan.csv": csv_bytes(result.plan),
         "plan_periods.csv": csv_bytes(_periods_file(result)),
         "units.csv": csv_bytes(result.units),
         **({"plan_measures.csv": csv_bytes(result.measures)} if result.measures is not None else {}),
+        **books,
         "summary.json": json_bytes(result.summary),
         "report.html": lambda: render_html(result),
         "plan.xlsx": lambda: render_xlsx(result),

@@ -9,8 +9,10 @@ shocks, the seasonality, the plan year's deals). Modules:
 - ``sales``: capacity and the deals it produces
 - ``quotas``: last year's quotas, set the way companies set them
 - ``tables``: the contract's tables; ``company``: the public entry point and writing
+- ``truth``: what any assignment of accounts would sell (companies generated with book options)
 """
 
 from quotaopt.datasets.company import generate_company
+from quotaopt.datasets.truth import book_capacity
 
-__all__ = ["generate_company"]
+__all__ = ["book_capacity", "generate_company"]

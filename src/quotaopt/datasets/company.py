@@ -28,8 +28,12 @@ def _problem(arg: str, message: str) -> Problem:
     return Problem("generate_company", message, column=arg)
 
 
-def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any) -> list[Problem]:
+def _check_args(n_reps: Any, years: Any, seed: Any, end_year: Any, fmt: Any, books: dict[str, Any]) -> list[Problem]:
     problems = []
+    for name, value in books.items():
+        high = 3.0 if name == "imbalance" else 1.0
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= high:
+            problems.append(_problem(name, f"must be a number in [0, {high:g}] (got {value!r})"))
 
     def whole(name: str, value: Any, low: int, high: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
@@ -93,6 +97,9 @@ def generate_company(
     *,
     overwrite: bool = False,
     product_lines: int = 0,
+    unowned: float = 0.0,
+    vacant: float = 0.0,
+    imbalance: float = 0.0,
     opportunities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
@@ -126,6 +133,17 @@ def generate_company(
         0 (default): no ``product_line`` column, and every file as it always was. 1 to 6:
         each deal gets a line (:mod:`quotaopt.datasets.lines`), with ``truth/line_mix``;
         revenue and every other file stay exactly what they are without lines.
+    unowned : float
+        New accounts nobody owns yet, as a share of each team's accounts (0 to 1): an empty
+        ``rep_id`` in accounts.csv, no bookings, in the team's territories. Default 0.
+    vacant : float
+        Share of seats (0 to 1, at least one seat when > 0) whose rep leaves during the last
+        history year and is not replaced: accounts.csv still names the departed rep and
+        nobody sells to those accounts in the plan year. Default 0.
+    imbalance : float
+        Log-sd (0 to 3) of the weights by which each team's accounts are dealt to its seats,
+        before any history: books of uneven size from the first year on. Default 0 (each seat
+        its own draw of 10-20 key or 20-40 long-tail accounts).
     opportunities : bool
         With ``actuals_through``: also write ``opportunities.<fmt>``, the CRM pipeline behind
         the bookings as it stood on that date, with weekly snapshots
@@ -149,9 +167,14 @@ def generate_company(
     ``capacity`` (rep_id, year, capacity, capacity_with_shocks for every rep-year worked,
     plan year included), ``seasonality`` (month, weight, and the per-role weights),
     ``team_shocks`` (team_id, year, shock) and ``meta.json`` (arguments, counts, company
-    shock per year, model parameters).
+    shock per year, model parameters). When ``unowned``, ``vacant`` or ``imbalance`` is set,
+    ``truth/`` also holds ``account_value`` (account_id, potential, white_space, growth) and
+    ``rep_rate`` (rep_id, role, rate), from which :func:`quotaopt.datasets.book_capacity`
+    gives every plan-year rep's expected bookings for any assignment of accounts; the
+    defaults leave every file byte for byte as without them.
     """
-    problems = _check_args(n_reps, years, seed, end_year, fmt)
+    book_options = {"unowned": unowned, "vacant": vacant, "imbalance": imbalance}
+    problems = _check_args(n_reps, years, seed, end_year, fmt, book_options)
     if isinstance(product_lines, bool) or not isinstance(product_lines, int | np.integer) \
             or not 0 <= product_lines <= len(lines_mod.LINE_NAMES):
         problems.append(_problem("product_lines", f"must be a whole number in [0, {len(lines_mod.LINE_NAMES)}] "
@@ -173,11 +196,19 @@ def generate_company(
     org = org_mod.build_org(n_reps, rng_org)
     staff = org_mod.staff_seats(org, first_year, years, rng_staff)
     books = books_mod.build_books(org, rng_books)
+    # The book options draw from a stream of their own, so without them nothing changes.
+    rng_extra = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5,)))
+    with_books = any(v > 0 for v in book_options.values())
+    if vacant > 0 and n_reps > 1:
+        staff = org_mod.leave_vacant(staff, vacant, cal[years], rng_extra)
+    if imbalance > 0:
+        books = books_mod.unbalance(books, org, imbalance, rng_extra)
+    logos = books_mod.new_logos(books, org, unowned, rng_extra) if unowned > 0 else None
     base, by_role = seasonality(rng_season)
     sales = sales_mod.simulate(org, staff, books, cal, by_role, rng_sales)
     quota = last_quotas(org, staff, sales, cal)
 
-    ids = tables.Ids(staff, books)
+    ids = tables.Ids(staff, books, 0 if logos is None else len(logos.team))
     line_names = None
     if product_lines:
         # Its own stream (child 6 of the seed; 5 is the pipeline's), so the other streams and files do not move.
@@ -191,7 +222,7 @@ def generate_company(
         "teams": tables.teams_table(org),
         "reps": tables.reps_table(org, staff, ids, quota),
         "bookings": history,
-        "accounts": tables.accounts_table(org, staff, books, ids),
+        "accounts": tables.accounts_table(org, staff, books, ids, logos),
         "territories": tables.territories_table(books, ids),
     }
     if through is not None:
@@ -205,6 +236,9 @@ def generate_company(
     if product_lines:
         truth["line_mix"] = lines_mod.line_mix_table(line_truth, ids.rep, sales.employed,
                                                      [y.year for y in cal[1:]])
+    if with_books:
+        truth["account_value"] = tables.account_value_table(books, logos, ids, years)
+        truth["rep_rate"] = tables.rep_rate_table(org, staff, books, sales, ids, years)
     if opportunities and through is not None:
         from quotaopt.datasets import pipeline
 
@@ -224,6 +258,9 @@ def generate_company(
                                  "company_mix": np.round(line_truth.company_mix, 6).tolist(),
                                  "relative_growth": np.round(line_truth.growth, 6).tolist(),
                                  "season": np.round(line_truth.season, 6).tolist()}
+    if with_books:
+        meta.update(book_options)
+        meta["params"]["median_book"] = {k: round(v, 2) for k, v in books.median_book.items()}
 
     return write_company_folder(out, {**data, **{f"truth/{name}": frame for name, frame in truth.items()}}, fmt,
                                 meta=meta, overwrite=overwrite)

@@ -7,7 +7,7 @@ replaces them, which is how "departed reps' accounts are reassigned" in the data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -231,3 +231,21 @@ def staff_seats(org: Org, first_year: int, n_history: int, rng: np.random.Genera
         name=cat("name"),
         occupant=occupant,
     )
+
+
+def leave_vacant(staff: Staff, share: float, last_year: Year, rng: np.random.Generator) -> Staff:
+    """About ``share`` of the seats lose their rep during the last history year and stay empty.
+
+    The rep leaves on a random business day of that year; nobody replaces them, so their
+    accounts still name them in accounts.csv (a departed owner) and nobody sells to them
+    in the plan year. Only seats whose rep was hired before that year are chosen.
+    """
+    hired = staff.hire[staff.occupant]
+    open_seats = np.flatnonzero((hired < last_year.first) & (staff.end_excl[staff.occupant] == FAR_FUTURE))
+    count = min(len(open_seats), max(1, int(round(share * len(staff.occupant)))))
+    seats = np.sort(rng.choice(open_seats, size=count, replace=False))
+    leaving = staff.occupant[seats]
+    day = random_bdays(rng, np.full(count, last_year.first), np.full(count, last_year.end_excl))
+    end_excl = staff.end_excl.copy()
+    end_excl[leaving] = day + 1
+    return replace(staff, end_excl=end_excl)

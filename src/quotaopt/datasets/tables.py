@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.datasets._calendar import Year
-from quotaopt.datasets.books import Books
+from quotaopt.datasets.books import (
+    BOOK_ELASTICITY,
+    WHITE_SPACE_ELASTICITY,
+    Books,
+    NewLogos,
+    white_space_rel,
+)
 from quotaopt.datasets.org import Org, Staff, make_ids
 from quotaopt.datasets.sales import Sales
 
@@ -24,9 +30,9 @@ BOOKING_COLUMNS = ["date", "rep_id", "amount", "account_id"]
 class Ids:
     """Fixed-width string ids of reps, accounts and territories."""
 
-    def __init__(self, staff: Staff, books: Books):
+    def __init__(self, staff: Staff, books: Books, new_accounts: int = 0):
         self.rep = make_ids("RP", len(staff.seat), 6)
-        self.account = make_ids("AC", len(books.acc_seat), 7)
+        self.account = make_ids("AC", len(books.acc_seat) + new_accounts, 7)
         self.territory = make_ids("TR", len(books.terr_team), 5)
 
 
@@ -78,17 +84,80 @@ def reps_table(org: Org, staff: Staff, ids: Ids, last_quota: np.ndarray) -> pd.D
     )
 
 
-def accounts_table(org: Org, staff: Staff, books: Books, ids: Ids) -> pd.DataFrame:
+def accounts_table(org: Org, staff: Staff, books: Books, ids: Ids, logos: NewLogos | None = None) -> pd.DataFrame:
+    """accounts.csv: every seat's accounts under the seat's current rep, then the new logos without an owner."""
     owner = staff.occupant[books.acc_seat]
+    tier = np.where(org.seat_ka[books.acc_seat], "ka", "longtail").astype(object)
+    potential, territory = books.acc_potential, books.acc_territory
+    if logos is not None and len(logos.team):
+        owner = np.concatenate([owner, np.full(len(logos.team), -1)])  # -1: an empty rep_id
+        tier = np.concatenate([tier, np.where(logos.ka, "ka", "longtail").astype(object)])
+        potential = np.concatenate([potential, logos.potential])
+        territory = np.concatenate([territory, logos.territory])
     return pd.DataFrame(
         {
             "account_id": ids.account,
             "rep_id": _coded(owner, ids.rep),
-            "tier": np.where(org.seat_ka[books.acc_seat], "ka", "longtail").astype(object),
-            "potential": books.acc_potential,
-            "territory_id": ids.territory[books.acc_territory],
+            "tier": tier,
+            "potential": potential,
+            "territory_id": ids.territory[territory],
         }
     )
+
+
+def account_value_table(books: Books, logos: NewLogos | None, ids: Ids, growth_years: int) -> pd.DataFrame:
+    """truth/account_value: what each account adds to its holder's plan-year run rate.
+
+    ``white_space`` is the log white space of its territory relative to the median one,
+    ``growth`` its territory's market growth factor in the plan year; the potential is
+    the one published (the generator's potentials are the truth).
+    """
+    ws = white_space_rel(books)
+    territory, potential = books.acc_territory, books.acc_potential
+    if logos is not None and len(logos.team):
+        territory = np.concatenate([territory, logos.territory])
+        potential = np.concatenate([potential, logos.potential])
+    return pd.DataFrame(
+        {
+            "account_id": ids.account,
+            "potential": potential,
+            "white_space": np.round(ws[territory], 6),
+            "growth": np.round((1.0 + books.terr_growth[territory]) ** growth_years, 6),
+        }
+    )
+
+
+def rep_rate_table(org: Org, staff: Staff, books: Books, sales: Sales, ids: Ids, growth_years: int) -> pd.DataFrame:
+    """truth/rep_rate: each plan-year rep's capacity per unit of book factor (see :func:`book_factor`)."""
+    plan = sales.capacity[:, -1]
+    rep = np.flatnonzero(sales.employed[:, -1])
+    seat = staff.seat[rep]
+    factor = books.seat_factor[seat] * books.growth(growth_years)[seat]
+    return pd.DataFrame(
+        {
+            "rep_id": _coded(rep, ids.rep),
+            "role": np.where(org.seat_ka[seat], "ka", "longtail").astype(object),
+            "rate": np.round(plan[rep] / factor, 2),
+        }
+    )
+
+
+def book_factor(potential: np.ndarray, white_space: np.ndarray, growth: np.ndarray, holder: np.ndarray,
+                n_holders: int, median_book: np.ndarray) -> np.ndarray:
+    """The truth's multiplier of each holder's run rate from the book they hold.
+
+    ``(book / median book of the role) ** BOOK_ELASTICITY x exp(WHITE_SPACE_ELASTICITY x
+    potential-weighted white space) x potential-weighted market growth``; 0 for an empty book.
+    ``holder`` indexes 0..n_holders-1 (-1: held by nobody), ``median_book`` is per holder.
+    """
+    held = holder >= 0
+    sums = [np.bincount(holder[held], weights=w[held], minlength=n_holders)
+            for w in (potential, potential * white_space, potential * growth)]
+    book, ws, grown = sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = ((book / median_book) ** BOOK_ELASTICITY * np.exp(WHITE_SPACE_ELASTICITY * ws / book)
+                  * grown / book)
+    return np.where(book > 0, factor, 0.0)
 
 
 def territories_table(books: Books, ids: Ids) -> pd.DataFrame:

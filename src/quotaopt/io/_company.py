@@ -21,6 +21,8 @@ from quotaopt.ordering import sort_rows
 
 __all__ = ["load_actuals", "load_company"]
 
+#: Cell texts read as a yes / no flag (``assign_lock``); an empty cell is no.
+FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
 #: Dates quotaopt accepts (plan years run 1900-2200).
 DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31 23:59:59"))
 
@@ -29,10 +31,10 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "teams": (("team_id", "parent_id"), ("name", "target")),
     "reps": (
         ("rep_id", "team_id", "role", "hire_date"),
-        ("fte", "status", "name", "last_quota", "locked_quota"),
+        ("fte", "status", "name", "last_quota", "locked_quota", "seniority"),
     ),
     "bookings": (("date", "rep_id", "amount"), ("account_id", "product_line")),
-    "accounts": (("account_id", "rep_id", "tier"), ("potential", "territory_id")),
+    "accounts": (("account_id", "rep_id", "tier"), ("potential", "territory_id", "team_id", "assign_lock")),
     "territories": (("territory_id", "potential"), ("market_growth",)),
     "capacity": (("rep_id", "p50"), ("p10", "p90")),
     "actuals": (("date", "rep_id", "amount"), ("account_id",)),
@@ -159,6 +161,19 @@ class _Checker:
             self.add(empty, column, "is empty (expected a date YYYY-MM-DD)")
         return values.astype("datetime64[ns]")
 
+    def flag(self, column: str) -> pd.Series:
+        """A yes / no column (true, yes, 1 / false, no, 0, empty; any case); other text is flagged."""
+        if column not in self.frame.columns:
+            return pd.Series(False, index=self.frame.index, dtype=bool)
+        raw = self.frame[column]
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.fillna(False).astype(bool)
+        text = raw.astype("str").where(raw.notna(), "").str.strip().str.lower()
+        text = text.str.removesuffix(".0") if pd.api.types.is_float_dtype(raw) else text
+        known = text.isin(list(FLAGS))
+        self.add(~known, column, lambda v: f"not a yes / no value (got {v!r}, expected true, false, yes, no, 1 or 0)")
+        return text.map(FLAGS).fillna(False).astype(bool)
+
     def unique(self, values: pd.Series, column: str) -> None:
         dup = values.duplicated(keep="first") & (values != "")
         self.add(dup, column, lambda v: f"duplicate id (got {v!r}, expected unique values)")
@@ -248,6 +263,8 @@ def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series) -> pd.
         check.at_least(values, column, 0.0)
         check.total(values, column)
         out[column] = values
+    if "seniority" in frame.columns:  # optional, read by assignment.eligibility.ka: seniority
+        out["seniority"] = check.number("seniority", required=False)
     return out
 
 
@@ -269,12 +286,14 @@ def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, acc
     return pd.concat([out, frame[extra]], axis=1) if extra else out
 
 
-def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, territory_ids: pd.Series | None) -> pd.DataFrame:
+def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, territory_ids: pd.Series | None,
+                   team_ids: pd.Series) -> pd.DataFrame:
     out = frame.copy()
     out["account_id"] = check.text("account_id", required=True)
     check.unique(out["account_id"], "account_id")
-    out["rep_id"] = check.text("rep_id", required=True)
-    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    owner = check.text("rep_id", required=False)  # empty: nobody owns it yet (a new logo)
+    check.exists(owner, "rep_id", rep_ids, "reps.csv")
+    out["rep_id"] = owner.where(owner != "", None)
     out["tier"] = check.text("tier", required=True).str.lower()
     check.allowed(out["tier"], "tier", ROLES)
     potential = check.number("potential", required=False)
@@ -284,6 +303,14 @@ def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, ter
     if territory_ids is not None:
         check.exists(territory, "territory_id", territory_ids, "territories.csv")
     out["territory_id"] = territory.where(territory != "", None)
+    if "team_id" in frame.columns:  # optional: the unit an account belongs to (placing an unowned one)
+        team = check.text("team_id", required=False)
+        check.exists(team, "team_id", team_ids, "teams.csv")
+        out["team_id"] = team.where(team != "", None)
+    if "assign_lock" in frame.columns:  # optional: the account stays with its owner when books are assigned
+        lock = check.flag("assign_lock")
+        check.add(lock & (owner == ""), "assign_lock", "locks an account that has no owner (expected a rep_id to keep it with)")
+        out["assign_lock"] = lock
     return out
 
 
@@ -376,7 +403,7 @@ def load_company(folder: str | Path) -> CompanyData:
     assert reps is not None
     territories = run("territories", _load_territories)
     accounts = run("accounts", _load_accounts, reps["rep_id"],
-                   None if territories is None else territories["territory_id"])
+                   None if territories is None else territories["territory_id"], teams["team_id"])
     bookings = run("bookings", _load_bookings, reps["rep_id"],
                    None if accounts is None else accounts["account_id"])
     assert bookings is not None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
@@ -32,7 +33,8 @@ def _arrow(frame: pd.DataFrame) -> Any:
         values = frame[name].array
         if isinstance(values, pd.Categorical):
             labels = pa.array(values.categories.to_numpy(dtype=object), type=pa.string())
-            columns[str(name)] = labels.take(pa.array(values.codes))
+            codes = np.asarray(values.codes)
+            columns[str(name)] = labels.take(pa.array(codes, mask=codes < 0))  # code -1: an empty cell
         else:
             columns[str(name)] = pa.array(frame[name])
     return pa.table(columns)

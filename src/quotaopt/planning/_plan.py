@@ -7,10 +7,11 @@ through :mod:`quotaopt.io`.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -137,13 +138,17 @@ def capacity_key(scenario: Scenario, company: CompanyData, plan_year: int) -> tu
 
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
                       stored: TrainedModel | None = None,
-                      cache: CapacityCache | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      cache: CapacityCache | None = None,
+                      rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if.
 
     ``stored`` is the trained model a scenario names by folder (loaded by
     :func:`quotaopt.io.load_inputs`). ``cache`` keeps the fitted capacities by
     :func:`capacity_key`, so a what-if that changes no ``capacity.*`` key and no data
     file fits once; ``market.growth`` is applied after it and may change freely.
+    ``rebook``, given the capacities on accounts.csv's books, returns the accounts with new
+    owners (the assignment); the capacities returned are then those the model (fitted on
+    the same history) gives on the new books; a model given by hand cannot re-score.
     """
     key = capacity_key(scenario, company, plan_year)
     if cache is not None and key in cache:
@@ -155,6 +160,19 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
     frame, info = fitted.copy(), dict(fitted_info)
     frame.attrs = dict(fitted.attrs)
     factor = (1.0 + scenario.market.growth) * carry
+    frame = _scaled(frame, factor, scenario)
+    if rebook is not None:
+        accounts = rebook(frame)
+        info["rescored_on_new_books"] = scenario.capacity.model != "given"
+        if info["rescored_on_new_books"]:
+            frame = _scaled(_fit_capacity(scenario, company, plan_year, stored, books=accounts)[0], factor, scenario)
+    info["market_growth"] = scenario.market.growth
+    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    return frame, info
+
+
+def _scaled(frame: pd.DataFrame, factor: float, scenario: Scenario) -> pd.DataFrame:
+    """Capacities times the market what-if, rounded to cents, within the supported range."""
     for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
         frame[column] = (frame[column] * factor).round(2)
     total_p90 = float(frame["capacity_p90"].abs().sum())
@@ -162,15 +180,17 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
         raise InputError([Problem(str(scenario.source or "scenario"),
                                   f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
                                   f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
-    info["market_growth"] = scenario.market.growth
-    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
-    return frame, info
+    return frame
 
 
-def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
-                  stored: TrainedModel | None) -> tuple[pd.DataFrame, dict[str, Any], float]:
+def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int, stored: TrainedModel | None,
+                  books: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, Any], float]:
     """The capacity model's P10/P50/P90 before the market what-if, what was weighed, and the
-    factor carrying a prediction of a shifted year to the plan year (1 on a complete year)."""
+    factor carrying a prediction of a shifted year to the plan year (1 on a complete year).
+
+    ``books``: the model is fitted on the company as it is, and predicts each rep on these
+    accounts instead (the books after an assignment)."""
+
     from quotaopt import capacity as cap
     from quotaopt.capacity import capacity_calendar, carry_forward
 
@@ -183,6 +203,8 @@ def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
     elif kind == "train":
         model, frame = cap.estimate_capacity(seen, plan_year, quantiles=scenario.capacity.quantiles,
                                              random_state=scenario.capacity.seed)
+        if books is not None:
+            frame = cap.predict_capacity(model, replace(seen, accounts=books), plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
     else:
         if stored is None:
@@ -191,7 +213,7 @@ def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
                                       column="capacity.model")])
         model, metadata = stored.model, stored.metadata
         info["model_sha256"] = metadata.get("model_sha256")
-        frame = cap.predict_capacity(model, seen, plan_year)
+        frame = cap.predict_capacity(model, seen if books is None else replace(seen, accounts=books), plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
     if short:
         info["history_months_short"] = short
@@ -393,7 +415,9 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
     -------
     PlanResult
     """
+
     from quotaopt.allocation import allocate
+    from quotaopt.assignment import capacity_on_new_books
     from quotaopt.periods import decompose
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
@@ -408,7 +432,14 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
         check_measure_inputs(scenario, company, plan_year)
 
     with _stage(timings, "capacity", progress):
-        capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model, capacity_cache)
+        # With assignment on: capacities before, the new books, capacities re-scored on them.
+        capacity, capacity_info, books = capacity_on_new_books(
+            scenario, company, plan_year,
+            functools.partial(estimate_capacity, stored=inputs.model, cache=capacity_cache),
+            executor=executor)
+        if books is not None:
+            company = replace(company, accounts=books.accounts)
+            timings.update(books.timings)
         reps = with_locks(company.active_reps, scenario).merge(capacity, on="rep_id", how="left")
 
     with _stage(timings, "target", progress):
@@ -461,16 +492,19 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
-        "exceptions": [e.record() for e in alloc.exceptions],
+        "exceptions": [e.record() for e in [*(books.exceptions if books else []), *alloc.exceptions]],
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
         **({"measures": measures.summary} if measures is not None else {}),
     }
+    if books is not None:
+        summary["assignment"] = books.summary
     timings.update(alloc.solver.timings.record())
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=periods, units=units,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings,
                       measures=None if measures is None else measures.table,
-                      measure_periods=None if measures is None else measures.periods)
+                      measure_periods=None if measures is None else measures.periods,
+                      assignments=None if books is None else books.moves, books=None if books is None else books.books)
 
 
 def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:

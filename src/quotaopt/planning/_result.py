@@ -47,6 +47,10 @@ class PlanResult:
     measure_periods : DataFrame or None
         The other measures' periods (rep_id, measure, period, quota); ``periods`` stays
         revenue's, and plan_periods.csv then holds both with a ``measure`` column.
+    assignments : DataFrame or None
+        assignments.csv (``assignment.mode`` other than off): accounts with a new owner.
+    books : DataFrame or None
+        The Books table: each rep's book before and after the assignment.
     """
 
     name: str
@@ -59,6 +63,8 @@ class PlanResult:
     timings: dict[str, float] = field(default_factory=dict)
     measures: pd.DataFrame | None = None
     measure_periods: pd.DataFrame | None = None
+    assignments: pd.DataFrame | None = None
+    books: pd.DataFrame | None = None
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:

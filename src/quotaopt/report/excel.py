@@ -142,7 +142,7 @@ class _Writer:
 
 
 def render_xlsx(result: PlanResult) -> bytes:
-    """The run's workbook: Summary, Reps, Units and Periods sheets.
+    """The run's workbook: Summary, Reps, Units and Periods sheets (and Books, Assignments).
 
     Parameters
     ----------
@@ -177,5 +177,11 @@ def render_xlsx(result: PlanResult) -> bytes:
         frame = pd.DataFrame(result.summary["exceptions"] or [], columns=columns)
         writer.table("Exceptions", frame, {"allowed": "stretch", "used": "stretch", "amount": "money",
                                            "reps": "integer"})
+    from quotaopt.report.books import books_sheets
+
+    money = {c: "money" for c in ("fair_share", "potential_before", "potential_after", "moved_out", "moved_in",
+                                  "capacity_p50_before", "capacity_p50_after", "potential", "revenue")}
+    for name, frame in books_sheets(result):
+        writer.table(name, frame, money | {"accounts_before": "integer", "accounts_after": "integer"})
     book.close()
     return buffer.getvalue()

@@ -383,6 +383,12 @@ def render_html(result: PlanResult) -> bytes:
     shown = list(SECTIONS)
     if result.measures is not None:
         shown.insert(shown.index(("periods", "Periods")) + 1, ("measures", "Measures"))
+    if result.books is not None:  # assignment on: the Books section after the exceptions
+        from quotaopt.report.books import BOOKS_SECTION, books_html
+
+        shown.insert(2, BOOKS_SECTION)
+        bodies["books"] = lambda: books_html(result)
+        titles["books"] = "Books: accounts assigned before quotas"
     sections = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid]()}</section>' for sid, _ in shown)
     nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in shown)
     status = str((s.get("solver") or {}).get("status") or "unknown")

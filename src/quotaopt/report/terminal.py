@@ -50,7 +50,9 @@ def exception_lines(summary: dict[str, Any]) -> list[str]:
     if not found:
         return []
     total = sum(float(e.get("amount") or 0.0) for e in found)
-    lines = [f"exceptions: {len(found)} soft limit(s) gave way ({total:,.0f} in all; allocation.strict: true "
+    keys = sorted({"assignment.strict" if str(e.get("limit", "")).startswith("assign") else "allocation.strict"
+                   for e in found})
+    lines = [f"exceptions: {len(found)} soft limit(s) gave way ({total:,.0f} in all; {' or '.join(keys)}: true "
              "would stop instead)"]
     lines += [f"exception: {e['message']}" for e in found[:SHOWN_EXCEPTIONS]]
     if len(found) > SHOWN_EXCEPTIONS:
