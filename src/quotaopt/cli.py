@@ -379,6 +379,38 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
     click.echo(f"wrote {path}")
 
 
+@main.group()
+def runs() -> None:
+    """The runs of a runs folder (`runs/<scenario>/<run id>/`; `latest` names each scenario's newest)."""
+
+
+@runs.command("list")
+@click.argument("runs_root", type=click.Path(path_type=Path), default=Path("runs"))
+@click.option("--scenario", default=None, help="Only this scenario's runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_runs_command(runs_root: Path, scenario: str | None, as_json: bool) -> None:
+    """List runs with their headline figures (default folder: ./runs)."""
+    from quotaopt.io import list_runs
+
+    table = list_runs(runs_root, scenario)
+    if as_json:
+        click.echo(table.to_json(orient="records", indent=2))
+        return
+    if table.empty:
+        click.echo(f"no runs in {runs_root}")
+        return
+    shown = table.assign(
+        latest=table["latest"].map(lambda v: "*" if v else ""),
+        parent_run=table["parent_run"].fillna(""),
+        **{c: table[c].map(lambda v: "" if v is None or v != v else f"{v:,.0f}")
+           for c in ("company_target", "total_quota", "expected_payout")},
+        **{c: table[c].map(lambda v: "" if v is None or v != v else f"{v:.1%}")
+           for c in ("p_company_target", "cost_of_sales")})
+    with _wide_pandas():
+        click.echo(shown.to_string(index=False))
+    click.echo(f"{len(table)} run(s); * = latest (use <runs>/<scenario>/latest wherever a run is asked)")
+
+
 def _wide_pandas() -> Any:
     import pandas as pd
 

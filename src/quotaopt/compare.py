@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.io import read_run
+from quotaopt.io import read_run, resolve_run_path
 from quotaopt.result import StoredRun
 
 #: Headline rows of a comparison: (label, getter over summary.json).
@@ -60,6 +60,7 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
     if len(paths) < 2:
         raise InputError([Problem("compare", f"needs at least two runs, got {len(paths)}")])
     seen: dict[Path, str] = {}
+    paths = [resolve_run_path(p) for p in paths]  # `latest` counts as the run it names
     for p in paths:
         where = Path(p).resolve()
         if where in seen:

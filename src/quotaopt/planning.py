@@ -21,6 +21,7 @@ from quotaopt.capacity import TrainedModel
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
+from quotaopt.names import name_columns, rep_names, unit_names, with_names
 from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
@@ -168,8 +169,9 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
     return frame, info
 
 
-def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
-    plan = reps.merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
+def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float,
+                names: pd.DataFrame) -> pd.DataFrame:
+    plan = with_names(reps, names, "rep_id").merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
     plan = plan.merge(sim_reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
     plan["stretch"] = (plan["quota"] / plan["capacity_p50"]).round(4)
     last = plan["last_quota"]
@@ -177,15 +179,15 @@ def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataF
     plan["p_attain"] = plan["p_attain"].round(4)
     plan["expected_payout"] = plan["expected_payout"].round(2)
     plan["quota"] = amounts(count_units(plan["quota"], unit), unit)
-    return plan[PLAN_COLUMNS].sort_values("rep_id", kind="stable").reset_index(drop=True)
+    return plan[name_columns(PLAN_COLUMNS, plan)].sort_values("rep_id", kind="stable").reset_index(drop=True)
 
 
-def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float) -> pd.DataFrame:
-    units = alloc_units.merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
+def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float, names: pd.DataFrame) -> pd.DataFrame:
+    units = with_names(alloc_units, names, "unit_id").merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
     units["quota"] = amounts(count_units(units["quota"], unit), unit)
     units["capacity_p50"] = units["capacity_p50"].round(2)
     units["p_attain"] = units["p_attain"].round(4)
-    return units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
+    return units[name_columns(UNIT_COLUMNS, units)].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
 
 
 def _fairness(plan: pd.DataFrame) -> dict[str, float]:
@@ -376,8 +378,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
                              map_fn=map_fn)
 
     unit = scenario.allocation.unit
-    plan = _plan_table(reps, alloc.reps, sim.reps, unit)
-    units = _units_table(alloc.units, sim.units, unit)
+    plan = _plan_table(reps, alloc.reps, sim.reps, unit, rep_names(company.active_reps, company.teams))
+    units = _units_table(alloc.units, sim.units, unit, unit_names(company.teams))
     total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
     summary = {
         "scenario": scenario.name,

@@ -28,6 +28,13 @@ from quotaopt.io._models import (
     resolve_model_dir,
     save_model,
 )
+from quotaopt.io._run_index import (
+    LATEST,
+    RUN_LIST_COLUMNS,
+    list_runs,
+    resolve_run_path,
+    write_latest,
+)
 from quotaopt.io._runs import (
     FAULT_ENV,
     PLAN_FILES,
@@ -45,7 +52,7 @@ from quotaopt.io._scenario import load_scenario
 from quotaopt.io._tables import sha256_file
 
 __all__ = [
-    "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
+    "AUDIT_LOG", "FAULT_ENV", "LATEST", "RUN_LIST_COLUMNS", "list_runs", "resolve_run_path", "write_latest", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
     "load_scenario", "load_trusted_model", "probe_writable", "publish", "read_run", "regular_file_problem",
