@@ -164,7 +164,7 @@ def write_result(
 
 def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
          workers: int = 1, scheduler: str | None = None,
-         scheduler_timeout: float | None = None) -> tuple[PlanResult, WrittenRun]:
+         scheduler_timeout: float | None = None, overrides: str | Path | None = None) -> tuple[PlanResult, WrittenRun]:
     """Run the main job on a scenario file and write its run folder.
 
     Parameters
@@ -182,14 +182,26 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
         Neither changes the plan.
     scheduler_timeout : float, optional
         Seconds to reach the scheduler, and for a worker to be there (default 30).
+    overrides : str or Path, optional
+        An edited plan.xlsx: the filled ``new_quota`` cells of its Overrides sheet are
+        locked quotas (over reps.csv's ``locked_quota``); the manifest records the file's
+        SHA-256 and the quotas read.
 
     Returns
     -------
     (PlanResult, WrittenRun)
+
+    Examples
+    --------
+    >>> import quotaopt as qo  # doctest: +SKIP
+    >>> result, run = qo.plan("scenarios/example.yaml", overrides="edited.xlsx")  # doctest: +SKIP
     """
     from quotaopt.planning import run_plan
 
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    extra_manifest: dict[str, Any] = {}
+    if overrides is not None:
+        inputs, extra_manifest = with_overrides(inputs, overrides)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
     if scheduler:
@@ -201,7 +213,21 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
                           scheduler_timeout=scheduler_timeout)
     except InfeasibleError as exc:
         raise infeasible_with_details(exc, runs_root, inputs) from None
-    return result, write_result(result, inputs, runs_root, on_stage=progress)
+    return result, write_result(result, inputs, runs_root, on_stage=progress, extra_manifest=extra_manifest)
+
+
+def with_overrides(inputs: Inputs, workbook: str | Path) -> tuple[Inputs, dict[str, Any]]:
+    """The inputs with a workbook's override quotas locked, and what the manifest records of it."""
+    import dataclasses
+
+    from quotaopt.io import read_overrides
+    from quotaopt.overrides import apply_overrides
+
+    assert inputs.scenario is not None
+    found = read_overrides(workbook, inputs.company, inputs.scenario.allocation.unit)
+    inputs = dataclasses.replace(inputs, company=apply_overrides(inputs.company, found.quotas))
+    hashes = {**input_hashes(inputs), f"overrides/{Path(workbook).name}": found.sha256}
+    return inputs, {"inputs": hashes, "overrides": found.record()}
 
 
 #: The per-unit detail of a plan that cannot exist, beside the scenario's runs (replaced each time).
@@ -268,6 +294,7 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
         When a data file's SHA-256 differs from the one the run recorded.
     """
     from quotaopt.io import load_company
+    from quotaopt.overrides import apply_overrides, recorded_overrides
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
@@ -276,12 +303,13 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     scenario = validate_scenario(raw, label=f"{run.path}/manifest.json", base_dir=source.parent)
     scenario = scenario.model_copy(update={"source": source, "sources": ()})
     company = load_company(manifest["data_folder"])
+    locks = recorded_overrides(manifest)
     recorded = {k.removeprefix("data/"): v for k, v in manifest["inputs"].items() if k.startswith("data/")}
     changed = sorted(name for name, digest in company.files.items() if recorded.get(name) != digest)
     if changed:
         raise InputError([Problem(str(company.folder / name), f"changed since run {run.run_id} (SHA-256 differs "
                                   "from its manifest); plan again instead") for name in changed])
-    return Inputs(scenario=scenario, company=company, plan_year=int(manifest["plan_year"]))
+    return Inputs(scenario=scenario, company=apply_overrides(company, locks), plan_year=int(manifest["plan_year"]))
 
 
 def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | None = None) -> tuple[PlanResult, WrittenRun]:

@@ -172,8 +172,10 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
               help="Dask scheduler address (tcp://host:port): unit solves and simulation chunks run there.")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
               help="Seconds to reach the scheduler, and again for a worker to be there.")
+@click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An edited plan.xlsx: quotas typed in its Overrides sheet (new_quota) are locked.")
 def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-         scheduler_timeout: float) -> None:
+         scheduler_timeout: float, overrides: Path | None) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
@@ -182,7 +184,10 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
     with _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
-                                   scheduler_timeout=scheduler_timeout)
+                                   scheduler_timeout=scheduler_timeout, overrides=overrides)
+    if overrides is not None:
+        locked = written.manifest.get("overrides", {}).get("quotas", {})
+        click.echo(f"overrides: {len(locked)} quota(s) locked from {overrides}")
     _echo_headline(result.summary, written.path)
 
 
@@ -218,21 +223,50 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
 
 @main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--reps", "by_rep", is_flag=True,
+              help="Also list every rep whose quota, stretch or chance changed (with the reason), and unit deltas.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the table as CSV.")
-def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
-    """Compare runs side by side: headline figures and unit quotas."""
-    from quotaopt.compare import compare_runs
+              help="Also write the table: CSV, or a workbook when the name ends in .xlsx.")
+def compare(runs: tuple[Path, ...], by_rep: bool, out_file: Path | None) -> None:
+    """Compare runs side by side: headline figures and unit quotas (with --reps: rep by rep)."""
+    from quotaopt.compare import compare_tables, load_runs
+    from quotaopt.compare_reps import compare_reps, out_kind, write_comparison_xlsx
     from quotaopt.io import probe_writable, write_file_atomic
 
     if out_file is not None:
         probe_writable(out_file.parent, "--out")
-    table = compare_runs(list(runs))
+    read, labels = load_runs(list(runs))
+    table = compare_tables(read, labels)
+    number = lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"  # noqa: E731
     with _wide_pandas():
-        click.echo(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"))
+        click.echo(table.to_string(float_format=number))
+    reps = compare_reps(read, labels) if by_rep else None
+    if reps is not None:
+        # On screen the runs are #1, #2 ... (the files keep the full labels).
+        short = {f": {label}": f" #{i}" for i, label in enumerate(labels, start=1)}
+
+        def shorten(frame: Any) -> Any:
+            return frame.rename(columns=lambda c: next((c.replace(k, v) for k, v in short.items() if
+                                                        c.endswith(k)), c))
+
+        click.echo("\n" + "; ".join(f"#{i} = {label}" for i, label in enumerate(labels, start=1)))
+        click.echo(f"reps that changed: {len(reps.reps)} of {reps.compared}")
+        if len(reps.reps):
+            shown = reps.reps[[c for c in reps.reps.columns if not c.startswith(("binding:", "stretch:"))]]
+            with _wide_pandas():
+                click.echo(shorten(shown).to_string(index=False, float_format=number))
+        click.echo(f"units that changed: {len(reps.units)}")
+        if len(reps.units):
+            with _wide_pandas():
+                click.echo(shorten(reps.units).to_string(index=False, float_format=number))
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomic(out_file, table.to_csv(lineterminator="\n").encode("utf-8"))
+        if out_kind(out_file) == "xlsx":
+            data = write_comparison_xlsx(table, reps)
+        else:
+            data = (reps.long_table() if reps is not None else table).to_csv(
+                index=reps is None, lineterminator="\n").encode("utf-8")
+        write_file_atomic(out_file, data)
         click.echo(f"wrote {out_file}")
 
 

@@ -57,6 +57,17 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
         Index ``section`` (headline / unit) and ``item``; one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
     """
+    return compare_tables(*load_runs(paths))
+
+
+def load_runs(paths: Sequence[str | Path]) -> tuple[list[StoredRun], list[str]]:
+    """Read the runs to compare (at least two, each once) and label them.
+
+    Raises
+    ------
+    InputError
+        Fewer than two runs, the same run twice, or a folder that is not a complete run.
+    """
     if len(paths) < 2:
         raise InputError([Problem("compare", f"needs at least two runs, got {len(paths)}")])
     seen: dict[Path, str] = {}
@@ -68,7 +79,11 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
                                       "needs different runs")])
         seen[where] = str(p)
     runs = [read_run(p) for p in paths]
-    labels = _labels(runs)
+    return runs, _labels(runs)
+
+
+def compare_tables(runs: Sequence[StoredRun], labels: Sequence[str]) -> pd.DataFrame:
+    """The headline and unit-quota table of :func:`compare_runs` over runs already read."""
     rows: dict[tuple[str, str], list[object]] = {}
     for label, path in HEADLINE_ROWS:
         rows[("headline", label)] = [_get(r.summary, path) for r in runs]
@@ -79,7 +94,7 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
             match = r.units.loc[r.units["unit_id"] == unit, "quota"]
             values.append(match.iloc[0].item() if len(match) else None)
         rows[("unit_quota", unit)] = values
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=labels)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(labels))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["section", "item"])
     first = labels[0]
     for label in labels[1:]:

@@ -240,6 +240,7 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     InfeasibleError, SolverError
         From the re-plan's allocation; nothing is written.
     """
+    from quotaopt.overrides import apply_overrides, recorded_overrides
     from quotaopt.recalibrate import check_request
     from quotaopt.report.status_html import render_status_html
 
@@ -255,7 +256,8 @@ def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.da
     folder = run.manifest.get("data_folder")
     if not folder:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
-    company = load_company(folder)
+    # Quotas set by hand with `plan --overrides` stay locked in a re-plan of that run.
+    company = apply_overrides(load_company(folder), recorded_overrides(run.manifest))
     actuals_file = Path(actuals_path)
     actuals = load_actuals(actuals_file, company, plan_year)
     result = assess(run, company, actuals, scenario, plan_year, day, draws)

@@ -28,6 +28,7 @@ from quotaopt.io._models import (
     resolve_model_dir,
     save_model,
 )
+from quotaopt.io._overrides import read_overrides
 from quotaopt.io._run_index import (
     LATEST,
     RUN_LIST_COLUMNS,
@@ -55,7 +56,7 @@ __all__ = [
     "AUDIT_LOG", "FAULT_ENV", "LATEST", "RUN_LIST_COLUMNS", "list_runs", "resolve_run_path", "write_latest", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
-    "load_scenario", "load_trusted_model", "probe_writable", "publish", "read_run", "regular_file_problem",
+    "load_scenario", "load_trusted_model", "read_overrides", "probe_writable", "publish", "read_run", "regular_file_problem",
     "replace_folder", "require_regular_file", "resolve_model_dir", "save_model", "sha256_bytes", "sha256_file",
     "write_company_folder", "write_csv_tables", "write_file_atomic", "write_run", "written_by_generate",
 ]

@@ -1,4 +1,13 @@
-"""plan.xlsx: the run's tables as a workbook (Summary, Reps, Units, Periods), built in memory.
+"""plan.xlsx: a workbook sales ops can work in, built in memory.
+
+Sheets: **Summary** (the plan in words, numbers formatted), **Reps** (names beside ids,
+money and percentage formats, the chance of reaching quota coloured like the page),
+**Quota by month** (or quarter, week: one row per rep, one column per period, totals
+row and column as live SUM formulas), **Units** (the tree, indented and foldable),
+**Exceptions** (every soft limit that gave way, and what each ``binding`` means),
+**Overrides** (every rep with an empty ``new_quota`` column: type quotas there and feed
+the file back with ``quotaopt plan SCENARIO --overrides plan.xlsx``; see
+:mod:`quotaopt.overrides`) and **Details** (every summary.json key, flat).
 
 Numbers are stored as numbers with formats; text that a spreadsheet could read as a
 formula (it starts with = + - @, a tab or a carriage return) gets a leading apostrophe,
@@ -117,8 +126,9 @@ class _Writer:
                 options["value"] = value
             sheet.conditional_format(1, col, rows, col, options)
 
-    def summary(self, summary: dict[str, Any]) -> None:
-        sheet = self.book.add_worksheet("Summary")
+    def details(self, summary: dict[str, Any]) -> None:
+        """Every summary.json key, flattened with dots, one per row."""
+        sheet = self.book.add_worksheet("Details")
         sheet.write_string(0, 0, "key", self.header)
         sheet.write_string(0, 1, "value", self.header)
         rows = list(flatten(summary))
@@ -142,7 +152,7 @@ class _Writer:
 
 
 def render_xlsx(result: PlanResult) -> bytes:
-    """The run's workbook: Summary, Reps, Units and Periods sheets.
+    """The run's workbook (see the module docstring for its sheets).
 
     Parameters
     ----------
@@ -156,22 +166,15 @@ def render_xlsx(result: PlanResult) -> bytes:
     """
     import xlsxwriter
 
+    from quotaopt.report._workbook import add_sheets
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False})
     book.set_properties({"title": f"quotaopt plan {result.name} {result.plan_year}", "author": "quotaopt",
                          "created": datetime(2000, 1, 1)})
     writer = _Writer(book)
-    writer.summary(result.summary)
-    for name, frame in (("Reps", result.plan), ("Units", result.units)):
-        for sheet in writer.table(name, frame, _COLUMN_KINDS):
-            if "p_attain" in frame.columns:
-                writer.colour_bands(sheet, list(frame.columns).index("p_attain"), min(len(frame), MAX_DATA_ROWS))
-    writer.table("Periods", result.periods, _COLUMN_KINDS)
-    if "exceptions" in result.summary:
-        columns = ["unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"]
-        frame = pd.DataFrame(result.summary["exceptions"] or [], columns=columns)
-        writer.table("Exceptions", frame, {"allowed": "stretch", "used": "stretch", "amount": "money",
-                                           "reps": "integer"})
+    add_sheets(writer, result)
+    writer.details(result.summary)
     book.close()
     return buffer.getvalue()
