@@ -319,6 +319,7 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     summary figures are recomputed.
     """
     from quotaopt.planning import (
+        comparable_last,
         distributions,
         month_weights_of,
         simulate_stage,
@@ -353,7 +354,8 @@ def simulate_run(run_path: str | Path, draws: int | None = None, seed: int | Non
     summary = round_floats({**run.summary, **simulation_summary(sim, plan_table, inputs.scenario,
                                                                 float(run.summary["company_target"]))})
     result = PlanResult(name=inputs.scenario.name, plan_year=inputs.plan_year, plan=plan_table, periods=run.periods,
-                        units=unit_table, summary=summary, distributions=distributions(sim))
+                        units=unit_table, summary=summary, distributions=distributions(sim),
+                        comparable_last=comparable_last(reps, inputs.plan_year, len(inputs.scenario.allocation.ramp)))
     written = write_result(result, inputs, run.runs_root, parent_run=run.run_id,
                            extra_manifest={"derived_from": {"run": run.run_id, "action": "simulate",
                                                             "draws": draws, "seed": seed}})

@@ -403,7 +403,16 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     }
     timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
-                      summary=round_floats(summary), distributions=distributions(sim), timings=timings)
+                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
+                      comparable_last=comparable_last(reps, plan_year, len(scenario.allocation.ramp)))
+
+
+def comparable_last(reps: pd.DataFrame, plan_year: int, ramp_quarters: int) -> frozenset[str]:
+    """Reps whose last quota covers a full ramped year (the ones max_change compares with)."""
+    from quotaopt.allocation.bounds import full_year_last
+
+    full = full_year_last(pd.to_datetime(reps["hire_date"]), plan_year, ramp_quarters)
+    return frozenset(reps.loc[full, "rep_id"].astype(str))
 
 
 def _on_cluster(func: Any, items: Any, scheduler: str, timeout: float | None) -> list[Any]:

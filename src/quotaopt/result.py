@@ -42,6 +42,9 @@ class PlanResult:
         ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
     timings : dict
         Seconds per stage; go to manifest.json only.
+    comparable_last : frozenset of str, optional
+        Reps whose ``last_quota`` covers a full ramped year (only against those is a
+        change in per cent meaningful; the report shows it for them alone). None: unknown.
     """
 
     name: str
@@ -52,6 +55,7 @@ class PlanResult:
     summary: dict[str, Any]
     distributions: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    comparable_last: frozenset[str] | None = None
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:
