@@ -54,7 +54,7 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``section`` (headline / unit) and ``item``; one column per run, plus, for
+        Index ``section`` (headline / unit) and ``item``; ``name`` (a unit's name), one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
     """
     return compare_tables(*load_runs(paths))
@@ -96,6 +96,13 @@ def compare_tables(runs: Sequence[StoredRun], labels: Sequence[str]) -> pd.DataF
         rows[("unit_quota", unit)] = values
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(labels))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["section", "item"])
+    names: dict[str, str] = {}
+    for r in runs:  # a unit's name from the latest run that has one
+        if "name" in r.units:
+            names.update({str(u): str(n) for u, n in zip(r.units["unit_id"], r.units["name"], strict=True)
+                          if isinstance(n, str) and n})
+    table.insert(0, "name", [names.get(str(item), "") if section == "unit_quota" else ""
+                             for section, item in table.index])
     first = labels[0]
     for label in labels[1:]:
         a = pd.to_numeric(table[first], errors="coerce")

@@ -106,7 +106,7 @@ def _summary(writer: Any, result: PlanResult) -> None:
     solver = s.get("solver") or {}
     row += 2
     sheet.write_string(row, 0, "Solver (technical)", label)
-    gap_value = solver.get("gap")
+    gap_value: Any = solver.get("gap")
     status = str(solver.get("status", "unknown"))
     sheet.write_string(row, 1, _text(f"{solver.get('backend', '')}: {status}"
                                      + ("" if is_missing(gap_value) else f", gap {float(gap_value):.4%}")), wrap)
@@ -228,7 +228,8 @@ def _units(writer: Any, result: PlanResult) -> None:
                 sheet.write_number(row, col, float(value), writer.formats[_KINDS[column]])
             elif not is_missing(value):
                 sheet.write_string(row, col, _text(value))
-        quota, cap = unit.get("quota"), unit.get("capacity_p50")
+        quota: Any = unit.get("quota")
+        cap: Any = unit.get("capacity_p50")
         if not is_missing(quota) and not is_missing(cap) and float(cap) > 0:
             sheet.write_number(row, len(columns), float(quota) / float(cap), writer.formats["stretch"])
         sheet.write_number(row, len(columns) + 1, below[ids[i]], writer.formats["integer"])
@@ -268,8 +269,9 @@ def _exceptions(writer: Any, result: PlanResult) -> None:
     for col, head in enumerate(("binding", "reps", "what it means")):
         sheet.write_string(row, col, head, writer.header)
     plan = result.plan
-    counts = plan["binding"].astype(str).value_counts().sort_index() if "binding" in plan and len(plan) else {}
-    for binding, count in dict(counts).items():
+    counts: dict[str, int] = ({str(k): int(v) for k, v in plan["binding"].astype(str).value_counts().sort_index()
+                               .items()} if "binding" in plan and len(plan) else {})
+    for binding, count in counts.items():
         row += 1
         sheet.write_string(row, 0, _text(binding))
         sheet.write_number(row, 1, int(count), writer.formats["integer"])
@@ -295,16 +297,20 @@ def _overrides(writer: Any, result: PlanResult) -> None:
     for col, head in enumerate(heads):
         sheet.write_string(header_row, col, head, writer.header)
     quota_col = len(columns)
-    for i, (_, rep) in enumerate(plan.iterrows(), start=header_row + 1):
-        for col, column in enumerate(columns):
-            value = rep[column]
-            if is_missing(value):
-                continue
-            if column in _KINDS:
-                sheet.write_number(i, col, float(value), writer.formats[_KINDS[column]])
-            else:
-                sheet.write_string(i, col, _text(value))
-        sheet.write_blank(i, quota_col, None, edit)
+    first = header_row + 1
+    for col, column in enumerate(columns):
+        values = plan[column]
+        if column in _KINDS:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            fmt = writer.formats[_KINDS[column]]
+            for i in np.flatnonzero(np.isfinite(numbers)).tolist():
+                sheet.write_number(first + i, col, numbers[i], fmt)
+        else:
+            for i, value in enumerate(values.tolist()):
+                if not is_missing(value):
+                    sheet.write_string(first + i, col, _text(value))
+    for i in range(len(plan)):
+        sheet.write_blank(first + i, quota_col, None, edit)
     n = len(plan)
     if n:
         sheet.data_validation(header_row + 1, quota_col, header_row + n, quota_col, {
