@@ -23,8 +23,10 @@ notebook: setup
 	$(BIN)/python -m pip install -q -e ".[dev,notebook]"
 	cd notebooks && ../$(BIN)/jupyter lab annual_planning.ipynb
 
+## ruff, and the layering of docs/modules.md (the import-linter contract in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 from quotaopt.report import render_xlsx
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 
 def synthetic_result(n_reps: int, split: str, seed: int = 0) -> PlanResult:

@@ -29,5 +29,5 @@ def test_annual_planning_notebook_runs_clean(tmp_path: Path, monkeypatch: pytest
     images = [o for o in outputs if "image/png" in (o.get("data") or {})]
     assert len(images) >= 6  # every chart cell drew inline
     sources = "\n".join(cell.source for cell in nb.cells)
-    for call in ("overrides=", "compare_reps(", "track_run(", "explain_payout(", "load_scenario("):
+    for call in ("overrides=", "compare_by_rep(", "qo.track(", "qo.payout(", "load_scenario("):
         assert call in sources, call  # lock a quota, who moved, tracking, payout, a what-if

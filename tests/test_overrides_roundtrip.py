@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.overrides import OVERRIDES_SHEET, QUOTA_HEADER
+from quotaopt.planning import OVERRIDES_SHEET, QUOTA_HEADER
 
 DATA = Path(__file__).parent / "data" / "company15"
 
@@ -113,7 +113,7 @@ def test_a_re_plan_keeps_the_overrides_locked(planned) -> None:
     _edit(first / "plan.xlsx", edited, {rep["rep_id"]: int(rep["quota"]) + 10_000})
     _invoke("plan", str(scenario), "--overrides", str(edited))
     run = _latest(folder / "runs", "c15")
-    from quotaopt.api import inputs_of_run
+    from quotaopt.commands import inputs_of_run
     from quotaopt.io import read_run
 
     inputs = inputs_of_run(read_run(run))

@@ -9,7 +9,7 @@ below it get frames and typed results, never a path to open.
 
 from quotaopt.io._atomic import STAGING, Staging, publish, replace_folder, write_file_atomic
 from quotaopt.io._audit import AUDIT_LOG
-from quotaopt.io._company import load_actuals, load_company
+from quotaopt.io._company import load_actuals, load_company, load_truth_capacity
 from quotaopt.io._company_files import (
     check_company_out_dir,
     write_company_folder,
@@ -53,10 +53,12 @@ from quotaopt.io._scenario import load_scenario
 from quotaopt.io._tables import sha256_file
 
 __all__ = [
-    "AUDIT_LOG", "FAULT_ENV", "LATEST", "RUN_LIST_COLUMNS", "list_runs", "resolve_run_path", "write_latest", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
+    "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "LATEST", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES",
+    "RUN_LIST_COLUMNS", "STAGING", "list_runs", "read_overrides", "resolve_run_path", "write_latest",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
-    "load_scenario", "load_trusted_model", "read_overrides", "probe_writable", "publish", "read_run", "regular_file_problem",
+    "load_scenario", "load_truth_capacity", "load_trusted_model", "probe_writable", "publish", "read_run",
+    "regular_file_problem",
     "replace_folder", "require_regular_file", "resolve_model_dir", "save_model", "sha256_bytes", "sha256_file",
     "write_company_folder", "write_csv_tables", "write_file_atomic", "write_run", "written_by_generate",
 ]

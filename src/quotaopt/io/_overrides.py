@@ -19,7 +19,7 @@ from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
 from quotaopt.io._fsguard import require_regular_file
 from quotaopt.money import MAX_AMOUNT
-from quotaopt.overrides import ID_HEADER, OVERRIDES_SHEET, QUOTA_HEADER, Overrides
+from quotaopt.planning import ID_HEADER, OVERRIDES_SHEET, QUOTA_HEADER, Overrides
 
 #: Rows searched for the header (the sheet opens with a line of instructions).
 HEADER_SEARCH_ROWS = 20

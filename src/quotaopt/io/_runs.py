@@ -28,7 +28,7 @@ from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
-from quotaopt.result import StoredRun
+from quotaopt.planning import StoredRun
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")

@@ -2,7 +2,7 @@
 Exceptions and Overrides (the flat Details sheet is :meth:`quotaopt.report.excel._Writer.details`).
 
 Every number is a number with a format; every piece of user text goes through
-:func:`quotaopt.report.excel.safe_text`; the only formulas are the grid's SUMs, written
+:func:`quotaopt.report._common.safe_text`; the only formulas are the grid's SUMs, written
 with their values so a viewer that does not recalculate still shows them.
 """
 
@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.overrides import ID_HEADER, OVERRIDES_SHEET, QUOTA_HEADER
-from quotaopt.report._common import is_missing
+from quotaopt.planning import ID_HEADER, OVERRIDES_SHEET, QUOTA_HEADER, PlanResult
+from quotaopt.report._common import is_missing, safe_text
 from quotaopt.report._words import PLAN_TITLES, UNIT_TITLES, binding_meaning
-from quotaopt.result import PlanResult
 
 #: Sheet name of the period grid per split.
 GRID_SHEETS = {"quarter": "Quota by quarter", "month": "Quota by month", "week": "Quota by week"}
@@ -31,8 +30,6 @@ def _split(periods: pd.DataFrame) -> str:
 
 
 def _text(value: Any) -> str:
-    from quotaopt.report.excel import safe_text
-
     return "" if is_missing(value) else safe_text(str(value))
 
 
@@ -120,10 +117,9 @@ def _summary(writer: Any, result: PlanResult) -> None:
 def _reps(writer: Any, result: PlanResult) -> None:
     plan = result.plan
     shown, kinds = _titled(plan, PLAN_TITLES)
-    from quotaopt.report.excel import MAX_DATA_ROWS
-
+    per_sheet = writer.rows_per_sheet()
     for part, sheet in enumerate(writer.table("Reps", shown, kinds)):
-        n = min(len(plan) - part * MAX_DATA_ROWS, MAX_DATA_ROWS)
+        n = min(len(plan) - part * per_sheet, per_sheet)
         if "p_attain" in plan.columns:
             writer.colour_bands(sheet, list(plan.columns).index("p_attain"), n)
         if "binding" in plan.columns and n:
@@ -140,8 +136,6 @@ def _reps(writer: Any, result: PlanResult) -> None:
 
 def _grid(writer: Any, result: PlanResult) -> None:
     """One row per rep, one column per period; SUM formulas for each rep's total and each period's."""
-    from quotaopt.report.excel import MAX_DATA_ROWS
-
     periods = result.periods
     if periods.empty:
         return
@@ -157,7 +151,7 @@ def _grid(writer: Any, result: PlanResult) -> None:
         sheet.write_string(0, col, _text(head), writer.header)
     first, last = 3, 3 + len(labels) - 1
     values = grid.to_numpy(dtype=float)
-    n = min(len(grid), MAX_DATA_ROWS - 1)  # the totals row needs one
+    n = min(len(grid), writer.rows_per_sheet() - 1)  # the totals row needs one
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     for i in range(n):

@@ -7,7 +7,7 @@ row and column as live SUM formulas), **Units** (the tree, indented and foldable
 **Exceptions** (every soft limit that gave way, and what each ``binding`` means),
 **Overrides** (every rep with an empty ``new_quota`` column: type quotas there and feed
 the file back with ``quotaopt plan SCENARIO --overrides plan.xlsx``; see
-:mod:`quotaopt.overrides`) and **Details** (every summary.json key, flat).
+:mod:`quotaopt.planning`'s overrides) and **Details** (every summary.json key, flat).
 
 Numbers are stored as numbers with formats; text that a spreadsheet could read as a
 formula (it starts with = + - @, a tab or a carriage return) gets a leading apostrophe,
@@ -24,14 +24,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.report._common import BAND_FILLS, GREEN_AT, YELLOW_AT, flatten, key_kind
-from quotaopt.result import PlanResult
+from quotaopt.planning import PlanResult
+from quotaopt.report._common import (
+    BAND_FILLS,
+    GREEN_AT,
+    YELLOW_AT,
+    flatten,
+    key_kind,
+    safe_text,
+)
+from quotaopt.report._workbook import add_sheets
 
 #: Data rows per sheet: Excel's 1,048,576 rows less the header. Larger tables continue
 #: on "Periods (2)", "Periods (3)" ...
 MAX_DATA_ROWS = 1_048_575
-#: Text that spreadsheets treat as the start of a formula.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 _NUMBER_FORMATS = {"money": "#,##0", "percent": "0.0%", "stretch": "0.00", "integer": "#,##0",
                    "whole": "0", "plain": "General", "decimal": "#,##0.0"}
@@ -44,11 +50,6 @@ _COLUMN_KINDS = {
 _SUMMARY_KINDS = {"plan_year": "whole", "target_basis.base_year": "whole", "simulation.seed": "whole"}
 
 
-def safe_text(value: str) -> str:
-    """Text as stored in a cell: a leading apostrophe defuses formula-like text."""
-    return "'" + value if value.startswith(FORMULA_LEADS) else value
-
-
 class _Writer:
     """Formats and sheet writing for one workbook."""
 
@@ -58,6 +59,11 @@ class _Writer:
                                            "border": 1, "border_color": "#374151", "valign": "vcenter"})
         self.formats = {kind: workbook.add_format({"num_format": fmt}) for kind, fmt in _NUMBER_FORMATS.items()}
         self.bands = {band: workbook.add_format({"bg_color": fill}) for band, fill in BAND_FILLS.items()}
+
+    @staticmethod
+    def rows_per_sheet() -> int:
+        """Data rows a sheet holds before a table continues on the next (:data:`MAX_DATA_ROWS`)."""
+        return MAX_DATA_ROWS
 
     def table(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> list[Any]:
         """Write a frame as one or more sheets named ``name``, ``name (2)`` ...; return the sheets."""
@@ -166,8 +172,6 @@ def render_xlsx(result: PlanResult) -> bytes:
     """
     import xlsxwriter
 
-    from quotaopt.report._workbook import add_sheets
-
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False})
@@ -178,3 +182,32 @@ def render_xlsx(result: PlanResult) -> bytes:
     writer.details(result.summary)
     book.close()
     return buffer.getvalue()
+
+
+def render_tables_xlsx(sheets: dict[str, pd.DataFrame], title: str) -> bytes:
+    """Frames as a workbook, one sheet each (``compare --out x.xlsx``), numbers formatted by column name.
+
+    Columns named like quotas and deltas are money, ``p_attain ...`` percentages and
+    ``stretch ...`` stretches; the same frames always give the same bytes.
+    """
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    book.set_properties({"title": title, "author": "quotaopt", "created": datetime(2000, 1, 1)})
+    writer = _Writer(book)
+    for name, frame in sheets.items():
+        kinds = {str(c): _compare_kind(str(c)) for c in frame.columns}
+        writer.table(name, frame, kinds)
+    book.close()
+    return buffer.getvalue()
+
+
+def _compare_kind(column: str) -> str:
+    bare = column.removeprefix("delta ")
+    if bare.startswith("p_attain"):
+        return "percent"
+    if bare.startswith("stretch"):
+        return "stretch"
+    return "money" if bare.startswith(("quota", "delta")) else "plain"

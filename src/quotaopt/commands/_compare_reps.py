@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from quotaopt.result import StoredRun
+from quotaopt.planning import StoredRun
 
 #: Changes smaller than this in stretch or chance (both written to 4 decimals) are no change.
 TOLERANCE = 5e-5
@@ -149,33 +148,3 @@ def _units(runs: Sequence[StoredRun], labels: list[str]) -> pd.DataFrame:
         table[f"delta quota: {label}"] = pd.to_numeric(b, errors="coerce") - pd.to_numeric(a, errors="coerce")
         changed |= _moved(a, b, 0.0) | _moved(table[f"p_attain: {base}"], table[f"p_attain: {label}"], TOLERANCE)
     return table[changed].sort_index().reset_index()
-
-
-def write_comparison_xlsx(headline: pd.DataFrame, reps: RepComparison | None) -> bytes:
-    """A workbook of a comparison: Headline (and, with reps, Reps and Units)."""
-    import io
-    from datetime import datetime
-
-    import xlsxwriter
-
-    from quotaopt.report.excel import _Writer
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
-    book.set_properties({"title": "quotaopt compare", "author": "quotaopt", "created": datetime(2000, 1, 1)})
-    writer = _Writer(book)
-    kinds = {c: ("percent" if "p_attain" in c else "stretch" if "stretch" in c else "money")
-             for frame in ([reps.reps, reps.units] if reps else []) for c in frame.columns
-             if c.startswith(("quota", "stretch", "p_attain", "delta"))}
-    writer.table("Headline", headline.reset_index(), {})
-    if reps is not None:
-        writer.table("Reps", reps.reps, kinds)
-        writer.table("Units", reps.units, kinds)
-    book.close()
-    return buffer.getvalue()
-
-
-def out_kind(path: Path) -> str:
-    """'xlsx' or 'csv', from the file name given to ``--out``."""
-    return "xlsx" if path.suffix.lower() == ".xlsx" else "csv"

@@ -1,4 +1,4 @@
-"""Side-by-side comparison of runs: headline figures and per-unit quotas."""
+"""Side-by-side comparison of runs: headline figures and per-unit quotas; with ``--reps``, rep by rep."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from quotaopt.commands._compare_reps import RepComparison, compare_reps
 from quotaopt.errors import InputError, Problem
-from quotaopt.io import read_run, resolve_run_path
-from quotaopt.result import StoredRun
+from quotaopt.io import probe_writable, read_run, resolve_run_path, write_file_atomic
+from quotaopt.planning import StoredRun
 
 #: Headline rows of a comparison: (label, getter over summary.json).
 HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
@@ -43,21 +44,78 @@ def _labels(runs: Sequence[StoredRun]) -> list[str]:
     return [f"{n} ({r.run_id})" if names.count(n) > 1 else n for n, r in zip(names, runs, strict=True)]
 
 
-def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
+def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.DataFrame:
     """A table of headline figures and unit quotas, one column per run.
 
     Parameters
     ----------
     paths : sequence of path
-        Run folders (at least two).
+        Run folders (at least two; a ``latest`` file stands for the run it names).
+    out : path, optional
+        Also write the table there: CSV, or a workbook when the name ends in ``.xlsx``
+        (its folder is checked before any run is read).
 
     Returns
     -------
     DataFrame
-        Index ``section`` (headline / unit) and ``item``; ``name`` (a unit's name), one column per run, plus, for
-        numeric rows, the change of each later run against the first (``delta: <label>``).
+        Index ``section`` (headline / unit) and ``item``; ``name`` (a unit's name), one
+        column per run, plus, for numeric rows, the change of each later run against the
+        first (``delta: <label>``).
     """
-    return compare_tables(*load_runs(paths))
+    _check_out(out)
+    table = compare_tables(*load_runs(paths))
+    if out is not None:
+        _write(Path(out), table, None)
+    return table
+
+
+def compare_by_rep(paths: Sequence[str | Path], out: str | Path | None = None) -> tuple[pd.DataFrame, RepComparison]:
+    """``compare --reps``: the headline table and every rep and unit that changed.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Run folders (at least two); the first is the baseline.
+    out : path, optional
+        Also write the changes: CSV (reps, then units, with a ``section`` column), or a
+        workbook with Headline, Reps and Units sheets when the name ends in ``.xlsx``.
+
+    Returns
+    -------
+    (DataFrame, RepComparison)
+
+    Examples
+    --------
+    >>> from quotaopt.commands import compare_by_rep  # doctest: +SKIP
+    >>> table, moved = compare_by_rep(["runs/example/20270101T000000-ab12cd34", "runs/example/latest"])  # doctest: +SKIP
+    >>> moved.reps[["rep_id", "name"]]  # doctest: +SKIP
+    """
+    _check_out(out)
+    runs, labels = load_runs(paths)
+    table, reps = compare_tables(runs, labels), compare_reps(runs, labels)
+    if out is not None:
+        _write(Path(out), table, reps)
+    return table, reps
+
+
+def _check_out(out: str | Path | None) -> None:
+    if out is not None:
+        probe_writable(Path(out).parent, "--out")
+
+
+def _write(out: Path, table: pd.DataFrame, reps: RepComparison | None) -> None:
+    if out.suffix.lower() == ".xlsx":
+        from quotaopt.report.excel import render_tables_xlsx
+
+        sheets = {"Headline": table.reset_index()}
+        if reps is not None:
+            sheets |= {"Reps": reps.reps, "Units": reps.units}
+        data = render_tables_xlsx(sheets, title="quotaopt compare")
+    elif reps is not None:
+        data = reps.long_table().to_csv(index=False, lineterminator="\n").encode("utf-8")
+    else:
+        data = table.to_csv(lineterminator="\n").encode("utf-8")
+    write_file_atomic(out, data, parents=True)
 
 
 def load_runs(paths: Sequence[str | Path]) -> tuple[list[StoredRun], list[str]]:
@@ -70,8 +128,8 @@ def load_runs(paths: Sequence[str | Path]) -> tuple[list[StoredRun], list[str]]:
     """
     if len(paths) < 2:
         raise InputError([Problem("compare", f"needs at least two runs, got {len(paths)}")])
-    seen: dict[Path, str] = {}
     paths = [resolve_run_path(p) for p in paths]  # `latest` counts as the run it names
+    seen: dict[Path, str] = {}
     for p in paths:
         where = Path(p).resolve()
         if where in seen:
@@ -83,7 +141,7 @@ def load_runs(paths: Sequence[str | Path]) -> tuple[list[StoredRun], list[str]]:
 
 
 def compare_tables(runs: Sequence[StoredRun], labels: Sequence[str]) -> pd.DataFrame:
-    """The headline and unit-quota table of :func:`compare_runs` over runs already read."""
+    """The headline and unit-quota table of :func:`compare` over runs already read."""
     rows: dict[tuple[str, str], list[object]] = {}
     for label, path in HEADLINE_ROWS:
         rows[("headline", label)] = [_get(r.summary, path) for r in runs]
