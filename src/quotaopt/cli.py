@@ -400,6 +400,42 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: runs/<scenario>/analysis.html beside the scenario).")
+def analyze(scenario: Path, out_file: Path | None) -> None:
+    """The history view: bookings by period and unit, the 80% accounts, reps' growth (analysis.html)."""
+    from quotaopt.commands import analyze as write_analysis
+
+    path = write_analysis(scenario, out_file)
+    click.echo(f"page: {path}")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but this machine's loopback needs --token.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
+@click.option("--token", default=None, envvar="QUOTAOPT_TOKEN",
+              help="Secret every request must carry (env QUOTAOPT_TOKEN); required off loopback.")
+@click.option("--user", default=None, help="Name recorded on approvals (default: the OS account).")
+@click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the versions (default: runs/ beside each scenario).")
+def serve(scenarios: tuple[Path, ...], host: str, port: int, token: str | None, user: str | None,
+          runs_dir: Path | None) -> None:
+    """The what-if workbench: a local web page to shape, save, compare and approve plans.
+
+    Serves each SCENARIO (default: every scenarios/*.yaml of the working directory).
+    """
+    from quotaopt.workbench import serve as run_server
+
+    chosen = list(scenarios) or sorted(Path("scenarios").glob("*.yaml"))
+    if not chosen:
+        raise click.UsageError("name a scenario file (no scenarios/*.yaml here)")
+    run_server(chosen, host=host, port=port, token=token, user=user, runs_dir=runs_dir, echo=click.echo)
+
+
 @main.group()
 def runs() -> None:
     """The runs of a runs folder (`runs/<scenario>/<run id>/`; `latest` names each scenario's newest)."""

@@ -204,6 +204,11 @@ class AllocationConfig(_Strict):
         description="New-hire quota share by quarter of tenure. Default [0.25, 0.5, 0.75, 1.0].",
     )
     fairness: Literal["stretch", "chance"] = Field("stretch", description="Default stretch.")
+    locks: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)] | None] = Field(
+        default_factory=dict,
+        description="Quotas the planners fix by rep: rep_id -> amount (a whole multiple of unit), or null to "
+        "unlock a rep that reps.csv locks. Wins over reps.csv locked_quota. Default: none.",
+    )
     strict: bool = Field(
         False,
         description="false: stretch, flex, ka_share and max_change give way (least first, listed as "

@@ -9,6 +9,8 @@ below it get frames and typed results, never a path to open.
 
 from quotaopt.io._atomic import STAGING, Staging, publish, replace_folder, write_file_atomic
 from quotaopt.io._audit import AUDIT_LOG
+from quotaopt.io._audit import locked as locked_audit_log
+from quotaopt.io._audit import read_lines as read_audit_log
 from quotaopt.io._company import load_actuals, load_company, load_truth_capacity
 from quotaopt.io._company_files import (
     check_company_out_dir,
@@ -57,8 +59,8 @@ __all__ = [
     "RUN_LIST_COLUMNS", "STAGING", "list_runs", "read_overrides", "resolve_run_path", "write_latest",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
-    "load_scenario", "load_truth_capacity", "load_trusted_model", "probe_writable", "publish", "read_run",
-    "regular_file_problem",
+    "load_scenario", "load_truth_capacity", "load_trusted_model", "locked_audit_log", "probe_writable", "publish",
+    "read_audit_log", "read_run", "regular_file_problem",
     "replace_folder", "require_regular_file", "resolve_model_dir", "save_model", "sha256_bytes", "sha256_file",
     "write_company_folder", "write_csv_tables", "write_file_atomic", "write_run", "written_by_generate",
 ]

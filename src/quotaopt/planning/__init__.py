@@ -7,6 +7,8 @@
   :func:`estimate_capacity`, :func:`simulate_stage`, :func:`simulation_summary`,
   :func:`target_gap`, :func:`guardrail`;
 - :func:`frontier` -- the planning frontier over growth values;
+- :func:`with_locks` -- ``allocation.locks`` laid over reps.csv; :func:`capacity_key` and
+  :data:`CapacityCache` -- fitted capacities kept between plans (the workbench);
 - :class:`PlanResult` and :class:`StoredRun` -- a plan made now, and one read back;
 - :func:`apply_overrides` -- quotas typed in plan.xlsx's Overrides sheet, laid over the
   reps as locked quotas (:class:`Overrides`, read by :func:`quotaopt.io.read_overrides`).
@@ -23,7 +25,9 @@ from quotaopt.planning._overrides import (
     recorded_overrides,
 )
 from quotaopt.planning._plan import (
+    CapacityCache,
     Inputs,
+    capacity_key,
     company_target,
     comparable_last,
     distributions,
@@ -38,6 +42,7 @@ from quotaopt.planning._plan import (
     simulate_stage,
     simulation_summary,
     target_gap,
+    with_locks,
 )
 from quotaopt.planning._reachability import (
     SHARE_TOL,
@@ -55,7 +60,8 @@ from quotaopt.planning._result import (
 
 __all__ = [
     "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "ID_HEADER", "OVERRIDES_SHEET", "PLAN_COLUMNS", "QUOTA_HEADER", "SHARE_TOL",
-    "UNIT_COLUMNS", "Inputs", "Overrides", "PlanResult", "apply_overrides", "comparable_last", "recorded_overrides",
+    "UNIT_COLUMNS", "CapacityCache", "Inputs", "Overrides", "PlanResult", "apply_overrides", "capacity_key",
+    "comparable_last", "recorded_overrides", "with_locks",
     "StoredRun", "company_target", "distributions", "estimate_capacity", "expected_share", "frontier", "growth_base",
     "growth_of", "growth_text", "growth_values", "guardrail", "month_weights_of", "quota_total_for_share",
     "reachable_target", "round_floats", "run_plan", "simulate_stage", "simulation_summary", "target_for_p_company",
