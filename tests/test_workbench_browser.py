@@ -157,7 +157,7 @@ def test_shape_save_compare_approve(browser_page) -> None:
     table = compare_runs([runs / locked_run, runs / plain_run])
     shown = page.inner_text("#compare-table")
     for item in ("company_target", "total_quota"):
-        first, second = table.loc[("headline", item)].iloc[:2]
+        first, second = table.loc[("headline", item)].drop("name").iloc[:2]
         assert f"{first:,.0f}" in shown and f"{second:,.0f}" in shown, item
     assert page.inner_text("#compare-head h2") == "Compare versions"
     assert "rep(s) differ" in page.inner_text("#rep-deltas")
