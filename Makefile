@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test lint typecheck unit bench clean notebook
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ setup: $(STAMP)
 ## Run the full plan on the shipped sample company (writes out/demo/).
 demo: setup
 	$(BIN)/quotaopt demo --out out/demo
+
+## Install JupyterLab into .venv and open the annual-planning notebook (charts inline).
+notebook: setup
+	$(BIN)/python -m pip install -q -e ".[dev,notebook]"
+	cd notebooks && ../$(BIN)/jupyter lab annual_planning.ipynb
 
 ## ruff, and the layering of docs/modules.md (the import-linter contract in pyproject.toml).
 lint: setup

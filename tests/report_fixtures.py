@@ -11,6 +11,7 @@ from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 EVIL_REP = "<script>alert(1)</script>"
 EVIL_TEAM = "=cmd|' /C calc'!A0"
+EVIL_NAME = "<b>Mallory</b> =HYPERLINK(1)"
 
 
 def make_result(n_reps: int = 40, *, status: str = "optimal", gap: float | None = 0.0,
@@ -31,9 +32,12 @@ def make_result(n_reps: int = 40, *, status: str = "optimal", gap: float | None 
     binding = rng.choice(["stretch_max", "max_change", "fairness", "ka_share"], n_reps)
     rep_ids = [f"R{i:05d}" for i in range(n_reps)]
     rep_ids[0] = EVIL_REP
+    team_names = {"T1": "Team One", "T2": "Team Two", "T3": "Team Three", EVIL_TEAM: EVIL_TEAM}
     plan = pd.DataFrame({
         "rep_id": rep_ids,
+        "name": [EVIL_NAME if i == 1 else f"Rep Person {i}" for i in range(n_reps)],
         "team_id": [teams[i % len(teams)] for i in range(n_reps)],
+        "team_name": [team_names[teams[i % len(teams)]] for i in range(n_reps)],
         "role": np.where(np.arange(n_reps) % 3 == 0, "ka", "longtail"),
         "capacity_p10": (p50 * 0.7).round(2), "capacity_p50": p50, "capacity_p90": (p50 * 1.35).round(2),
         "quota": quota, "stretch": (quota / p50).round(4), "last_quota": last,
@@ -47,6 +51,7 @@ def make_result(n_reps: int = 40, *, status: str = "optimal", gap: float | None 
         units.loc[units["unit_id"] == region, ["quota", "capacity_p50"]] = by_team.loc[kids].sum().to_numpy()
     units.loc[units["unit_id"] == "CO", ["quota", "capacity_p50"]] = by_team.sum().to_numpy()
     units["p_attain"] = [0.35, 0.55, 0.7, 0.62, 0.45, 0.2, 0.81]
+    units["name"] = ["Company", "Europe", "Americas", "Team One", "Team Two", "Team Three", EVIL_TEAM]
     units = units[UNIT_COLUMNS]
     labels = {"quarter": [f"2027-Q{q}" for q in range(1, 5)], "week": [f"2027-W{w:02d}" for w in range(1, 53)]}[periods]
     share = np.full(len(labels), 1.0 / len(labels))

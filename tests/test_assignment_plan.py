@@ -47,7 +47,7 @@ def _plan(root: Path, assignment: str, out: str) -> Path:
     scenario.write_text(SCENARIO + assignment)
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(root / out)])
     assert result.exit_code == 0, result.output
-    (run,) = sorted((root / out / "books").iterdir())
+    (run,) = sorted(p for p in (root / out / "books").iterdir() if p.is_dir())
     return run
 
 

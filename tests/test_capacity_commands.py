@@ -29,7 +29,7 @@ def _scenario(folder: Path, name: str, data: Path, extra: str = "") -> Path:
 def _plan(scenario: Path, out: Path) -> Path:
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    return max((out / scenario.stem).iterdir(), key=lambda p: p.stat().st_mtime)
+    return max((p for p in (out / scenario.stem).iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
 
 
 def test_the_simulation_seed_leaves_every_quota_alone(tmp_path: Path) -> None:

@@ -35,8 +35,8 @@ def test_plan_writes_the_contract_files(tiny: Path, tmp_path: Path) -> None:
     run = _plan(tiny, tmp_path / "runs")
     assert {p.name for p in run.iterdir()} == RUN_FILES
     plan = pd.read_csv(run / "plan.csv")
-    assert list(plan.columns) == ["rep_id", "team_id", "role", "capacity_p10", "capacity_p50", "capacity_p90", "quota",
-                                  "stretch", "last_quota", "change", "p_attain", "expected_payout", "binding"]
+    assert list(plan.columns) == ["rep_id", "name", "team_id", "team_name", "role", "capacity_p10", "capacity_p50",
+                                  "capacity_p90", "quota", "stretch", "last_quota", "change", "p_attain", "expected_payout", "binding"]
     assert sorted(plan["rep_id"]) == ["A1", "A2", "B1", "B2"]  # departed B3 gets no quota
     assert (plan["quota"] % 1000 == 0).all()
     periods = pd.read_csv(run / "plan_periods.csv")

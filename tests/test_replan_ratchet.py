@@ -168,7 +168,7 @@ def test_recalibration_options_that_do_not_fit_exit_2_and_write_nothing(behind: 
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
     assert not (run_path / f"track-{AS_OF}").exists()
-    assert [p.name for p in run_path.parent.iterdir()] == [run_path.name]
+    assert [p.name for p in run_path.parent.iterdir() if p.is_dir()] == [run_path.name]
 
 
 # --- max_quota: the allocation's per-rep ceiling (hand-solved) ---------------------------------

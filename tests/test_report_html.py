@@ -89,15 +89,20 @@ def test_deterministic() -> None:
     assert render_html(make_result(10)) == render_html(make_result(10))
 
 
-def test_missing_distributions_are_skipped_with_a_note() -> None:
+def _cards(sim: str) -> list[str]:
+    return sim.split("<div><h3>")[1:]
+
+
+def test_missing_distributions_leave_no_empty_card() -> None:
     result = make_result(20)
     del result.distributions["total_payout"]
     result.distributions["rep_attainment"] = np.array([np.nan, np.nan])
     sim = _section(render_html(result).decode(), "simulation")
-    assert "No total_payout distribution" in sim and "No rep_attainment distribution" in sim
-    assert sim.count("<svg") == 2
+    assert "chart skipped" not in sim
+    assert len(_cards(sim)) == 2 and all("<svg" in card for card in _cards(sim))
+    assert "not drawn: total incentive payout across draws; rep attainment across reps and draws" in sim
     none = _section(render_html(make_result(20, distributions=False)).decode(), "simulation")
-    assert none.count("No ") >= 3 and none.count("<svg") == 1  # per-rep P(attain) comes from the plan
+    assert len(_cards(none)) == 1 and none.count("<svg") == 1  # per-rep P(attain) comes from the plan
 
 
 def test_rep_attainment_from_a_binned_histogram() -> None:
@@ -107,9 +112,9 @@ def test_rep_attainment_from_a_binned_histogram() -> None:
     result.distributions["rep_attainment_edges"] = edges
     result.distributions["rep_attainment_counts"] = counts
     sim = _section(render_html(result).decode(), "simulation")
-    assert sim.count("<svg") == 4 and "No rep_attainment" not in sim
+    assert sim.count("<svg") == 4 and "not drawn" not in sim
     result.distributions["rep_attainment_counts"] = counts[:-1]  # inconsistent: skipped, not drawn wrong
-    assert "No rep_attainment" in _section(render_html(result).decode(), "simulation")
+    assert "not drawn: rep attainment" in _section(render_html(result).decode(), "simulation")
 
 
 def test_large_plan_is_capped() -> None:
@@ -122,7 +127,8 @@ def test_large_plan_is_capped() -> None:
 
 def test_unit_tree_bands_and_order(page: str) -> None:
     units = _section(page, "units")
-    rows = re.findall(r'<tr class="band-(\w+)"><td[^>]*>(?:<span class="branch">.</span>)?([^<]*)</td>', units)
+    rows = re.findall(r'<tr class="band-(\w+)"><td[^>]*>(?:<span class="branch">.</span>)?(?:[^<]*<small '
+                      r'class="id">)?([^<]*)(?:</small>)?</td>', units)
     assert rows == [("red", "CO"), ("yellow", "EU"), ("green", "T1"), ("yellow", "T2"), ("green", "US"),
                     ("green", escape(EVIL_TEAM)), ("red", "T3")]
     assert "P(attain) \u2265 60%" in units and "40% to 60%" in units
@@ -185,3 +191,30 @@ def test_exceptions_section_and_guardrail_banner() -> None:
     assert '1 soft limit(s) gave way' in headline
     result.summary["exceptions"] = []
     assert "nothing had to give way" in _section(render_html(result).decode("utf-8"), "exceptions")
+
+
+def test_names_shown_beside_ids_and_escaped() -> None:
+    from report_fixtures import EVIL_NAME
+
+    page = render_html(make_result(20)).decode()
+    capacity, units = _section(page, "capacity"), _section(page, "units")
+    assert "<th>Name</th>" in capacity and "Rep Person 3" in capacity and "Team Two" in capacity
+    assert escape(EVIL_NAME) in capacity and EVIL_NAME not in page
+    assert 'Europe <small class="id">EU</small>' in units
+    assert "Rep Person" in _section(page, "binding")  # which reps: by name
+
+
+def test_solver_details_are_folded_and_change_only_against_full_years() -> None:
+    result = make_result(20)
+    full = set(result.plan["rep_id"].iloc[::2])
+    result.comparable_last = frozenset(full)
+    page = render_html(result).decode()
+    solver = _section(page, "solver")
+    assert '<details class="technical"><summary>' in solver and solver.index("<details") < solver.index("Objective")
+    assert "Objective" not in _section(page, "headline") and "solver:" not in _section(page, "headline")
+    assert "full-year last quotas only" in _section(page, "capacity")
+    rows = re.findall(r'<tr><td[^>]*>([^<]*)</td>.*?</tr>', _section(page, "capacity"))
+    assert rows  # the rep table is there
+    part_year = next(r for r in result.plan.itertuples() if r.rep_id not in full and r.last_quota == r.last_quota)
+    row = re.search(rf'<tr><td[^>]*>{re.escape(escape(part_year.rep_id))}</td>(.*?)</tr>', _section(page, "capacity"))
+    assert row and f"{part_year.change:+.1%}" not in row.group(1)

@@ -17,7 +17,7 @@ def _plan(tiny: Path, extra: str) -> tuple[int, str, pd.DataFrame | None]:
     runs = tiny.parent / "runs" / "locked"
     plan = None
     if result.exit_code == 0:
-        (folder,) = runs.iterdir()
+        (folder,) = [p for p in runs.iterdir() if p.is_dir()]
         plan = pd.read_csv(folder / "plan.csv", dtype={"rep_id": str}).set_index("rep_id")
     return result.exit_code, result.output, plan
 

@@ -17,6 +17,7 @@ import pandas as pd
 from quotaopt import commands
 from quotaopt.incentives import Z90, QuantileCurve
 from quotaopt.io import load_inputs
+from quotaopt.names import rep_names, unit_names, with_names
 from quotaopt.periods import average_deal_size, decompose, learn_month_weights
 from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
@@ -103,7 +104,7 @@ def build_run(folder: Path, data: Path, capacity: pd.DataFrame, *, stretch: floa
     periods = decompose(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], PLAN_YEAR, scenario.periods, unit,
                         weights, scenario.allocation.ramp, avg_deal_size=average_deal_size(history))
     curve = QuantileCurve.fit(reps["capacity_p10"], reps["capacity_p50"], reps["capacity_p90"])
-    plan = reps.assign(
+    plan = with_names(reps, rep_names(reps, company.teams), "rep_id").assign(
         stretch=(quota / reps["capacity_p50"]).round(4),
         change=(quota / reps["last_quota"] - 1.0).round(4),
         p_attain=np.round(curve.prob_at_least(quota), 4),
@@ -118,6 +119,7 @@ def build_run(folder: Path, data: Path, capacity: pd.DataFrame, *, stretch: floa
         "capacity_p50": cap_sum.reindex(teams["team_id"]).round(2).to_numpy(), "p_attain": np.nan,
     })
     units["quota"] = units["quota"].round().astype("int64")
+    units = with_names(units, unit_names(teams), "unit_id")
     units = units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
     total = int(plan["quota"].sum())
     summary = {"scenario": "trk", "plan_year": PLAN_YEAR, "company_target": round(total / 1.1, 2),

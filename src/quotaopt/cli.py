@@ -182,8 +182,10 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
               help="Dask scheduler address (tcp://host:port): unit solves and simulation chunks run there.")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
               help="Seconds to reach the scheduler, and again for a worker to be there.")
+@click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An edited plan.xlsx: quotas typed in its Overrides sheet (new_quota) are locked.")
 def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-         scheduler_timeout: float) -> None:
+         scheduler_timeout: float, overrides: Path | None) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
@@ -192,7 +194,10 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
     with _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
-                                   scheduler_timeout=scheduler_timeout)
+                                   scheduler_timeout=scheduler_timeout, overrides=overrides)
+    if overrides is not None:
+        locked = written.manifest.get("overrides", {}).get("quotas", {})
+        click.echo(f"overrides: {len(locked)} quota(s) locked from {overrides}")
     _echo_headline(result.summary, written.path)
 
 
@@ -228,15 +233,41 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
 
 @main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--reps", "by_rep", is_flag=True,
+              help="Also list every rep whose quota, stretch or chance changed (with the reason), and unit deltas.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the table as CSV.")
-def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
-    """Compare runs side by side: headline figures and unit quotas."""
+              help="Also write the table: CSV, or a workbook when the name ends in .xlsx.")
+def compare(runs: tuple[Path, ...], by_rep: bool, out_file: Path | None) -> None:
+    """Compare runs side by side: headline figures and unit quotas (with --reps: rep by rep)."""
     from quotaopt.commands import compare as compare_runs
+    from quotaopt.commands import compare_by_rep
 
-    table = compare_runs(list(runs), out=out_file)
-    with _wide_pandas():
-        click.echo(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"))
+    number = lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"  # noqa: E731
+    if not by_rep:
+        table = compare_runs(list(runs), out=out_file)
+        with _wide_pandas():
+            click.echo(table.to_string(float_format=number))
+    else:
+        table, reps = compare_by_rep(list(runs), out=out_file)
+        with _wide_pandas():
+            click.echo(table.to_string(float_format=number))
+        # On screen the runs are #1, #2 ... (the files keep the full labels).
+        short = {f": {label}": f" #{i}" for i, label in enumerate(reps.labels, start=1)}
+
+        def shorten(frame: Any) -> Any:
+            return frame.rename(columns=lambda c: next((c.replace(k, v) for k, v in short.items() if
+                                                        c.endswith(k)), c))
+
+        click.echo("\n" + "; ".join(f"#{i} = {label}" for i, label in enumerate(reps.labels, start=1)))
+        click.echo(f"reps that changed: {len(reps.reps)} of {reps.compared}")
+        if len(reps.reps):
+            shown = reps.reps[[c for c in reps.reps.columns if not c.startswith(("binding:", "stretch:"))]]
+            with _wide_pandas():
+                click.echo(shorten(shown).to_string(index=False, float_format=number))
+        click.echo(f"units that changed: {len(reps.units)}")
+        if len(reps.units):
+            with _wide_pandas():
+                click.echo(shorten(reps.units).to_string(index=False, float_format=number))
     if out_file is not None:
         click.echo(f"wrote {out_file}")
 
@@ -428,6 +459,38 @@ def serve(scenarios: tuple[Path, ...], host: str, port: int, token: str | None, 
     if not chosen:
         raise click.UsageError("name a scenario file (no scenarios/*.yaml here)")
     run_server(chosen, host=host, port=port, token=token, user=user, runs_dir=runs_dir, echo=click.echo)
+
+
+@main.group()
+def runs() -> None:
+    """The runs of a runs folder (`runs/<scenario>/<run id>/`; `latest` names each scenario's newest)."""
+
+
+@runs.command("list")
+@click.argument("runs_root", type=click.Path(path_type=Path), default=Path("runs"))
+@click.option("--scenario", default=None, help="Only this scenario's runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_runs_command(runs_root: Path, scenario: str | None, as_json: bool) -> None:
+    """List runs with their headline figures (default folder: ./runs)."""
+    from quotaopt.io import list_runs
+
+    table = list_runs(runs_root, scenario)
+    if as_json:
+        click.echo(table.to_json(orient="records", indent=2))
+        return
+    if table.empty:
+        click.echo(f"no runs in {runs_root}")
+        return
+    shown = table.assign(
+        latest=table["latest"].map(lambda v: "*" if v else ""),
+        parent_run=table["parent_run"].fillna(""),
+        **{c: table[c].map(lambda v: "" if v is None or v != v else f"{v:,.0f}")
+           for c in ("company_target", "total_quota", "expected_payout")},
+        **{c: table[c].map(lambda v: "" if v is None or v != v else f"{v:.1%}")
+           for c in ("p_company_target", "cost_of_sales")})
+    with _wide_pandas():
+        click.echo(shown.to_string(index=False))
+    click.echo(f"{len(table)} run(s); * = latest (use <runs>/<scenario>/latest wherever a run is asked)")
 
 
 def _wide_pandas() -> Any:

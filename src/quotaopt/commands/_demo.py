@@ -70,8 +70,10 @@ tracking:
   green: 1.0
 """
 
-#: Generator settings of the shipped example (scenarios/example/).
-EXAMPLE_GENERATOR = {"n_reps": 60, "years": 3, "seed": 2027, "end_year": 2026}
+#: Generator settings of the shipped example (scenarios/example/). ``actuals_through`` adds
+#: the same company's plan-year bookings to mid-year (actuals.csv), so `track` has real
+#: actuals to read; the history files are the same with or without it.
+EXAMPLE_GENERATOR = {"n_reps": 60, "years": 3, "seed": 2027, "end_year": 2026, "actuals_through": "2027-06-30"}
 
 
 def write_example(folder: Path) -> Path:

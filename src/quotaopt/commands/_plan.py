@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from quotaopt.commands._runs import default_runs_root, write_result
+from quotaopt.commands._runs import default_runs_root, input_hashes, write_result
 from quotaopt.errors import InfeasibleError
 from quotaopt.io import (
     Staging,
@@ -23,7 +23,7 @@ from quotaopt.planning import Inputs, PlanResult
 
 def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
          workers: int = 1, scheduler: str | None = None,
-         scheduler_timeout: float | None = None) -> tuple[PlanResult, WrittenRun]:
+         scheduler_timeout: float | None = None, overrides: str | Path | None = None) -> tuple[PlanResult, WrittenRun]:
     """Run the main job on a scenario file and write its run folder.
 
     Parameters
@@ -41,6 +41,10 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
         Neither changes the plan.
     scheduler_timeout : float, optional
         Seconds to reach the scheduler, and for a worker to be there (default 30).
+    overrides : str or Path, optional
+        An edited plan.xlsx: the filled ``new_quota`` cells of its Overrides sheet are
+        locked quotas (over reps.csv's ``locked_quota``); the manifest records the file's
+        SHA-256 and the quotas read.
 
     Returns
     -------
@@ -54,10 +58,17 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
     >>> result, run = qo.plan(example, out=runs)
     >>> result.summary["solver"]["status"], result.plan_year, len(result.plan), run.path.parent.name
     ('optimal', 2027, 60, 'example')
+
+    With an edited workbook (its Overrides sheet) fed back:
+
+    >>> result, run = qo.plan(example, overrides="edited.xlsx")  # doctest: +SKIP
     """
     from quotaopt.planning import run_plan
 
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    extra_manifest: dict[str, Any] = {}
+    if overrides is not None:
+        inputs, extra_manifest = with_overrides(inputs, overrides)
     runs_root = Path(out) if out is not None else default_runs_root(inputs)
     check_runs_root(runs_root, "--out" if out is not None else str(runs_root))  # before minutes of work
     runner = executor(workers, scheduler, scheduler_timeout)
@@ -66,7 +77,21 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
         result = run_plan(inputs, progress=progress, executor=runner)
     except InfeasibleError as exc:
         raise infeasible_with_details(exc, runs_root, inputs) from None
-    return result, write_result(result, inputs, runs_root, on_stage=progress)
+    return result, write_result(result, inputs, runs_root, on_stage=progress, extra_manifest=extra_manifest)
+
+
+def with_overrides(inputs: Inputs, workbook: str | Path) -> tuple[Inputs, dict[str, Any]]:
+    """The inputs with a workbook's override quotas locked, and what the manifest records of it."""
+    import dataclasses
+
+    from quotaopt.io import read_overrides
+    from quotaopt.planning import apply_overrides
+
+    assert inputs.scenario is not None
+    found = read_overrides(workbook, inputs.company, inputs.scenario.allocation.unit)
+    inputs = dataclasses.replace(inputs, company=apply_overrides(inputs.company, found.quotas))
+    hashes = {**input_hashes(inputs), f"overrides/{Path(workbook).name}": found.sha256}
+    return inputs, {"inputs": hashes, "overrides": found.record()}
 
 #: The per-unit detail of a plan that cannot exist, beside the scenario's runs (replaced each time).
 INFEASIBILITY_FILE = "infeasibility.csv"

@@ -109,6 +109,7 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     InputError
         When a data file's SHA-256 differs from the one the run recorded.
     """
+    from quotaopt.planning import apply_overrides, recorded_overrides
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
@@ -122,4 +123,6 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     if changed:
         raise InputError([Problem(str(company.folder / name), f"changed since run {run.run_id} (SHA-256 differs "
                                   "from its manifest); plan again instead") for name in changed])
+    # Quotas set by hand with `plan --overrides` stay locked in whatever is made from this run.
+    company = apply_overrides(company, recorded_overrides(manifest))
     return Inputs(scenario=scenario, company=company, plan_year=int(manifest["plan_year"]))

@@ -27,6 +27,7 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     (True, {'draws': 500, 'seed': 1})
     """
     from quotaopt.planning import (
+        comparable_last,
         distributions,
         month_weights_of,
         round_floats,
@@ -61,7 +62,8 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     summary = round_floats({**run.summary, **simulation_summary(sim, plan_table, inputs.scenario,
                                                                 float(run.summary["company_target"]))})
     result = PlanResult(name=inputs.scenario.name, plan_year=inputs.plan_year, plan=plan_table, periods=run.periods,
-                        units=unit_table, summary=summary, distributions=distributions(sim))
+                        units=unit_table, summary=summary, distributions=distributions(sim),
+                        comparable_last=comparable_last(reps, inputs.plan_year, len(inputs.scenario.allocation.ramp)))
     written = write_result(result, inputs, run.runs_root, parent_run=run.run_id,
                            extra_manifest={"derived_from": {"run": run.run_id, "action": "simulate",
                                                             "draws": draws, "seed": seed}})

@@ -32,7 +32,7 @@ from quotaopt.io import (
     sha256_file,
     write_run,
 )
-from quotaopt.planning import PlanResult, StoredRun
+from quotaopt.planning import PlanResult, StoredRun, apply_overrides, recorded_overrides
 from quotaopt.tracking import assess, parse_as_of, plan_year_of, run_scenario
 
 #: What a status page says about a re-plan (from its change record).
@@ -122,7 +122,8 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     folder = run.manifest.get("data_folder")
     if not folder:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
-    company = load_company(folder)
+    # Quotas set by hand with `plan --overrides` stay locked in a re-plan of that run.
+    company = apply_overrides(load_company(folder), recorded_overrides(run.manifest))
     actuals_file = Path(actuals_path)
     actuals = load_actuals(actuals_file, company, plan_year)
     opps = None

@@ -31,6 +31,14 @@ from quotaopt.io._models import (
     save_model,
 )
 from quotaopt.io._opportunities import load_opportunities
+from quotaopt.io._overrides import read_overrides
+from quotaopt.io._run_index import (
+    LATEST,
+    RUN_LIST_COLUMNS,
+    list_runs,
+    resolve_run_path,
+    write_latest,
+)
 from quotaopt.io._runs import (
     FAULT_ENV,
     PLAN_FILES,
@@ -48,7 +56,8 @@ from quotaopt.io._scenario import load_scenario
 from quotaopt.io._tables import sha256_file
 
 __all__ = [
-    "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
+    "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "LATEST", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES",
+    "RUN_LIST_COLUMNS", "STAGING", "list_runs", "read_overrides", "resolve_run_path", "write_latest",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
     "load_opportunities", "load_scenario", "load_truth_capacity", "load_trusted_model", "locked_audit_log", "probe_writable", "publish",

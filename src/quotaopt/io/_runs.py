@@ -27,6 +27,7 @@ from quotaopt.errors import InputError, OutputError, Problem
 from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
+from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
 from quotaopt.planning import StoredRun
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
@@ -170,6 +171,12 @@ def write_run(
                 except OutputError as exc:
                     raise OutputError(f"run folder {final} was written, but its audit line was not: {exc}; "
                                       "the next run adds it") from None
+                # Still under the lock: `latest` follows the order runs were published in.
+                try:
+                    write_latest(target_parent, final.name)
+                except OSError as exc:
+                    raise OutputError(f"run folder {final} was written, but {target_parent / LATEST} was not "
+                                      f"updated ({exc.strerror or exc})") from None
     except OSError as exc:
         raise OutputError(f"cannot write the run folder under {runs_root} ({exc.strerror or exc})") from None
     return WrittenRun(path=final, run_id=final.name, manifest=final_manifest)
@@ -190,14 +197,14 @@ def append_audit(runs_root: Path, line: dict[str, Any]) -> None:
 
 
 def read_run(path: str | Path) -> StoredRun:
-    """Read a complete run folder.
+    """Read a complete run folder (or the run a ``latest`` file names).
 
     Raises
     ------
     InputError
         When the folder is missing, incomplete, or a file's hash differs from the manifest.
     """
-    path = Path(path)
+    path = resolve_run_path(path)
     if not (path / "manifest.json").is_file():
         raise InputError([Problem(str(path), "not a run folder (no manifest.json)")])
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -207,7 +214,8 @@ def read_run(path: str | Path) -> StoredRun:
             raise InputError([Problem(str(file), "listed in manifest.json but missing")])
         if name in PLAN_FILES and sha256_bytes(file.read_bytes()) != digest:
             raise InputError([Problem(str(file), "content differs from the SHA-256 in manifest.json (edited?)")])
-    ids = {"rep_id": "str", "team_id": "str", "unit_id": "str", "parent_id": "str", "period": "str"}
+    ids = {"rep_id": "str", "team_id": "str", "unit_id": "str", "parent_id": "str", "period": "str",
+           "name": "str", "team_name": "str", "manager": "str"}
     periods = pd.read_csv(path / "plan_periods.csv", dtype=ids)
     others = None
     if "measure" in periods:  # a plan of several measures: tracking and re-plans read revenue's periods

@@ -9,16 +9,27 @@
 - :func:`frontier` -- the planning frontier over growth values;
 - :func:`with_locks` -- ``allocation.locks`` laid over reps.csv; :func:`capacity_key` and
   :data:`CapacityCache` -- fitted capacities kept between plans (the workbench);
-- :class:`PlanResult` and :class:`StoredRun` -- a plan made now, and one read back.
+- :class:`PlanResult` and :class:`StoredRun` -- a plan made now, and one read back;
+- :func:`apply_overrides` -- quotas typed in plan.xlsx's Overrides sheet, laid over the
+  reps as locked quotas (:class:`Overrides`, read by :func:`quotaopt.io.read_overrides`).
 """
 
 from quotaopt.planning._frontier import COLUMNS as FRONTIER_COLUMNS
 from quotaopt.planning._frontier import DEFAULT_GROWTH, frontier, growth_values
+from quotaopt.planning._overrides import (
+    ID_HEADER,
+    OVERRIDES_SHEET,
+    QUOTA_HEADER,
+    Overrides,
+    apply_overrides,
+    recorded_overrides,
+)
 from quotaopt.planning._plan import (
     CapacityCache,
     Inputs,
     capacity_key,
     company_target,
+    comparable_last,
     distributions,
     estimate_capacity,
     growth_base,
@@ -48,7 +59,9 @@ from quotaopt.planning._result import (
 )
 
 __all__ = [
-    "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "CapacityCache", "capacity_key", "with_locks", "PLAN_COLUMNS", "SHARE_TOL", "UNIT_COLUMNS", "Inputs", "PlanResult",
+    "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "ID_HEADER", "OVERRIDES_SHEET", "PLAN_COLUMNS", "QUOTA_HEADER", "SHARE_TOL",
+    "UNIT_COLUMNS", "CapacityCache", "Inputs", "Overrides", "PlanResult", "apply_overrides", "capacity_key",
+    "comparable_last", "recorded_overrides", "with_locks",
     "StoredRun", "company_target", "distributions", "estimate_capacity", "expected_share", "frontier", "growth_base",
     "growth_of", "growth_text", "growth_values", "guardrail", "month_weights_of", "quota_total_for_share",
     "reachable_target", "round_floats", "run_plan", "simulate_stage", "simulation_summary", "target_for_p_company",

@@ -22,6 +22,7 @@ from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.incentives import SimulationResult
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
+from quotaopt.names import name_columns, rep_names, unit_names, with_names
 from quotaopt.parallel import Executor
 from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
@@ -221,8 +222,9 @@ def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int, stor
     return frame, info, carry_forward(seen, plan_year, short)
 
 
-def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
-    plan = reps.merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
+def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float,
+                names: pd.DataFrame) -> pd.DataFrame:
+    plan = with_names(reps, names, "rep_id").merge(alloc_reps[["rep_id", "binding"]], on="rep_id", how="left")
     plan = plan.merge(sim_reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
     plan["stretch"] = (plan["quota"] / plan["capacity_p50"]).round(4)
     last = plan["last_quota"]
@@ -230,15 +232,15 @@ def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataF
     plan["p_attain"] = plan["p_attain"].round(4)
     plan["expected_payout"] = plan["expected_payout"].round(2)
     plan["quota"] = amounts(count_units(plan["quota"], unit), unit)
-    return plan[PLAN_COLUMNS].sort_values("rep_id", kind="stable").reset_index(drop=True)
+    return plan[name_columns(PLAN_COLUMNS, plan)].sort_values("rep_id", kind="stable").reset_index(drop=True)
 
 
-def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float) -> pd.DataFrame:
-    units = alloc_units.merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
+def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float, names: pd.DataFrame) -> pd.DataFrame:
+    units = with_names(alloc_units, names, "unit_id").merge(sim_units[["unit_id", "p_attain"]], on="unit_id", how="left")
     units["quota"] = amounts(count_units(units["quota"], unit), unit)
     units["capacity_p50"] = units["capacity_p50"].round(2)
     units["p_attain"] = units["p_attain"].round(4)
-    return units[UNIT_COLUMNS].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
+    return units[name_columns(UNIT_COLUMNS, units)].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
 
 
 def _fairness(plan: pd.DataFrame) -> dict[str, float]:
@@ -465,8 +467,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
         sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor)
 
     unit = scenario.allocation.unit
-    plan = _plan_table(reps, alloc.reps, sim.reps, unit)
-    units = _units_table(alloc.units, sim.units, unit)
+    plan = _plan_table(reps, alloc.reps, sim.reps, unit, rep_names(company.active_reps, company.teams))
+    units = _units_table(alloc.units, sim.units, unit, unit_names(company.teams))
     periods = _integral(periods, unit)
     measures = None
     if len(scenario.measures) > 1:  # revenue alone keeps the files it always had
@@ -504,7 +506,17 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings,
                       measures=None if measures is None else measures.table,
                       measure_periods=None if measures is None else measures.periods,
-                      assignments=None if books is None else books.moves, books=None if books is None else books.books)
+                      assignments=None if books is None else books.moves, books=None if books is None else books.books,
+                      comparable_last=comparable_last(reps, plan_year, len(scenario.allocation.ramp)))
+
+
+def comparable_last(reps: pd.DataFrame, plan_year: int, ramp_quarters: int) -> frozenset[str]:
+    """Reps whose last quota covers a full ramped year (the ones max_change compares with)."""
+    from quotaopt.allocation.bounds import full_year_last
+
+    full = full_year_last(pd.to_datetime(reps["hire_date"]), plan_year, ramp_quarters)
+    return frozenset(reps.loc[full, "rep_id"].astype(str))
+
 
 
 def _integral(periods: pd.DataFrame, unit: float) -> pd.DataFrame:

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Column order of plan.csv (contract §4).
+#: Column order of plan.csv (contract §4); ``manager`` follows ``team_name`` when the data has one
+#: (:func:`quotaopt.names.name_columns`).
 PLAN_COLUMNS = [
-    "rep_id", "team_id", "role", "capacity_p10", "capacity_p50", "capacity_p90", "quota",
+    "rep_id", "name", "team_id", "team_name", "role", "capacity_p10", "capacity_p50", "capacity_p90", "quota",
     "stretch", "last_quota", "change", "p_attain", "expected_payout", "binding",
 ]
 #: Column order of units.csv (contract §4).
-UNIT_COLUMNS = ["unit_id", "parent_id", "level", "quota", "capacity_p50", "p_attain"]
+UNIT_COLUMNS = ["unit_id", "name", "parent_id", "level", "quota", "capacity_p50", "p_attain"]
 
 
 @dataclass
@@ -51,6 +52,9 @@ class PlanResult:
         assignments.csv (``assignment.mode`` other than off): accounts with a new owner.
     books : DataFrame or None
         The Books table: each rep's book before and after the assignment.
+    comparable_last : frozenset of str, optional
+        Reps whose ``last_quota`` covers a full ramped year (only against those is a
+        change in per cent meaningful; the report shows it for them alone). None: unknown.
     """
 
     name: str
@@ -65,6 +69,7 @@ class PlanResult:
     measure_periods: pd.DataFrame | None = None
     assignments: pd.DataFrame | None = None
     books: pd.DataFrame | None = None
+    comparable_last: frozenset[str] | None = None
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:

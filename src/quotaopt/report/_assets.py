@@ -49,7 +49,7 @@ header .sub{color:#cbd5e1;margin:4px 0 10px}
 nav{display:flex;flex-wrap:wrap;gap:2px}
 nav a{color:#cbd5e1;text-decoration:none;padding:8px 12px;border-bottom:3px solid transparent;font-size:13px}
 nav a:hover{color:#fff;border-color:#60a5fa}
-main{max-width:1200px;margin:0 auto;padding:24px 24px 32px}
+main{max-width:1600px;margin:0 auto;padding:24px 24px 32px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 24px;
  margin-bottom:20px;scroll-margin-top:12px}
 h2{font-size:17px;margin:0 0 12px}
@@ -87,6 +87,16 @@ tbody tr:hover{background:#eef2ff}
 .scroll:has(table.compact){display:inline-block;max-width:100%}
 table.compact{width:auto}
 .branch{color:#9ca3af;margin-right:5px}
+small.id,td small{color:var(--muted);font-size:11px}
+.dot.s1,.seg.s1{background:#1d4ed8}.dot.s2,.seg.s2{background:#60a5fa}.dot.s3,.seg.s3{background:#cbd5e1}
+table.frozen th:nth-child(-n+2),table.frozen td:nth-child(-n+2){position:sticky;background:#fff}
+table.frozen tbody tr:nth-child(even) td:nth-child(-n+2){background:#fafbfc}
+table.frozen th:nth-child(1),table.frozen td:nth-child(1){left:0;min-width:8em;max-width:8em;overflow:hidden;
+ text-overflow:ellipsis}
+table.frozen th:nth-child(2),table.frozen td:nth-child(2){left:8em;box-shadow:inset -1px 0 0 #d1d5db}
+table.frozen th:nth-child(-n+2){z-index:2;background:#f3f4f6}
+details.technical{margin:8px 0}
+details.technical summary{cursor:pointer;color:var(--muted);font-size:13px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px;margin:12px 0}
 dl.facts div{background:#f9fafb;border:1px solid #f1f5f9;border-radius:6px;padding:8px 10px}
 dt{font-size:12px;color:var(--muted)}

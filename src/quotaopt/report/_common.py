@@ -29,6 +29,21 @@ MONEY_KEYS = frozenset({
 })
 
 
+#: Text that spreadsheets treat as the start of a formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """Text as stored in a cell: a leading apostrophe defuses formula-like text.
+
+    Examples
+    --------
+    >>> safe_text("=1+1"), safe_text("plain")
+    ("'=1+1", 'plain')
+    """
+    return "'" + value if value.startswith(FORMULA_LEADS) else value
+
+
 def is_missing(value: Any) -> bool:
     """True for None, NaN and pandas' missing markers (anything not equal to itself)."""
     if value is None:

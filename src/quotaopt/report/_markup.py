@@ -112,6 +112,14 @@ def _rep_counts(units: pd.DataFrame, plan: pd.DataFrame) -> list[int]:
     return counts
 
 
+def _unit_label(row: pd.Series) -> str:
+    """A unit's name with its id beside it (just the id when the name is the id)."""
+    uid, name = str(row["unit_id"]), row.get("name")
+    if is_missing(name) or str(name) in ("", uid):
+        return escape(uid)
+    return f'{escape(str(name))} <small class="id">{escape(uid)}</small>'
+
+
 def unit_tree(units: pd.DataFrame, plan: pd.DataFrame) -> str:
     """The unit tree as an indented table with quotas and a coloured chance of attainment."""
     legend = (f'<div class="legend"><span><span class="dot green"></span>P(attain) \u2265 {GREEN_AT:.0%}</span>'
@@ -131,7 +139,7 @@ def unit_tree(units: pd.DataFrame, plan: pd.DataFrame) -> str:
         band = attainment_band(row.get("p_attain")) or "none"
         mark = '<span class="branch">\u2514</span>' if depth else ""
         rows.append(f'<tr class="band-{band}"><td class="tree" style="padding-left:{0.6 + 1.3 * depth:.1f}em">'
-                    f"{mark}{escape(str(row['unit_id']))}</td>{td(row.get('level'), 'integer')}"
+                    f"{mark}{_unit_label(row)}</td>{td(row.get('level'), 'integer')}"
                     f"{td(counts[pos], 'integer')}{td(quota, 'money')}{td(cap, 'money')}{td(ratio, 'stretch')}"
                     f"{td(row.get('p_attain'), 'band')}</tr>")
     extra = note(f"Showing the first {UNIT_TABLE_CAP:,} of {len(order):,} units; all are in units.csv.") \

@@ -1,4 +1,13 @@
-"""plan.xlsx: the run's tables as a workbook (Summary, Reps, Units, Periods), built in memory.
+"""plan.xlsx: a workbook sales ops can work in, built in memory.
+
+Sheets: **Summary** (the plan in words, numbers formatted), **Reps** (names beside ids,
+money and percentage formats, the chance of reaching quota coloured like the page),
+**Quota by month** (or quarter, week: one row per rep, one column per period, totals
+row and column as live SUM formulas), **Units** (the tree, indented and foldable),
+**Exceptions** (every soft limit that gave way, and what each ``binding`` means),
+**Overrides** (every rep with an empty ``new_quota`` column: type quotas there and feed
+the file back with ``quotaopt plan SCENARIO --overrides plan.xlsx``; see
+:mod:`quotaopt.planning`'s overrides) and **Details** (every summary.json key, flat).
 
 Numbers are stored as numbers with formats; text that a spreadsheet could read as a
 formula (it starts with = + - @, a tab or a carriage return) gets a leading apostrophe,
@@ -16,13 +25,19 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.planning import PlanResult
-from quotaopt.report._common import BAND_FILLS, GREEN_AT, YELLOW_AT, flatten, key_kind
+from quotaopt.report._common import (
+    BAND_FILLS,
+    GREEN_AT,
+    YELLOW_AT,
+    flatten,
+    key_kind,
+    safe_text,
+)
+from quotaopt.report._workbook import add_sheets
 
 #: Data rows per sheet: Excel's 1,048,576 rows less the header. Larger tables continue
 #: on "Periods (2)", "Periods (3)" ...
 MAX_DATA_ROWS = 1_048_575
-#: Text that spreadsheets treat as the start of a formula.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 _NUMBER_FORMATS = {"money": "#,##0", "percent": "0.0%", "stretch": "0.00", "integer": "#,##0",
                    "whole": "0", "plain": "General", "decimal": "#,##0.0"}
@@ -35,11 +50,6 @@ _COLUMN_KINDS = {
 _SUMMARY_KINDS = {"plan_year": "whole", "target_basis.base_year": "whole", "simulation.seed": "whole"}
 
 
-def safe_text(value: str) -> str:
-    """Text as stored in a cell: a leading apostrophe defuses formula-like text."""
-    return "'" + value if value.startswith(FORMULA_LEADS) else value
-
-
 class _Writer:
     """Formats and sheet writing for one workbook."""
 
@@ -49,6 +59,11 @@ class _Writer:
                                            "border": 1, "border_color": "#374151", "valign": "vcenter"})
         self.formats = {kind: workbook.add_format({"num_format": fmt}) for kind, fmt in _NUMBER_FORMATS.items()}
         self.bands = {band: workbook.add_format({"bg_color": fill}) for band, fill in BAND_FILLS.items()}
+
+    @staticmethod
+    def rows_per_sheet() -> int:
+        """Data rows a sheet holds before a table continues on the next (:data:`MAX_DATA_ROWS`)."""
+        return MAX_DATA_ROWS
 
     def table(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> list[Any]:
         """Write a frame as one or more sheets named ``name``, ``name (2)`` ...; return the sheets."""
@@ -117,8 +132,9 @@ class _Writer:
                 options["value"] = value
             sheet.conditional_format(1, col, rows, col, options)
 
-    def summary(self, summary: dict[str, Any]) -> None:
-        sheet = self.book.add_worksheet("Summary")
+    def details(self, summary: dict[str, Any]) -> None:
+        """Every summary.json key, flattened with dots, one per row."""
+        sheet = self.book.add_worksheet("Details")
         sheet.write_string(0, 0, "key", self.header)
         sheet.write_string(0, 1, "value", self.header)
         rows = list(flatten(summary))
@@ -142,7 +158,7 @@ class _Writer:
 
 
 def render_xlsx(result: PlanResult) -> bytes:
-    """The run's workbook: Summary, Reps, Units and Periods sheets (and Books, Assignments).
+    """The run's workbook (see the module docstring for its sheets).
 
     Parameters
     ----------
@@ -162,26 +178,46 @@ def render_xlsx(result: PlanResult) -> bytes:
     book.set_properties({"title": f"quotaopt plan {result.name} {result.plan_year}", "author": "quotaopt",
                          "created": datetime(2000, 1, 1)})
     writer = _Writer(book)
-    writer.summary(result.summary)
-    for name, frame in (("Reps", result.plan), ("Units", result.units)):
-        for sheet in writer.table(name, frame, _COLUMN_KINDS):
-            if "p_attain" in frame.columns:
-                writer.colour_bands(sheet, list(frame.columns).index("p_attain"), min(len(frame), MAX_DATA_ROWS))
-    writer.table("Periods", result.periods, _COLUMN_KINDS)
+    add_sheets(writer, result)
     if result.measures is not None:  # amounts, counts and rates in one column: plain decimals
         measures = result.measures.assign(quota=pd.to_numeric(result.measures["quota"]))
         writer.table("Measures", measures, {"quota": "decimal", "capacity_p50": "decimal",
                                                    "p_attain": "percent"})
-    if "exceptions" in result.summary:
-        columns = ["unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"]
-        frame = pd.DataFrame(result.summary["exceptions"] or [], columns=columns)
-        writer.table("Exceptions", frame, {"allowed": "stretch", "used": "stretch", "amount": "money",
-                                           "reps": "integer"})
     from quotaopt.report.books import books_sheets
 
     money = {c: "money" for c in ("fair_share", "potential_before", "potential_after", "moved_out", "moved_in",
                                   "capacity_p50_before", "capacity_p50_after", "potential", "revenue")}
     for name, frame in books_sheets(result):
         writer.table(name, frame, money | {"accounts_before": "integer", "accounts_after": "integer"})
+    writer.details(result.summary)
     book.close()
     return buffer.getvalue()
+
+
+def render_tables_xlsx(sheets: dict[str, pd.DataFrame], title: str) -> bytes:
+    """Frames as a workbook, one sheet each (``compare --out x.xlsx``), numbers formatted by column name.
+
+    Columns named like quotas and deltas are money, ``p_attain ...`` percentages and
+    ``stretch ...`` stretches; the same frames always give the same bytes.
+    """
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    book.set_properties({"title": title, "author": "quotaopt", "created": datetime(2000, 1, 1)})
+    writer = _Writer(book)
+    for name, frame in sheets.items():
+        kinds = {str(c): _compare_kind(str(c)) for c in frame.columns}
+        writer.table(name, frame, kinds)
+    book.close()
+    return buffer.getvalue()
+
+
+def _compare_kind(column: str) -> str:
+    bare = column.removeprefix("delta ")
+    if bare.startswith("p_attain"):
+        return "percent"
+    if bare.startswith("stretch"):
+        return "stretch"
+    return "money" if bare.startswith(("quota", "delta")) else "plain"

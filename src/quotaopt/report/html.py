@@ -17,7 +17,7 @@ import pandas as pd
 
 from quotaopt.planning import PlanResult
 from quotaopt.report import _assets, charts
-from quotaopt.report._common import BAND_COLOURS, GREEN_AT, YELLOW_AT, is_missing
+from quotaopt.report._common import BAND_COLOURS, GREEN_AT, YELLOW_AT, attainment_band, is_missing
 from quotaopt.report._markup import chart, fmt, note, table, td, unit_tree
 from quotaopt.report.replan_note import replan_banner_html, replan_title
 
@@ -62,8 +62,13 @@ def _card(label: str, value: str, sub: str = "", title: str = "") -> str:
             f'<div class="sub">{sub}</div></div>')
 
 
+def _chance(p: Any) -> str:
+    """A chance with the dot of its band: the one colour scale of every chance on the page."""
+    band = attainment_band(p)
+    return (f'<span class="dot {band}"></span>' if band else "") + fmt(p, "percent")
+
+
 def _headline(s: dict[str, Any]) -> str:
-    solver = s.get("solver") or {}
     sim = s.get("simulation") or {}
     cards = [
         _card("Company target", fmt(s.get("company_target"), "compact"), _basis_text(s.get("target_basis")),
@@ -71,17 +76,18 @@ def _headline(s: dict[str, Any]) -> str:
         _card("Total quota", fmt(s.get("total_quota"), "compact"),
               f"over-assignment {fmt(s.get('over_assignment'), 'percent')} "
               f"(requested {fmt(s.get('over_assignment_requested'), 'percent')})", fmt(s.get("total_quota"), "money")),
-        _card("P(company target met)", fmt(s.get("p_company_target"), "percent"),
+        _card("P(company target met)", _chance(s.get("p_company_target")),
               f"{fmt(sim.get('draws'), 'integer')} draws, seed {fmt(sim.get('seed'), 'plain')}"),
         _card("Expected payout", fmt(s.get("expected_payout"), "compact"),
               f"P10 {fmt(s.get('payout_p10'), 'compact')} \u00b7 P50 {fmt(s.get('payout_p50'), 'compact')} "
               f"\u00b7 P90 {fmt(s.get('payout_p90'), 'compact')}", fmt(s.get("expected_payout"), "money")),
         _card("Cost of sales", fmt(s.get("cost_of_sales"), "percent"), "incentive payout against bookings"),
-        _card("Reps", fmt(s.get("reps"), "integer"),
-              f"{fmt(s.get('units'), 'integer')} units \u00b7 solver: {escape(_solver_text(solver))}"),
+        _card("Reps", fmt(s.get("reps"), "integer"), f"{fmt(s.get('units'), 'integer')} units"),
     ]
     shares = s.get("reps_expected") or {}
-    parts = [("ge_100", "green", "\u2265 100%"), ("80_100", "yellow", "80\u2013100%"), ("lt_80", "red", "< 80%")]
+    # Shares of reps by attainment, not chances: their own palette, so green / yellow / red on
+    # the page always means one thing, a chance on the 40% / 60% scale.
+    parts = [("ge_100", "s1", "\u2265 100%"), ("80_100", "s2", "80\u2013100%"), ("lt_80", "s3", "< 80%")]
     bar = "".join(
         f'<div class="seg {band}" style="width:{100 * float(shares[key]):.2f}%" title="{label}: '
         f'{fmt(shares[key], "percent")}"></div>' for key, band, label in parts if not is_missing(shares.get(key)))
@@ -164,13 +170,21 @@ def _capacity(result: PlanResult) -> str:
         ordered = pd.concat([ordered.head(half), ordered.tail(half)])
         table_note = (f"The table lists the {half} most and {half} least stretched of {len(plan):,} reps; "
                       "every rep is in plan.csv and plan.xlsx. " + table_note)
-    columns = [("rep_id", "text", "Rep"), ("team_id", "text", "Team"), ("role", "text", "Role"),
+    columns = [("rep_id", "text", "Rep ID"), ("name", "text", "Name"), ("team_name", "text", "Team"),
+               ("role", "text", "Role"),
                ("capacity_p10", "money", "Capacity P10"), ("capacity_p50", "money", "Capacity P50"),
                ("capacity_p90", "money", "Capacity P90"), ("quota", "money", "Quota"),
                ("stretch", "stretch", "Stretch"), ("last_quota", "money", "Last quota"),
                ("change", "signed", "Change"), ("p_attain", "band", "P(attain)"),
                ("expected_payout", "money", "Expected payout"), ("binding", "text", "Binding")]
     columns = [c for c in columns if c[0] in ordered.columns]
+    if result.comparable_last is not None and "change" in ordered.columns:
+        # A last quota of a part year (a rep who ramped) is no base for a change in per cent.
+        full = ordered["rep_id"].astype(str).isin(result.comparable_last)
+        ordered = ordered.assign(change=ordered["change"].where(full))
+        if (~full & ordered["last_quota"].notna()).any():
+            table_note += (" Change is shown against full-year last quotas only; a rep who ramped during last "
+                           "year shows \u2014.")
     records = ordered[[c for c, _, _ in columns]].to_numpy(dtype=object)
     rows = ["<tr>" + "".join(td(v, kind) for v, (_, kind, _) in zip(rec, columns, strict=True)) + "</tr>"
             for rec in records]
@@ -180,7 +194,8 @@ def _capacity(result: PlanResult) -> str:
              f"{fmt(cap.get('market_growth'), 'signed')}. Points above the dashed line carry more than "
              "their median capacity.")
     return (f"<p>{intro}</p>{_capacity_method(cap)}{chart(charts.capacity_scatter, sample)}"
-            f"{note(sample_note) if sample_note else ''}{note(table_note)}{table([h for _, _, h in columns], rows)}")
+            f"{note(sample_note) if sample_note else ''}{note(table_note)}"
+            f"{table([h for _, _, h in columns], rows, css='frozen')}")
 
 
 #: How the report names the candidates of summary.json's capacity section.
@@ -239,7 +254,7 @@ def _simulation(result: PlanResult) -> str:
           (s.get("payout_p90"), "P90", charts.GREY)],
          f"Expected payout <b>{fmt(s.get('expected_payout'), 'money')}</b>"),
         ("rep_attainment", "Rep attainment across reps and draws", "attainment = sales / quota", "percent",
-         [(0.8, "80%", BAND_COLOURS["yellow"]), (1.0, "100%", BAND_COLOURS["green"])],
+         [(0.8, "80%", charts.GREY), (1.0, "100%", charts.ORANGE)],
          "Share of reps expected at \u2265 100% is in the headline."),
     ]
     # Each rep's chance of reaching quota comes with the plan, so this panel is always there.
@@ -248,7 +263,7 @@ def _simulation(result: PlanResult) -> str:
                   [(YELLOW_AT, f"{YELLOW_AT:.0%}", BAND_COLOURS["yellow"]),
                    (GREEN_AT, f"{GREEN_AT:.0%}", BAND_COLOURS["green"])],
                   "The unit tree below colours units by the same bands."))
-    blocks = []
+    blocks, left_out = [], []
     for key, title, xlabel, axis, markers, caption in specs:
         values = np.asarray(p_attain if key == "p_attain" else dist.get(key, []), dtype=float).ravel()
         marks = [(float(x), label, colour) for x, label, colour in markers if not is_missing(x)]
@@ -259,11 +274,12 @@ def _simulation(result: PlanResult) -> str:
         elif np.isfinite(values).any():
             figure = chart(charts.histogram, values, key.replace("_", "-"), title, xlabel, axis=axis, markers=marks)
         else:
-            missing = f"No {key} distribution in this result; chart skipped."
-            blocks.append(f"<div><h3>{title}</h3>{note(missing)}</div>")
+            left_out.append(title.lower())  # nothing to draw: no card at all (an empty one only says so)
             continue
         blocks.append(f"<div><h3>{title}</h3>{figure}<p>{caption}</p></div>")
-    return f'<div class="grid2">{"".join(blocks)}</div>'
+    extra = note("Not kept by this run (e.g. a re-plan), so not drawn: " + "; ".join(left_out)
+                 + ". The figures in the headline still hold.") if left_out else ""
+    return f'<div class="grid2">{"".join(blocks)}</div>{extra}'
 
 
 def _binned(dist: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -321,8 +337,9 @@ def _binding(result: PlanResult) -> str:
     binding = plan["binding"].astype(str) if "binding" in plan else pd.Series(dtype=str)
     rows = []
     for name, count in sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0]))):
-        reps = sorted(plan.loc[binding == str(name), "rep_id"].astype(str)) if len(binding) else []
-        shown = ", ".join(escape(r) for r in reps[:BINDING_EXAMPLES])
+        who = plan.loc[binding == str(name)].sort_values("rep_id") if len(binding) else plan.iloc[:0]
+        reps = [_who(r) for _, r in who.iterrows()]
+        shown = ", ".join(reps[:BINDING_EXAMPLES])
         more = f" and {len(reps) - BINDING_EXAMPLES:,} more" if len(reps) > BINDING_EXAMPLES else ""
         rows.append(f"<tr>{td(name)}{td(count, 'integer')}{td(int(count) / total, 'percent')}"
                     f'<td class="reps">{shown}{more}</td></tr>')
@@ -331,6 +348,13 @@ def _binding(result: PlanResult) -> str:
                 + "</ul>") if notes else ""
     return (note("The constraint that set each rep's quota (column <code>binding</code> of plan.csv).")
             + table(["Constraint", "Reps", "Share of reps", "Which reps"], rows) + gave_way)
+
+
+def _who(rep: pd.Series) -> str:
+    """A rep as people know them: the name, with the id beside it (escaped)."""
+    name = rep.get("name")
+    rid = escape(str(rep["rep_id"]))
+    return f"{escape(str(name))} <small>{rid}</small>" if not is_missing(name) and str(name) else rid
 
 
 def _solver(result: PlanResult) -> str:
@@ -346,7 +370,9 @@ def _solver(result: PlanResult) -> str:
     warn = "" if status == "optimal" else note(
         "The solver stopped (time limit or gap tolerance) before it could prove that no better plan exists: "
         "every constraint holds, but the objective may still improve by up to the gap.")
-    return f'<p class="status {cls}">{escape(_solver_text(solver))}</p><dl class="facts">{facts}</dl>{warn}'
+    # The technical detail is folded away: the status line stays in view, the rest on a click.
+    return (f'<p class="status {cls}">{escape(_solver_text(solver))}</p>{warn}<details class="technical">'
+            f'<summary>Solver details (for the analyst)</summary><dl class="facts">{facts}</dl></details>')
 
 
 def render_html(result: PlanResult) -> bytes:

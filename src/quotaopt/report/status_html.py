@@ -79,8 +79,21 @@ def _cells(row: pd.Series, label: str, depth: int = 0) -> str:
             + "".join(f'<div class="num">{v}</div>' for v in values))
 
 
+def _name(row: pd.Series) -> str:
+    """A row's name, '' when it has none (or equals its id, as a unit without a name does)."""
+    name = row.get("name")
+    return "" if _missing(name) or str(name) in ("", str(row["id"])) else str(name)
+
+
 def _rep_label(rep: pd.Series) -> str:
-    return escape(str(rep["id"])) + " <small>(" + escape(str(rep["role"])) + ")</small>"
+    name = _name(rep)
+    who = f"{escape(name)} <small>{escape(str(rep['id']))}</small>" if name else escape(str(rep["id"]))
+    return who + " <small>(" + escape(str(rep["role"])) + ")</small>"
+
+
+def _unit_label(unit: pd.Series) -> str:
+    name = _name(unit)
+    return f"<b>{escape(name)}</b> <small>{escape(str(unit['id']))}</small>" if name else f"<b>{escape(str(unit['id']))}</b>"
 
 
 def _tree(status: pd.DataFrame) -> str:
@@ -99,7 +112,7 @@ def _tree(status: pd.DataFrame) -> str:
         inner = "".join(node(child, depth + 1) for child in children.get(uid, []))
         inner += "".join(
             f'<div class="row rep">{_cells(rep, _rep_label(rep), depth + 1)}</div>' for rep in rep_of.get(uid, []))
-        head = f'<summary class="row">{_cells(row, "<b>" + escape(uid) + "</b>", depth)}</summary>'
+        head = f'<summary class="row">{_cells(row, _unit_label(row), depth)}</summary>'
         opened = " open" if depth < 2 else ""
         return f"<details{opened}>{head}{inner}</details>"
 
@@ -119,11 +132,12 @@ def _calibration(status: pd.DataFrame) -> str:
         why = "red" if row["status"] == "red" else ("ahead of plan" if float(row["deviation"]) > 0 else "behind plan")
         rows.append(
             f"<tr><td>{_dot(row['status'])}{escape(str(row['kind']))}</td><td>{escape(str(row['id']))}</td>"
+            f"<td>{escape(_name(row))}</td>"
             f"<td>{escape('' if _missing(row['parent_id']) else str(row['parent_id']))}</td>"
             f"<td class=num>{_money(row['plan_to_date'])}</td><td class=num>{_money(row['actual_to_date'])}</td>"
             f"<td class=num>{_pct(row['pace'])}</td><td class=num>{_pct(row['deviation'])}</td>"
             f"<td class=num>{_pct(row['p_attain_year'], 0)}</td><td>{escape(why)}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("Kind", "Id", "Parent", "Plan to date", "Actual", "Pace", "Deviation",
+    head = "".join(f"<th>{h}</th>" for h in ("Kind", "Id", "Name", "Parent", "Plan to date", "Actual", "Pace", "Deviation",
                                              "P(year)", "Why"))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -52,6 +52,7 @@ from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
 from quotaopt.money import amount, amounts, count_units, split_whole
+from quotaopt.names import name_columns
 from quotaopt.planning import (
     PLAN_COLUMNS,
     UNIT_COLUMNS,
@@ -367,7 +368,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     units["quota"] = amounts(count_units(units_quota, unit), unit)
     units["capacity_p50"] = np.round(member.T @ annual[1], 2)
     units["p_attain"] = fc["p_attain_year"].to_numpy()[:-1].round(4)
-    units = units[UNIT_COLUMNS]
+    units = units[[c for c in name_columns(UNIT_COLUMNS, units) if c in units]]  # runs before names had none
     p80 = post.prob_at_least(rest, 0.8 * new_quota - actual)
     stretch = new_plan["stretch"].to_numpy(dtype=float)
     summary.update({
@@ -401,7 +402,8 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     change = _change(run, new_plan, units, frozen_set, as_of, reps_in, limits)
     summary["replan"] = change
     result = PlanResult(name=str(summary.get("scenario", run.path.parent.name)), plan_year=int(summary["plan_year"]),
-                        plan=new_plan[PLAN_COLUMNS], periods=new_periods, units=units, summary=round_floats(summary))
+                        plan=new_plan[[c for c in name_columns(PLAN_COLUMNS, new_plan) if c in new_plan]],
+                        periods=new_periods, units=units, summary=round_floats(summary))
     return result, change
 
 

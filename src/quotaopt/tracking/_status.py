@@ -43,7 +43,7 @@ PACE_DIGITS = 12
 STATUSES = ("green", "yellow", "red")
 #: Column order of status.csv.
 STATUS_COLUMNS = [
-    "kind", "id", "rep_id", "unit_id", "parent_id", "level", "role", "quota", "plan_to_date", "actual_to_date", "pace",
+    "kind", "id", "name", "rep_id", "unit_id", "parent_id", "level", "role", "quota", "plan_to_date", "actual_to_date", "pace",
     "status", "deviation", "calibrate", "p_attain_year", "forecast_p10", "forecast_p50", "forecast_p90",
 ]
 
@@ -187,6 +187,13 @@ def unit_members(units: pd.DataFrame, rep_teams: pd.Series) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(teams), len(ids)))
 
 
+def _names(table: pd.DataFrame) -> np.ndarray:
+    """The name column of plan.csv or units.csv ('' for runs written before names were)."""
+    if "name" not in table.columns:
+        return np.full(len(table), "", dtype=object)
+    return table["name"].astype(object).where(table["name"].notna(), "").to_numpy()
+
+
 def status_table(plan: pd.DataFrame, units: pd.DataFrame, plan_td: np.ndarray, actual: np.ndarray,
                  forecast_reps: pd.DataFrame, forecast_units: pd.DataFrame, red: float, green: float,
                  deviation_limit: float = CALIBRATION_DEVIATION) -> pd.DataFrame:
@@ -212,13 +219,14 @@ def status_table(plan: pd.DataFrame, units: pd.DataFrame, plan_td: np.ndarray, a
     unit_actual = member.T @ actual
     level = dict(zip(units["unit_id"].astype("str"), units["level"].astype(int), strict=True))
     unit_rows = pd.DataFrame({
-        "kind": "unit", "id": units["unit_id"].astype("str").to_numpy(),
+        "kind": "unit", "id": units["unit_id"].astype("str").to_numpy(), "name": _names(units),
         "parent_id": units["parent_id"].astype(object).where(units["parent_id"].notna(), None).to_numpy(),
         "level": units["level"].astype(int).to_numpy(), "role": None,
         "quota": units["quota"].to_numpy(dtype=np.float64), "plan_to_date": unit_plan, "actual_to_date": unit_actual,
     })
     rep_rows = pd.DataFrame({
-        "kind": "rep", "id": plan["rep_id"].astype("str").to_numpy(), "parent_id": plan["team_id"].astype("str").to_numpy(),
+        "kind": "rep", "id": plan["rep_id"].astype("str").to_numpy(), "name": _names(plan),
+        "parent_id": plan["team_id"].astype("str").to_numpy(),
         "level": [level[str(t)] + 1 for t in plan["team_id"]], "role": plan["role"].astype(object).to_numpy(),
         "quota": plan["quota"].to_numpy(dtype=np.float64), "plan_to_date": plan_td, "actual_to_date": actual,
     })
