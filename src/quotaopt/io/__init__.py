@@ -42,7 +42,7 @@ from quotaopt.io._runs import (
     write_run,
 )
 from quotaopt.io._scenario import load_scenario
-from quotaopt.io._tables import sha256_file
+from quotaopt.io._sources import sha256_file
 
 __all__ = [
     "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",

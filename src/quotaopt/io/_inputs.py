@@ -81,7 +81,7 @@ def load_inputs(path: str | Path, model_search: Sequence[str | Path] = ()) -> In
     if not path.exists():
         raise InputError([Problem(str(path), "scenario file not found")])
     scenario = load_scenario(path)
-    company = load_company(scenario.data_dir)
+    company = load_company(scenario.data_source)
     plan_year = scenario.plan_year or max(company.history_years) + 1
     label = str(path)
     check_plan_year(company, plan_year, label)
