@@ -149,7 +149,9 @@ def write_result(
     manifest = {
         "scenario": inputs.scenario.resolved(),
         "scenario_file": str(inputs.scenario.source),
-        "data_folder": str(inputs.company.folder.resolve()),
+        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.get("kind") != "database"
+        else inputs.company.source,
+        "data_read": inputs.company.reads,
         "plan_year": inputs.plan_year,
         "inputs": input_hashes(inputs),
         "versions": package_versions(),
@@ -271,11 +273,16 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
-    raw = deep_merge(manifest["scenario"], {"data": manifest["data_folder"], **(overrides or {})})
+    data = manifest["scenario"].get("data")
+    if isinstance(data, dict):  # a data mapping keeps its dialect; a database its URL
+        where = {"data": {"path": manifest["data_folder"]}} if data.get("path") else {}
+    else:
+        where = {"data": manifest["data_folder"]}
+    raw = deep_merge(manifest["scenario"], {**where, **(overrides or {})})
     source = Path(manifest["scenario_file"])
     scenario = validate_scenario(raw, label=f"{run.path}/manifest.json", base_dir=source.parent)
     scenario = scenario.model_copy(update={"source": source, "sources": ()})
-    company = load_company(manifest["data_folder"])
+    company = load_company(scenario.data_source)
     recorded = {k.removeprefix("data/"): v for k, v in manifest["inputs"].items() if k.startswith("data/")}
     changed = sorted(name for name, digest in company.files.items() if recorded.get(name) != digest)
     if changed:

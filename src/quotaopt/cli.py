@@ -101,14 +101,44 @@ def _print_summary(summary: dict[str, Any]) -> None:
         click.echo("capacity.csv: present")
 
 
+_PROBLEMS_HELP = "On bad input, write every problem to this CSV (file,row,column,value,expected,message)."
+
+
+def _report_problems(problems_file: Path | None, as_json: bool) -> Any:
+    """A context that writes the problems file (and prints the JSON document) when input is bad."""
+    import contextlib
+
+    from quotaopt.errors import InputError
+
+    @contextlib.contextmanager
+    def reporting() -> Any:
+        try:
+            yield
+        except InputError as exc:
+            from quotaopt.io import problems_csv, problems_document, write_file_atomic
+
+            if problems_file is not None:
+                write_file_atomic(problems_file, problems_csv(exc))
+            if as_json:
+                click.echo(problems_document(exc))
+            if problems_file is not None:
+                click.echo(f"every problem ({exc.count()}) written to {problems_file}", err=True)
+            raise
+
+    return reporting()
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def validate(scenario: Path, as_json: bool) -> None:
-    """Check a scenario file and its data folder (or a data folder alone)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (or, on bad input, every problem) as JSON.")
+@click.option("--problems", "problems_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=_PROBLEMS_HELP)
+def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
+    """Check a scenario file and its data (folder, workbook or database), or a data folder alone."""
     from quotaopt.io import load_inputs
 
-    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    with _report_problems(problems_file, as_json):
+        inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     summary = inputs.company.summary()
     if inputs.scenario is not None:
         summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
@@ -116,7 +146,8 @@ def validate(scenario: Path, as_json: bool) -> None:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     if inputs.scenario is not None:
-        click.echo(f"scenario {inputs.scenario.name}: plan year {inputs.plan_year}, data {inputs.company.folder}")
+        click.echo(f"scenario {inputs.scenario.name}: plan year {inputs.plan_year}, data "
+                   f"{inputs.company.source or inputs.company.folder}")
     _print_summary(summary)
     click.echo("valid")
 
@@ -172,14 +203,16 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
               help="Dask scheduler address (tcp://host:port): unit solves and simulation chunks run there.")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
               help="Seconds to reach the scheduler, and again for a worker to be there.")
+@click.option("--problems", "problems_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=_PROBLEMS_HELP)
 def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-         scheduler_timeout: float) -> None:
+         scheduler_timeout: float, problems_file: Path | None) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
     from quotaopt.api import plan as run_plan
 
-    with _Progress() as progress:
+    with _report_problems(problems_file, False), _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                                    scheduler_timeout=scheduler_timeout)

@@ -431,14 +431,15 @@ def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, lab
     return out
 
 
-def _missing_columns(table: RawTable, stem: str) -> list[Problem]:
+def _missing_columns(table: RawTable, stem: str, dialect: Dialect) -> list[Problem]:
     """Required columns the header lacks, with the dialect key when the header says why."""
     required = SCHEMA[stem][0]
     header = list(table.frame.columns)
     missing = [c for c in required if c not in header]
     if not missing:
         return []
-    tail = hints.sep_hint(header, ",") or hints.bom_hint(header, "the declared encoding")
+    d = dialect.effective()
+    tail = hints.sep_hint(header, d["sep"]) or hints.bom_hint(header, d["encoding"])
     return [Problem(table.label, f"missing required column (expected columns {', '.join(required)}){tail}",
                     row=table.header_row, column=c)
             for c in missing]
@@ -477,13 +478,13 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
     >>> from quotaopt.data_source import DataSource
     >>> company = load_company(DataSource(path="tests/data/company15"))
     >>> len(company.reps), sorted(company.files)[:2]
-    (28, ['accounts.csv', 'bookings.csv'])
+    (24, ['accounts.csv', 'bookings.csv'])
     """
     read, found = read_source(_as_source(source), reader)
     problems = ProblemLog()
     problems.extend(found)
     for stem, table in read.tables.items():
-        problems.extend(_missing_columns(table, stem))
+        problems.extend(_missing_columns(table, stem, read.dialects[stem]))
     if problems:
         raise problems.error()
     checkers = {stem: _Checker(table, read.dialects[stem]) for stem, table in read.tables.items()}
@@ -552,7 +553,7 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect
     table, problems = read_file(path, "actuals", dialect)
     if table is None or problems:
         raise InputError(problems)
-    missing = _missing_columns(table, "actuals")
+    missing = _missing_columns(table, "actuals", dialect)
     if missing:
         raise InputError(missing)
     check = _Checker(table, dialect)
