@@ -52,6 +52,8 @@ class RowProblems:
 
     def problem(self, position: int) -> Problem:
         value = self.value_of(position)
+        if isinstance(value, np.generic):  # np.float64(7.0) is shown as 7.0
+            value = value.item()
         text = self.message(value) if callable(self.message) else self.message
         return Problem(self.file, text, row=self.row_of(position), column=self.column, value=_text(value),
                        expected=self.expected)
