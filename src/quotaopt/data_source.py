@@ -15,7 +15,14 @@ import codecs
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["TABLES", "DataSource", "Dialect", "TableSource", "hide_password"]
 
@@ -147,9 +154,9 @@ class DataSource(Dialect):
     def _one_source(self) -> DataSource:
         if (self.path is None) == (self.url is None):
             raise ValueError("data needs exactly one of path (a folder or workbook) or url (a database)")
-        if self.url is None:
-            if self.queries or any(isinstance(t, TableSource) and t.query for t in self.tables.values()):
-                raise ValueError("queries need a database (data.url), not files")
+        if self.url is None and (self.queries or any(isinstance(t, TableSource) and t.query
+                                                     for t in self.tables.values())):
+            raise ValueError("queries need a database (data.url), not files")
         overlap = sorted(set(self.queries) & set(self.tables))
         if overlap:
             raise ValueError(f"table {overlap[0]} is in both data.tables and data.queries (expected one)")

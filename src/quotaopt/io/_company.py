@@ -198,7 +198,7 @@ class _Checker:
         failed = ~empty & values.isna()
         year = pd.Series(np.nan, index=stripped.index)
         if failed.any():
-            year[failed] = [_year_of(v, fmt) for v in stripped[failed]]
+            year[failed] = np.array([_year_of(v, fmt) for v in stripped[failed]], dtype=float)
         too_far = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
         outside = too_far | (values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1])))
         return values.where(~outside), failed & ~too_far, outside
@@ -234,7 +234,7 @@ class _Checker:
                 values = pd.Series(_spread(parsed.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT")),
                                    index=self.frame.index)
                 empty = pd.Series(_spread((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
-                bad = _spread(failed.to_numpy(), codes, False)
+                bad = pd.Series(_spread(failed.to_numpy(), codes, False), index=self.frame.index)
                 outside = pd.Series(_spread(too_far.to_numpy(), codes, False), index=self.frame.index)
             tail = hints.date_hint(failed_values, fmt)
             self.add(bad, column, lambda v: f"not a date (got {v!r}, expected {shown}){tail}", shown)
@@ -445,6 +445,14 @@ def _missing_columns(table: RawTable, stem: str, dialect: Dialect) -> list[Probl
             for c in missing]
 
 
+def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Extra columns kept as read leave as text, as every reader gave them before (not categories)."""
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = np.asarray(frame[column], dtype=object)
+    return frame
+
+
 def _as_source(source: str | Path | DataSource) -> DataSource:
     if isinstance(source, DataSource):
         return source
@@ -496,7 +504,7 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
             return None
         frame = loader(checker.frame, checker, *args)
         problems.extend(checker.problems.items)
-        return frame
+        return _plain_columns(frame)
 
     teams = run("teams", _load_teams, labels)
     assert teams is not None
@@ -531,7 +539,9 @@ def _canonical(frame: pd.DataFrame | None, keys: list[str]) -> Any:
     messages stay those of the file): the same data in any row order plans the same."""
     if frame is None:
         return None
-    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+    out = frame.sort_values(keys, kind="stable", na_position="last")
+    out.index = pd.RangeIndex(len(out))  # not reset_index: that copies every column again
+    return out
 
 
 def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect: Dialect | None = None

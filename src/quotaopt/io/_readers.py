@@ -228,7 +228,6 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
             frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding=_codec(d["encoding"]),
                                 sep=d["sep"], skiprows=d["header_row"] - 1)
         else:
-            import pyarrow as pa
             import pyarrow.csv as pa_csv
 
             table = pa_csv.read_csv(

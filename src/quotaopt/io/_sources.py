@@ -20,7 +20,15 @@ from quotaopt.data_source import TABLES, DataSource, Dialect, hide_password
 from quotaopt.errors import Problem
 from quotaopt.io import _hints as hints
 from quotaopt.io._fsguard import regular_file_problem
-from quotaopt.io._readers import RawTable, Reader, excel_sheets, read_csv, read_excel, read_parquet, read_sql
+from quotaopt.io._readers import (
+    RawTable,
+    Reader,
+    excel_sheets,
+    read_csv,
+    read_excel,
+    read_parquet,
+    read_sql,
+)
 
 __all__ = ["NUMERIC", "REQUIRED_TABLES", "SCHEMA", "SUFFIXES", "SourceRead", "find_table", "read_file", "read_source",
            "sha256_file"]
@@ -197,6 +205,7 @@ def _read_database(source: DataSource, out: SourceRead) -> list[Problem]:
             inspector = sa.inspect(connection)
             for stem in TABLES:
                 entry, dialect = source.table(stem), source.dialect_of(stem)
+                sql: Any
                 if entry.query is not None:
                     label, sql, text = f"data.queries.{stem}", sa.text(entry.query), entry.query
                 else:
@@ -229,11 +238,18 @@ def _cell_flags(raw: pd.Series, labels: set[str]) -> tuple[np.ndarray, np.ndarra
 
     A column of categories is looked at once per distinct value.
     """
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        text = pd.Series(raw.cat.categories).astype("str").str.strip()
+    if isinstance(raw.dtype, pd.CategoricalDtype) and raw.cat.categories.dtype == object:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow's string kernels: a column of 200,000 distinct ids is looked at in milliseconds.
+        text = pc.utf8_trim_whitespace(pa.array(raw.cat.categories.to_numpy(dtype=object), type=pa.string()))
+        lowered = pc.utf8_lower(text)
+        flags = (pc.not_equal(text, ""), pc.is_in(lowered, value_set=pa.array(sorted(labels), type=pa.string())),
+                 pc.match_substring_regex(text, hints.TOTAL_LABEL.pattern, ignore_case=True))
         codes = raw.cat.codes.to_numpy()
-        filled, labelled, total = (text != ""), text.str.lower().isin(labels), text.str.match(hints.TOTAL_LABEL)
-        return tuple(np.append(f.to_numpy(dtype=bool), False)[codes] for f in (filled, labelled, total))  # type: ignore[return-value]
+        return tuple(np.append(f.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), False)[codes]  # type: ignore[return-value]
+                     for f in flags)
     if raw.dtype == object:
         text = raw.map(lambda v: "" if v is None or v != v else str(v).strip())
         return ((text != "").to_numpy(dtype=bool), text.str.lower().isin(labels).to_numpy(dtype=bool),
