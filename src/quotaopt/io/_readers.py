@@ -79,6 +79,17 @@ def duplicate_names(names: Sequence[str]) -> list[str]:
     return dups
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line (or its type), as a message shows a reader's failure."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _repeated(label: str, dups: list[str], row: int | None, what: str = "header") -> Problem:
+    return Problem(label, f"column name repeated in the {what}: {', '.join(dups)} (expected each column once)",
+                   row=row, column=dups[0])
+
+
 def rows_hash(frame: pd.DataFrame) -> str:
     """SHA-256 of a table's column names and values (what a database read is recorded by).
 
@@ -220,8 +231,7 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
         return None, [Problem(label, "is empty (expected a header row)")]
     dups = duplicate_names(header)
     if dups:
-        return None, [Problem(label, f"column name repeated in the header: {', '.join(dups)} (expected each column "
-                              "once)", row=d["header_row"], column=dups[0])]
+        return None, [_repeated(label, dups, d["header_row"])]
     try:
         texts: dict[str, Any] = {}
         if reader == "pandas":
@@ -243,11 +253,9 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
     except pd.errors.EmptyDataError:
         return None, [Problem(label, "is empty (expected a header row)")]
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        text = str(exc).strip()
-        if "invalid UTF8" in text or "UTF-8" in text:
+        if "invalid UTF8" in str(exc) or "UTF-8" in str(exc):
             return None, [hints.not_decodable(path, label, d["encoding"], None)]
-        first = text.splitlines()[0] if text else type(exc).__name__
-        return None, [Problem(label, f"cannot be read: {first[:200]}{hints.sep_hint(header, d['sep'])}")]
+        return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}{hints.sep_hint(header, d['sep'])}")]
     frame.columns = [str(c).strip() for c in frame.columns]
     rows = _line_rows(len(frame), d["header_row"] + 1)
     record = {"source": str(path), "rows": len(frame)}
@@ -270,8 +278,7 @@ def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, re
         names = parquet_names(path)
         dups = duplicate_names(names)
         if dups:
-            return None, [Problem(label, f"column name repeated in the header: {', '.join(dups)} (expected each "
-                                  "column once)", row=1, column=dups[0])]
+            return None, [_repeated(label, dups, 1)]
         texts: dict[str, Any] = {}
         if reader == "pandas":
             frame = pd.read_parquet(path)
@@ -280,8 +287,7 @@ def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, re
             text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
             frame, texts = _arrow_frame(pq.read_table(path, read_dictionary=text), numeric, dialect.effective())
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(label, f"cannot be read: {first[:200]}")]
+        return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}")]
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(label, frame, _from_rows(_line_rows(len(frame), 1)), {"source": str(path), "rows": len(frame)},
                     texts), []
@@ -309,8 +315,7 @@ def read_excel(path: Path, sheet: str | None, label: str, dialect: Dialect) -> t
         raw = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object,
                             engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(label, f"cannot be read as an .xlsx workbook: {first[:200]}")]
+        return None, [Problem(label, f"cannot be read as an .xlsx workbook: {first_line(exc)[:200]}")]
     skip = d["header_row"] - 1
     if len(raw) <= skip:
         return None, [Problem(label, "is empty (expected a header row)")]
@@ -319,8 +324,7 @@ def read_excel(path: Path, sheet: str | None, label: str, dialect: Dialect) -> t
         header.pop()
     dups = duplicate_names(header)
     if dups:
-        return None, [Problem(label, f"column name repeated in the header: {', '.join(dups)} (expected each column "
-                              "once)", row=d["header_row"], column=dups[0])]
+        return None, [_repeated(label, dups, d["header_row"])]
     body = raw.iloc[skip + 1:, : len(header)]
     keep = body.notna().any(axis=1).to_numpy()  # Excel's empty rows below the data are no rows
     rows = np.arange(skip + 2, skip + 2 + len(body), dtype=np.int64)[keep]
@@ -349,13 +353,11 @@ def read_sql(connection: Any, label: str, sql: Any, key_columns: Sequence[str], 
     try:
         frame = pd.read_sql_query(sql, connection, coerce_float=True)
     except Exception as exc:  # noqa: BLE001 - any database failure names the table and the error
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(label, f"cannot be read from the database: {first[:300]}")]
+        return None, [Problem(label, f"cannot be read from the database: {first_line(exc)[:300]}")]
     frame.columns = [str(c).strip() for c in frame.columns]
     dups = duplicate_names(list(frame.columns))
     if dups:
-        return None, [Problem(label, f"column name repeated in the result: {', '.join(dups)} (expected each "
-                              "column once)", column=dups[0])]
+        return None, [_repeated(label, dups, None, "result")]
     frame = frame.apply(_typed_sql_column)
     keys = [c for c in key_columns if c in frame.columns]
 

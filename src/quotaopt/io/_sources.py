@@ -24,6 +24,7 @@ from quotaopt.io._readers import (
     RawTable,
     Reader,
     excel_sheets,
+    first_line,
     read_csv,
     read_excel,
     read_parquet,
@@ -170,7 +171,7 @@ def _read_workbook(path: Path, source: DataSource, out: SourceRead) -> list[Prob
     try:
         sheets = excel_sheets(path)
     except Exception as exc:  # noqa: BLE001 - a damaged workbook is the user's file
-        return [Problem(path.name, f"cannot be read as an .xlsx workbook: {str(exc).strip()[:200]}")]
+        return [Problem(path.name, f"cannot be read as an .xlsx workbook: {first_line(exc)[:200]}")]
     out.files[path.name] = sha256_file(path)
     problems: list[Problem] = []
     for stem in TABLES:
@@ -189,6 +190,17 @@ def _read_workbook(path: Path, source: DataSource, out: SourceRead) -> list[Prob
     return problems
 
 
+def _scrub(text: str, url: str) -> str:
+    """A driver's message without the URL's password, should the driver have repeated it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - an unparsable URL has no password to hide
+        return text.replace(url, hide_password(url))
+    return text.replace(str(password), "***") if password else text
+
+
 def _read_database(source: DataSource, out: SourceRead) -> list[Problem]:
     import sqlalchemy as sa
 
@@ -198,7 +210,7 @@ def _read_database(source: DataSource, out: SourceRead) -> list[Problem]:
         engine = sa.create_engine(source.url)
     except Exception as exc:  # noqa: BLE001 - a URL sqlalchemy cannot use is the user's key
         return [Problem("scenario", f"not a database URL quotaopt can use ({type(exc).__name__}: "
-                        f"{hide_password(str(exc))[:200]})", column="data.url")]
+                        f"{_scrub(first_line(exc), source.url)[:200]})", column="data.url")]
     problems: list[Problem] = []
     try:
         with engine.connect() as connection:
@@ -226,8 +238,7 @@ def _read_database(source: DataSource, out: SourceRead) -> list[Problem]:
                     out.tables[stem], out.dialects[stem] = table, dialect
                     out.files[label] = table.record["sha256"]
     except sa.exc.SQLAlchemyError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        problems.append(Problem(shown, f"cannot read the database: {hide_password(first)[:300]}"))
+        problems.append(Problem(shown, f"cannot read the database: {_scrub(first_line(exc), source.url)[:300]}"))
     finally:
         engine.dispose()
     return problems
