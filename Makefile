@@ -18,8 +18,10 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/quotaopt demo --out out/demo
 
+## ruff, and the layering of docs/modules.md (the import-linter contract in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -80,7 +80,7 @@ def show(r: Run, ref: float, milp_cpu: dict[tuple[int, str], float]) -> None:
     if r.result is None:
         print(f"{head}  failed: {r.error}", flush=True)
         return
-    s = r.result.solver
+    s = r.result.solver.record()
     base = milp_cpu.get((r.n, r.backend))
     speed = f"{base / r.cpu:7.1f}" if base and r.path != "milp" else "      -"
     units = len(r.result.units)
@@ -139,7 +139,7 @@ def compare(runs: list[Run]) -> None:
         dec = by.get((n, backend, "exact"))
         if path != "mono" or dec is None or dec.result is None or mono.result is None:
             continue
-        d, m = dec.result.solver, mono.result.solver
+        d, m = dec.result.solver.record(), mono.result.solver.record()
         print(f"{n:>7} {backend:<8} {d['objective']:10.5f} {m['objective']:10.5f} {m['objective'] - d['objective']:12.2e} "
               f"{m['status']:<11} {m['gap']:8.1e} {dec.wall:9.2f} {mono.wall:8.2f} {mono.wall / dec.wall:6.0f}x")
 

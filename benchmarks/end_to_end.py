@@ -66,7 +66,7 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     """Run one plan in this process and time its stages (called in a subprocess)."""
     import pandas as pd
 
-    from quotaopt.api import plan
+    from quotaopt.commands import plan
 
     marks: list[tuple[str, float]] = [("load", time.perf_counter())]
     peaks: dict[str, float] = {}  # the process's peak RSS when each stage ended
@@ -118,8 +118,8 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
             start = time.perf_counter()
             res = allocate(reps, inputs.company.teams, company_total, inputs.scenario.allocation,
                            inputs.plan_year, decompose=decompose, workers=workers)
-            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver["status"],
-                              "gap": res.solver.get("gap")}
+            timings[label] = {"s": round(time.perf_counter() - start, 3), "status": res.solver.status,
+                              "gap": res.solver.gap}
         out["allocation_modes"] = timings
     return out
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from quotaopt.incentives import simulate
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
-from quotaopt.simulate import simulate
 
 LIMIT_S, LIMIT_GB = 30.0, 2.0
 

@@ -29,10 +29,9 @@ import pandas as pd
 
 from quotaopt.capacity import estimate_capacity
 from quotaopt.datasets import generate_company
+from quotaopt.incentives import calibration_table, simulate
 from quotaopt.io import load_company
-from quotaopt.sampling import calibration_table
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
-from quotaopt.simulate import simulate
 
 
 def one_seed(folder: Path, n_reps: int, seed: int, draws: int) -> pd.DataFrame:

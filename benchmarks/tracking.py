@@ -10,7 +10,7 @@ whether its full plan-year bookings (``truth/plan_year_bookings``) reached its a
 - naive: "pace extrapolated to year end" (pace >= 1) as a 0/1 prediction;
 - prior: the plan's own p_attain (no actuals), for reference.
 
-The plan comes from ``quotaopt.api.plan`` on a scenario that sets only the name, data,
+The plan comes from ``quotaopt.commands.plan`` on a scenario that sets only the name, data,
 plan year and monthly periods (every other key at its default, as a new user would);
 where the allocation refuses that company, from the trained capacity model with quotas
 set by the common rule "last year's bookings + 10%". The table says which was used.
@@ -55,9 +55,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from quotaopt.commands import track as track_run  # noqa: E402
 from quotaopt.datasets import generate_company  # noqa: E402
 from quotaopt.errors import QuotaOptError  # noqa: E402
-from quotaopt.track_api import track_run  # noqa: E402
 
 from tracking_fixtures import build_run  # noqa: E402
 
@@ -83,12 +83,12 @@ def _plan_scenario(folder: Path, data: Path, draws: int, name: str = "real", pla
 
 def _real_plan(folder: Path, data: Path, draws: int) -> Path | None:
     """A run of the real pipeline with default settings, or None when it does not solve this company."""
-    from quotaopt import api
+    from quotaopt import commands
 
     try:
-        return api.plan(_plan_scenario(folder, data, draws))[1].path
+        return commands.plan(_plan_scenario(folder, data, draws))[1].path
     except QuotaOptError as exc:
-        print(f"api.plan did not solve this company ({type(exc).__name__}: {str(exc)[:160]}...)")
+        print(f"commands.plan did not solve this company ({type(exc).__name__}: {str(exc)[:160]}...)")
         return None
 
 
@@ -171,7 +171,7 @@ def _one_company(root: Path, seed: int, args: argparse.Namespace) -> tuple[list[
                                    overwrite=True) for d in AS_OF}
     first = folders[AS_OF[0]]
     run = None if args.rule_only else _real_plan(root, first, args.draws)
-    source = "quotaopt.api.plan" if run is not None else "capacity model + last-year-plus-10% rule"
+    source = "quotaopt.commands.plan" if run is not None else "capacity model + last-year-plus-10% rule"
     if run is None:
         run = _rule_plan(root, first, args.draws)
     print(f"seed {seed}: plan by {source} ({time.perf_counter() - start:.1f}s) -> {run}")
@@ -235,18 +235,16 @@ def real_panel_folder(folder: Path, plan_year: int) -> tuple[Path, Path]:
 
 def _real_points(root: Path, args: argparse.Namespace) -> pd.DataFrame:
     """Every scored point of the real panel: plan each year, forecast at each quarter end."""
-    from quotaopt import api
+    from quotaopt import commands
     from quotaopt.io import load_actuals, load_company, read_run
-    from quotaopt.track_api import assess, run_scenario
-    from quotaopt.tracking import unit_members
-    from quotaopt.tracking_forecast import rep_forecast, unit_forecast
+    from quotaopt.tracking import assess, rep_forecast, run_scenario, unit_forecast, unit_members
 
     points = []
     for plan_year in REAL_YEARS:
         t0 = time.perf_counter()
         data, actuals_file = real_panel_folder(root / f"aus-{plan_year}", plan_year)
         try:
-            run = read_run(api.plan(_plan_scenario(data.parent, data, args.draws, f"aus{plan_year}", plan_year))[1].path)
+            run = read_run(commands.plan(_plan_scenario(data.parent, data, args.draws, f"aus{plan_year}", plan_year))[1].path)
         except QuotaOptError as exc:
             print(f"real panel {plan_year}: plan refused ({type(exc).__name__}: {str(exc)[:120]})")
             continue
@@ -301,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--min-bin", type=int, default=40, help="smallest decile counted in the largest gap")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--rule-only", action="store_true", help="skip trying quotaopt.api.plan")
+    parser.add_argument("--rule-only", action="store_true", help="skip trying quotaopt.commands.plan")
     parser.add_argument("--no-real", action="store_true", help="skip the real panel")
     args = parser.parse_args(argv)
     root = args.out or Path(tempfile.mkdtemp(prefix="qo-track-bench-"))

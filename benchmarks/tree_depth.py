@@ -59,7 +59,7 @@ def main() -> None:
             exponent = "" if i == 0 else f"{math.log(seconds / rows[i - 1][1]) / math.log(depth / rows[i - 1][0]):.2f}"
             print(f"| {depth:,} | {seconds:.3f} | {seconds / base_s:.1f}x | {exponent} |")
         if args.plan:
-            from quotaopt.api import plan
+            from quotaopt.commands import plan
 
             scenario = write_chain(Path(tmp) / f"plan{args.plan}", args.plan)
             start = time.perf_counter()

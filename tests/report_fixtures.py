@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 EVIL_REP = "<script>alert(1)</script>"
 EVIL_TEAM = "=cmd|' /C calc'!A0"

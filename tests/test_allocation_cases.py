@@ -125,8 +125,8 @@ def test_hand_solved(case: Case, backend: str, unit_solver: str) -> None:
     if case.sort:
         quotas, expected = np.sort(quotas), np.sort(expected)
     np.testing.assert_array_equal(quotas, expected)
-    assert result.solver["status"] == "optimal"
-    assert result.solver["objective"] == pytest.approx(case.objective, abs=2e-3)
+    assert result.solver.status == "optimal"
+    assert result.solver.objective == pytest.approx(case.objective, abs=2e-3)
     assert quotas.sum() == result.company_total
     if case.binding is not None:
         assert result.reps["binding"].tolist() == case.binding
@@ -147,9 +147,9 @@ def test_hand_solved_monolithic(case: Case) -> None:
 
 def test_chance_fairness_is_exact_enough() -> None:
     result = run(CASES[-1], "highs")
-    assert result.solver["linearisation_error"] < 1e-3
+    assert result.solver.linearisation_error < 1e-3
     # The two chances differ by the stated objective, 1.5 points at most.
-    assert result.solver["max_deviation"] < 0.016
+    assert result.solver.max_deviation < 0.016
 
 
 def test_rounding_reports_both_totals() -> None:

@@ -98,7 +98,7 @@ def test_hand_solved_elastic(case: Elastic, backend: str, unit_solver: str) -> N
     if case.binding is not None:
         assert result.reps["binding"].tolist() == case.binding
     assert case.words in result.exceptions[0].message
-    assert result.solver["status"] == "optimal"
+    assert result.solver.status == "optimal"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -177,7 +177,7 @@ def test_elastic_model_gives_nothing_where_nothing_must_give(n: int, seed: int, 
     solve = engine._Solve("highs", engine._options(cfg), True, None, 1, None, "exact")
     elastic = engine._elastic(prep, pool, shares(prep, pool), solve, 0.0)
     assert elastic.exceptions == []
-    assert elastic.solver["elastic"] == {}
+    assert elastic.solver.elastic == {}
     np.testing.assert_array_equal(elastic.units["quota"], strict.units["quota"])
     np.testing.assert_array_equal(elastic.reps["quota"], strict.reps["quota"])
 

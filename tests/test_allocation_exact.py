@@ -208,10 +208,10 @@ def test_exact_and_milp_and_monolithic_agree_on_a_company() -> None:
     exact = allocate(reps, teams, total, cfg, 2027)
     milp = allocate(reps, teams, total, cfg, 2027, unit_solver="milp")
     mono = allocate(reps, teams, total, cfg, 2027, decompose=False)
-    assert exact.solver["unit_solver"] == "exact" and mono.solver["mode"] == "monolithic"
+    assert exact.solver.unit_solver == "exact" and mono.solver.mode == "monolithic"
     for other in (milp, mono):
-        assert other.solver["status"] == "optimal"
-        assert exact.solver["objective"] == pytest.approx(other.solver["objective"], rel=1e-5)
+        assert other.solver.status == "optimal"
+        assert exact.solver.objective == pytest.approx(other.solver.objective, rel=1e-5)
     # Level one pins the same unit totals, so the monolithic model cannot do better here.
     np.testing.assert_array_equal(exact.units["quota"], mono.units["quota"])
 

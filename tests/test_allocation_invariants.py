@@ -58,7 +58,7 @@ def test_plan_invariants(n: int, seed: int, locked: float, fixed: float, odd: in
     is_locked = reps["locked_quota"].notna().to_numpy()
     np.testing.assert_array_equal(r["quota"].to_numpy()[is_locked], reps["locked_quota"].to_numpy()[is_locked])
     assert set(r["binding"]) <= {"stretch_max", "stretch_min", "max_change", "locked", "ramp", "ka_share", "fairness"}
-    assert result.solver["status"] in ("optimal", "feasible")
+    assert result.solver.status in ("optimal", "feasible")
 
 
 @pytest.mark.parametrize("n", [100, pytest.param(1000, marks=pytest.mark.slow)])
@@ -69,12 +69,12 @@ def test_backends_agree_within_gap(n: int) -> None:
     for backend in ("highs", "cbc", "ortools"):
         # Every unit as a MILP through the backend (stage A too), against the exact unit solver.
         result = allocate(reps, teams, total, config(backend, max_change=0.3), 2027, unit_solver="milp")
-        assert result.solver["status"] == "optimal"
+        assert result.solver.status == "optimal"
         assert result.reps["quota"].sum() == result.company_total
-        objectives[backend] = result.solver["objective"]
+        objectives[backend] = result.solver.objective
     # Each backend is optimal within mip_gap per unit; the exact solver is the optimum.
     for value in objectives.values():
-        assert exact.solver["objective"] - 1e-9 <= value <= exact.solver["objective"] * (1 + 1e-3) + 1e-9, objectives
+        assert exact.solver.objective - 1e-9 <= value <= exact.solver.objective * (1 + 1e-3) + 1e-9, objectives
 
 
 def test_parallel_and_custom_map_match_serial() -> None:
@@ -98,8 +98,8 @@ def test_monolithic_keeps_every_invariant() -> None:
     result = allocate(reps, teams, total, config(solver={"time_limit": 3, "mip_gap": 1e-3}), 2027,
                       decompose=False)
     assert result.reps["quota"].sum() == result.company_total
-    assert result.solver["mode"] == "monolithic"
-    assert result.solver["status"] in ("optimal", "feasible")
+    assert result.solver.mode == "monolithic"
+    assert result.solver.status in ("optimal", "feasible")
 
 
 def test_ramp_factor_by_quarter() -> None:

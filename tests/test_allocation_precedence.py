@@ -23,7 +23,7 @@ BELOW = Case("max_change allows less than stretch needs", [rep("a", "T", 100, la
 def test_stretch_comes_first_and_is_reported(case: Case, backend: str, unit_solver: str) -> None:
     result = run(case, backend, unit_solver=unit_solver)
     np.testing.assert_array_equal(result.reps["quota"].to_numpy(), case.quotas)
-    assert result.solver["status"] == "optimal"
+    assert result.solver.status == "optimal"
     (note,) = result.notes
     assert note.startswith("rep a (team T): quota ")
     assert "beyond max_change" in note and "comes first" in note

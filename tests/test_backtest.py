@@ -19,12 +19,12 @@ from quotaopt.capacity import (
     estimate_capacity,
     mdape,
     table_records,
-    wape,
 )
 from quotaopt.capacity._features import training_rows
 from quotaopt.capacity._model import CompanyView
 from quotaopt.errors import InputError
 from quotaopt.io import load_company
+from quotaopt.metrics import wape
 
 datasets = pytest.importorskip("quotaopt.datasets")
 

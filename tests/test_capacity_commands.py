@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from quotaopt.cli import main
 from quotaopt.datasets.panel import panel_company, period_start
 from quotaopt.io import load_company
-from quotaopt.seasonality import ALL, learn_month_weights
+from quotaopt.periods import ALL, learn_month_weights
 
 DATA = Path(__file__).parent / "data"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from quotaopt.cli import main
-from quotaopt.demo import EXAMPLE_GENERATOR, EXAMPLE_SCENARIO
+from quotaopt.commands import EXAMPLE_GENERATOR, EXAMPLE_SCENARIO
 
 REPO = Path(__file__).resolve().parents[1]
 

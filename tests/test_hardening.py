@@ -102,7 +102,7 @@ def _write_at_barrier(payload: bytes, out: str, barrier: Any, results: Any) -> N
     """One child: publish a finished plan, all children at the same instant (the same run id)."""
     import pickle
 
-    from quotaopt.api import write_result
+    from quotaopt.commands import write_result
 
     result, inputs = pickle.loads(payload)
     try:

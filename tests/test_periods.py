@@ -11,17 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quotaopt.calendar import period_labels, period_of
 from quotaopt.errors import InputError
-from quotaopt.periods import decompose, period_labels, period_of, quarter_quotas
-from quotaopt.scenario import PeriodsConfig
-from quotaopt.seasonality import (
+from quotaopt.periods import (
     ALL,
     average_deal_size,
+    decompose,
     learn_month_weights,
     learn_quarter_noise,
+    quarter_quotas,
     quarter_weights,
     seasonality_backtest,
 )
+from quotaopt.scenario import PeriodsConfig
 
 RAMP = (0.25, 0.5, 0.75, 1.0)
 SEASON = np.array([0.055, 0.065, 0.085, 0.070, 0.075, 0.095, 0.065, 0.060, 0.095, 0.080, 0.095, 0.160])

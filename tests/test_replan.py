@@ -12,12 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quotaopt.commands import track as track_run
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
 from quotaopt.io import load_actuals, load_company, read_run
-from quotaopt.replan import frozen_labels, replan, split_remaining
-from quotaopt.replan_limits import ahead_of_pace
-from quotaopt.track_api import assess, run_scenario, track_run
+from quotaopt.tracking import (
+    ahead_of_pace,
+    assess,
+    frozen_labels,
+    replan,
+    run_scenario,
+    split_remaining,
+)
 
 from tracking_fixtures import build_run, truth_capacity
 

@@ -9,9 +9,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 from quotaopt.report import excel, render_xlsx
 from quotaopt.report.excel import safe_text
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 from report_fixtures import EVIL_REP, EVIL_TEAM, make_result
 

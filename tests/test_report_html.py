@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 from quotaopt.report import render_html
 from quotaopt.report._common import attainment_band
 from quotaopt.report._markup import _tree_order
 from quotaopt.report.html import REP_TABLE_CAP, SECTIONS
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 from report_fixtures import EVIL_REP, EVIL_TEAM, make_result
 

@@ -9,18 +9,20 @@ import pandas as pd
 import pytest
 
 from quotaopt.errors import InputError
-from quotaopt.incentives import payout, payout_periods
-from quotaopt.sampling import (
+from quotaopt.incentives import (
     BLOCK,
+    HIST_EDGES,
     QuantileCurve,
     block_rng,
     calibration_table,
     correlated_normals,
+    payout,
+    payout_periods,
     sample_bookings,
+    simulate,
     split_quarters,
 )
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
-from quotaopt.simulate import HIST_EDGES, simulate
 
 # --- the marginal fit ------------------------------------------------------------------
 

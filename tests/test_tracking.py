@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from quotaopt import tracking
+from quotaopt.commands import track as track_run
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
-from quotaopt.track_api import track_run
-from quotaopt.tracking_forecast import rep_forecast, unit_forecast, update
+from quotaopt.tracking import rep_forecast, unit_forecast, update
 
 from tracking_fixtures import build_run, truth_capacity
 
@@ -57,7 +57,7 @@ def test_calibration_meeting_for_red_or_more_than_15_percent_off_either_way() ->
 # --- plan to date --------------------------------------------------------------------------------
 
 def _periods(split: str, quota_per_period: float = 1000.0) -> pd.DataFrame:
-    from quotaopt.periods import period_labels
+    from quotaopt.calendar import period_labels
 
     labels = period_labels(2027, split)
     return pd.DataFrame({"rep_id": "R1", "period": labels, "quota": quota_per_period})

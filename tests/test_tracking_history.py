@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import logit
 
-from quotaopt.tracking_forecast import deal_noise
-from quotaopt.tracking_history import fit_history, split_points
+from quotaopt.tracking import deal_noise, fit_history, split_points
 
 SEASON = np.array([6, 7, 8, 8, 8, 9, 7, 6, 9, 9, 10, 13], dtype=float)
 SEASON /= SEASON.sum()

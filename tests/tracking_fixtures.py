@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quotaopt import api
+from quotaopt import commands
+from quotaopt.incentives import Z90, QuantileCurve
 from quotaopt.io import load_inputs
-from quotaopt.periods import decompose
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
-from quotaopt.sampling import Z90, QuantileCurve
-from quotaopt.seasonality import average_deal_size, learn_month_weights
+from quotaopt.periods import average_deal_size, decompose, learn_month_weights
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 
 PLAN_YEAR = 2027
 
@@ -125,4 +124,4 @@ def build_run(folder: Path, data: Path, capacity: pd.DataFrame, *, stretch: floa
                "total_quota": total, "over_assignment": 0.1, "reps": len(plan), "units": len(units),
                "solver": {"backend": "rule", "status": "optimal"}}
     result = PlanResult(name="trk", plan_year=PLAN_YEAR, plan=plan, periods=periods, units=units, summary=summary)
-    return api.write_result(result, inputs, folder / "runs").path
+    return commands.write_result(result, inputs, folder / "runs").path

@@ -135,19 +135,16 @@ def _report_problems(problems_file: Path | None, as_json: bool) -> Any:
               help=_PROBLEMS_HELP)
 def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
     """Check a scenario file and its data (folder, workbook or database), or a data folder alone."""
-    from quotaopt.io import load_inputs
+    from quotaopt.commands import validate as check
 
     with _report_problems(problems_file, as_json):
-        inputs = load_inputs(scenario, model_search=(Path.cwd(),))
-    summary = inputs.company.summary()
-    if inputs.scenario is not None:
-        summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
+        found = check(scenario)
+    summary = found.summary
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
-    if inputs.scenario is not None:
-        click.echo(f"scenario {inputs.scenario.name}: plan year {inputs.plan_year}, data "
-                   f"{inputs.company.source or inputs.company.folder}")
+    if "scenario" in summary:
+        click.echo(f"scenario {summary['scenario']}: plan year {summary['plan_year']}, data {found.source}")
     _print_summary(summary)
     click.echo("valid")
 
@@ -157,7 +154,7 @@ def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
               show_default=True, help="Where to write the sample company and its runs.")
 def demo(out_dir: Path) -> None:
     """Write the sample company, validate it and run the full plan."""
-    from quotaopt.demo import run_demo
+    from quotaopt.commands import demo as run_demo
 
     run_demo(out_dir, echo=click.echo)
 
@@ -187,7 +184,7 @@ class _Progress:
 
 
 def _echo_headline(summary: dict[str, Any], path: Path) -> None:
-    from quotaopt.api import headline_lines
+    from quotaopt.report.terminal import headline_lines
 
     for line in headline_lines(summary, path):
         click.echo(line)
@@ -210,7 +207,7 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
-    from quotaopt.api import plan as run_plan
+    from quotaopt.commands import plan as run_plan
 
     with _report_problems(problems_file, False), _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
@@ -232,8 +229,8 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
     """The planning frontier: P(target), reps at quota, payout and exceptions for each growth value."""
     import os
 
-    from quotaopt.api import frontier_scenario
-    from quotaopt.frontier import growth_values
+    from quotaopt.commands import frontier as frontier_scenario
+    from quotaopt.planning import growth_values
 
     growths = growth_values(start, stop, step)
     with _Progress() as progress:
@@ -255,17 +252,12 @@ def frontier(scenario: Path, start: float, stop: float, step: float, draws: int 
               help="Also write the table as CSV.")
 def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
     """Compare runs side by side: headline figures and unit quotas."""
-    from quotaopt.compare import compare_runs
-    from quotaopt.io import probe_writable, write_file_atomic
+    from quotaopt.commands import compare as compare_runs
 
-    if out_file is not None:
-        probe_writable(out_file.parent, "--out")
-    table = compare_runs(list(runs))
+    table = compare_runs(list(runs), out=out_file)
     with _wide_pandas():
         click.echo(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"))
     if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomic(out_file, table.to_csv(lineterminator="\n").encode("utf-8"))
         click.echo(f"wrote {out_file}")
 
 
@@ -281,7 +273,8 @@ def compare(runs: tuple[Path, ...], out_file: Path | None) -> None:
 def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, scheduler: str | None,
           scheduler_timeout: float, out_dir: Path | None) -> None:
     """Plan many scenarios; one failure does not stop the others."""
-    from quotaopt.batch import batch_exit_code, run_batch
+    from quotaopt.commands import batch as run_batch
+    from quotaopt.commands import batch_exit_code
 
     outcomes = run_batch(list(scenarios), out=out_dir, workers=workers, scheduler=scheduler,
                          scheduler_timeout=scheduler_timeout)
@@ -304,12 +297,9 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @click.option("--sales", type=_FiniteFloat(), required=True, help="Sales in the measurement period.")
 def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
     """Compute one payout and explain it band by band."""
-    from quotaopt.incentives import explain_payout, find_plan
-    from quotaopt.io import load_scenario
+    from quotaopt.commands import payout as explain
 
-    loaded = load_scenario(scenario)
-    plan_obj = find_plan(loaded.incentives.plans, plan_name, label=str(scenario))
-    click.echo(explain_payout(plan_obj, quota, sales).render())
+    click.echo(explain(scenario, plan_name, quota, sales).render())
 
 
 @main.command()
@@ -318,7 +308,7 @@ def payout(scenario: Path, plan_name: str, quota: float, sales: float) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: as planned).")
 def simulate(run: Path, draws: int | None, seed: int | None) -> None:
     """Re-simulate a run's quotas into a new run whose parent is RUN."""
-    from quotaopt.api import simulate_run
+    from quotaopt.commands import simulate as simulate_run
 
     with _Progress():
         result, written = simulate_run(run, draws=draws, seed=seed)
@@ -340,8 +330,8 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
           reason: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
+    from quotaopt.commands import track as track_run
     from quotaopt.report.replan_note import exception_lines, replan_lines
-    from quotaopt.track_api import track_run
 
     with _Progress():
         outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason)
@@ -358,8 +348,7 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
     if outcome.replan is not None:
         for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
             click.echo(line)
-        summary = json.loads((outcome.replan.path / "summary.json").read_text(encoding="utf-8"))
-        for line in exception_lines(summary.get("exceptions")):
+        for line in exception_lines(outcome.replan_summary.get("exceptions")):
             click.echo(f"  {line}")
         click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
 
@@ -370,7 +359,7 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
               help="Model folder to write (default: models/<scenario name>).")
 def train(scenario: Path, model_out: Path | None) -> None:
     """Fit the capacity model on the history and save it with its backtest."""
-    from quotaopt.api import train_scenario
+    from quotaopt.commands import train as train_scenario
 
     with _Progress():
         folder, meta = train_scenario(scenario, model_out)
@@ -400,7 +389,7 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
     Give one year with --year Y, or several with --years Y1 Y2 Y3 (a rolling origin:
     each fitted on the years before it), one row per method and year, then the mean.
     """
-    from quotaopt.api import backtest_scenario
+    from quotaopt.commands import backtest as backtest_scenario
 
     wanted = ([year] if year is not None else []) + ([years] if years is not None else []) + list(more_years)
     if not wanted:

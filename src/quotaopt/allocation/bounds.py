@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from quotaopt.calendar import full_quarters, ramp_share
 from quotaopt.scenario import AllocationConfig
 
 NONE, STRETCH_MIN, STRETCH_MAX, MAX_CHANGE, RAMP, LOCKED = range(6)
@@ -59,12 +60,6 @@ def _dates(hire_date: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return year, dates.dt.month.to_numpy(dtype=float), dates.dt.day.to_numpy(dtype=float), ~np.isnan(year)
 
 
-def _full_quarters(year: np.ndarray, month: np.ndarray, day: np.ndarray, on_year: int, on_month: int) -> np.ndarray:
-    """Full quarters of tenure on the first day of ``on_month`` of ``on_year`` (negative before the hire)."""
-    months = (on_year - year) * 12 + (on_month - month) - (day > 1)
-    return np.floor(months / 3)
-
-
 def full_year_last(hire_date: pd.Series, plan_year: int, n_quarters: int) -> np.ndarray:
     """True for reps fully ramped for the whole year before ``plan_year``.
 
@@ -86,7 +81,7 @@ def full_year_last(hire_date: pd.Series, plan_year: int, n_quarters: int) -> np.
     ndarray of bool
     """
     year, month, day, known = _dates(hire_date)
-    k = _full_quarters(year, month, day, plan_year - 1, 1)
+    k = full_quarters(year, month, day, plan_year - 1, 1)
     return ~known | (np.nan_to_num(k, nan=0.0) >= n_quarters)
 
 
@@ -113,9 +108,8 @@ def ramp_factor(hire_date: pd.Series, plan_year: int, ramp: tuple[float, ...]) -
     for quarter in range(4):
         q_month = 3 * quarter + 1
         hired_after = (year > plan_year) | ((year == plan_year) & ((month > q_month) | ((month == q_month) & (day > 1))))
-        k = np.where(known, _full_quarters(year, month, day, plan_year, q_month), 1e9).astype(np.int64)
-        k = np.clip(k, 0, None)
-        share = np.where(k < len(table), table[np.minimum(k, len(table) - 1)], 1.0)
+        k = np.where(known, full_quarters(year, month, day, plan_year, q_month), 1e9).astype(np.int64)
+        share = ramp_share(k, table, after=1.0)
         shares[:, quarter] = np.where(known & hired_after, 0.0, share)
     return shares.mean(axis=1)
 

@@ -37,6 +37,7 @@ from quotaopt.allocation.inputs import Prepared, prepare
 from quotaopt.allocation.monolithic import solve_monolithic
 from quotaopt.allocation.problem import SolveOptions
 from quotaopt.allocation.relax import relax, widen_conflicts
+from quotaopt.allocation.solver_report import ProblemSizes, SolverReport, SolveTimings
 from quotaopt.allocation.targets import (
     STAGE_A_SCALE,
     Pools,
@@ -68,9 +69,9 @@ class AllocationResult:
         rep_id, team_id, quota, stretch, binding, lower_bound, upper_bound (caller's rep order).
     units : DataFrame
         unit_id, parent_id, level, quota, capacity_p50, share, flex_used, target (root first).
-    solver : dict
-        backend, status ('optimal' | 'feasible'), objective (sum over units of the largest
-        deviation), gap, bound, time_s, n_vars, n_rows, n_solves, and more (see docs).
+    solver : SolverReport
+        Status and termination reason, objective (sum over units of the largest
+        deviation), bound, gap, sizes and timings.
     company_total_requested : float
     company_total : float
         The requested total rounded to the nearest whole multiple of ``unit``.
@@ -83,7 +84,7 @@ class AllocationResult:
 
     reps: pd.DataFrame
     units: pd.DataFrame
-    solver: dict[str, Any]
+    solver: SolverReport
     company_total_requested: float
     company_total: float
     notes: list[str] = field(default_factory=list)
@@ -268,7 +269,7 @@ def _elastic(prep: Prepared, pool: Pools, share: Shares, solve: _Solve, start: f
     found = find_exceptions(prep_w, pool_w, share, lay, q, widened)
     result = _result(prep_r, pool_r, share_r, q, stats, solve.backend, solve.method, time.perf_counter() - start)
     result.exceptions = found
-    result.solver["elastic"] = {side: round(v * prep.unit, 2) for side, v in totals.given.items()}
+    result.solver = replace(result.solver, elastic={side: round(v * prep.unit, 2) for side, v in totals.given.items()})
     return result
 
 
@@ -302,20 +303,18 @@ def _result(prep: Prepared, pool: Pools, share: Shares, q: np.ndarray, stats: St
         "capacity_p50": share.cap_sub * unit, "share": share_cur, "flex_used": flex_used,
         "target": tree.target,
     })
-    solver = {
-        "backend": backend, "status": stats.status, "objective": float(stats.objective),
-        "gap": float(stats.gap), "bound": float(stats.bound), "time_s": elapsed,
-        "n_vars": stats.n_vars, "n_rows": stats.n_rows, "n_solves": stats.n_solves,
-        "mode": "monolithic" if method == "monolithic" else "decomposed", "unit_solver": method,
-        "fairness": cfg.fairness,
-        "max_deviation": float(dev.max()) if dev.size else 0.0,
-        "sum_max_deviation": float(largest.sum()), "total_deviation": float(dev.sum()),
-        "build_s": stats.build_s, "solve_s": stats.time_s,
-    }
+    chance_error = None
     if cfg.fairness == "chance" and free.any():
         direct = np.bincount(prep.rep_unit, weights=q.astype(float), minlength=tree.n)
         blk = make_block(prep, pool, np.flatnonzero(pool.n_reps > 0), R=np.rint(direct[pool.n_reps > 0]))
-        solver["linearisation_error"] = _chance_error(prep, q, blk)
+        chance_error = _chance_error(prep, q, blk)
+    solver = SolverReport(
+        backend=backend, status=stats.status, termination=tuple(stats.messages), objective=float(stats.objective),
+        bound=float(stats.bound), gap=float(stats.gap), sizes=ProblemSizes(stats.n_vars, stats.n_rows, stats.n_solves),
+        timings=SolveTimings(elapsed, stats.build_s, stats.time_s),
+        mode="monolithic" if method == "monolithic" else "decomposed", unit_solver=method, fairness=cfg.fairness,
+        max_deviation=float(dev.max()) if dev.size else 0.0, sum_max_deviation=float(largest.sum()),
+        total_deviation=float(dev.sum()), linearisation_error=chance_error)
     return AllocationResult(rep_frame, unit_frame, solver, prep.company_requested, float(prep.company * unit),
                             max_change_notes(prep, q))
 

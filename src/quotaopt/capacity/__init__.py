@@ -9,7 +9,8 @@ Public API:
   :func:`estimate_capacity` (both on one reading of the data) -- train and apply;
 - :func:`train_model`, :class:`TrainedModel` -- what ``quotaopt train`` saves (:mod:`quotaopt.io` writes it);
 - :func:`given_capacity` -- capacities set by hand (capacity.csv);
-- :func:`backtest`, :func:`calibration`, :func:`table_records` -- score the model on past years;
+- :func:`backtest`, :func:`calibration`, :func:`table_records` -- score the model on past years
+  (WAPE: :func:`quotaopt.metrics.wape`);
 - :func:`capacity_calendar`, :func:`carry_forward` -- plan before the year closes;
 - :func:`observed_years`, :func:`training_years`, :func:`too_little_history` -- the calendar it learns on.
 """
@@ -21,7 +22,6 @@ from quotaopt.capacity._backtest import (
     calibration,
     mdape,
     table_records,
-    wape,
 )
 from quotaopt.capacity._calendar import observed_years, too_little_history, training_years
 from quotaopt.capacity._estimate import (
@@ -41,5 +41,5 @@ __all__ = [
     "CANDIDATES", "FLOOR_SHARE", "GIVEN_SIGMA", "CapacityModel", "TrainedModel", "backtest", "baselines", "bias", "calibration",
     "capacity_calendar", "capacity_column", "carry_forward", "estimate_capacity", "fit_capacity", "given_capacity", "mdape",
     "months_short", "observed_years", "predict_capacity", "table_records", "too_little_history", "train_model",
-    "training_years", "wape",
+    "training_years",
 ]

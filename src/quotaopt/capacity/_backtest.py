@@ -46,18 +46,7 @@ from quotaopt.capacity._features import training_rows
 from quotaopt.capacity._model import CompanyView
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
-
-
-def wape(pred: np.ndarray, actual: np.ndarray) -> float:
-    """Weighted absolute percentage error: sum |p - y| / sum |y|.
-
-    Examples
-    --------
-    >>> wape(np.array([110.0, 90.0]), np.array([100.0, 100.0]))
-    0.1
-    """
-    denom = float(np.abs(actual).sum())
-    return float(np.abs(pred - actual).sum() / denom) if denom > 0 else float("nan")
+from quotaopt.metrics import wape
 
 
 def mdape(pred: np.ndarray, actual: np.ndarray) -> float:

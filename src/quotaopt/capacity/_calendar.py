@@ -33,7 +33,7 @@ def employed_share(hire_date: np.ndarray | pd.Series, year: int) -> np.ndarray:
     Examples
     --------
     >>> employed_share(pd.Series(pd.to_datetime(["2020-01-01", "2021-07-02", "2022-03-01"])), 2021).round(3)
-    array([1.   , 0.499, 0.   ])
+    array([1.   , 0.501, 0.   ])
     """
     start, end = year_bounds(year)
     hire = np.asarray(hire_date, dtype="datetime64[ns]")

@@ -55,6 +55,7 @@ from quotaopt.capacity._panel import RepPanel, build_panel
 from quotaopt.capacity._pool import Pools, pools
 from quotaopt.capacity._series import smoothed_rates
 from quotaopt.company import CompanyData
+from quotaopt.metrics import wape
 
 #: The change candidates, persistence first (the one weights are shrunk toward).
 CANDIDATES = ("persistence", "trees", "linear", "smoothing")
@@ -313,19 +314,17 @@ class CapacityModel(BaseEstimator):
         names = self._names()
         out = []
         for year, ratios, actual, base, _, _ in held_out:
-            denom = float(np.abs(actual).sum())
-            if denom <= 0:
+            if float(np.abs(actual).sum()) <= 0:
                 continue
             row: dict[str, Any] = {"year": int(year), "n": int(len(actual))}
             for k, name in enumerate(names):
-                row[f"wape_{name}"] = round(float(np.abs(base * ratios[:, k] - actual).sum() / denom), 6)
-            row["wape_blend"] = round(float(np.abs(base * (ratios @ w) - actual).sum() / denom), 6)
+                row[f"wape_{name}"] = round(wape(base * ratios[:, k], actual), 6)
+            row["wape_blend"] = round(wape(base * (ratios @ w), actual), 6)
             level = forecast_level(view.index, int(year), None)
             realised = view.index.realised_growth(int(year))
             if level is not None and realised is not None:
                 shift = np.exp(level.growth - realised)
-                row["wape_blend_forecast_level"] = round(float(np.abs(base * shift * (ratios @ w) - actual).sum()
-                                                               / denom), 6)
+                row["wape_blend_forecast_level"] = round(wape(base * shift * (ratios @ w), actual), 6)
             out.append(row)
         return out
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quotaopt.calendar import ramp_share
+
 #: New-hire productivity by quarter of tenure (the contract's default ramp).
 RAMP = np.array([0.25, 0.5, 0.75, 1.0])
 
@@ -126,7 +128,7 @@ class Year:
         """Ramp factor per rep and month from whole months of tenure, shape (n, 12)."""
         months = month_index(self.starts[:-1])
         tenure = months[None, :] - month_index(hire)[:, None]
-        return RAMP[np.clip(tenure // 3, 0, len(RAMP) - 1)]
+        return ramp_share(tenure // 3, RAMP)
 
 
 def random_bdays(rng: np.random.Generator, lo: np.ndarray, hi_excl: np.ndarray) -> np.ndarray:

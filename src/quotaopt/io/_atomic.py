@@ -63,8 +63,10 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, data: bytes) -> None:
+def write_file_atomic(path: Path, data: bytes, parents: bool = False) -> None:
     """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half.
+
+    ``parents`` creates the missing folders above ``path`` first.
 
     Examples
     --------
@@ -74,6 +76,8 @@ def write_file_atomic(path: Path, data: bytes) -> None:
     >>> target.read_bytes()
     b'{}\\n'
     """
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{host_name()}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "xb") as fh:

@@ -576,3 +576,9 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect
     if check.problems:
         raise check.problems.error()
     return out
+
+
+def load_truth_capacity(company_folder: Path) -> pd.DataFrame | None:
+    """The generator's ``truth/capacity.csv`` beside a synthetic company, if there is one (None otherwise)."""
+    path = Path(company_folder) / "truth" / "capacity.csv"
+    return pd.read_csv(path, dtype={"rep_id": "str"}) if path.is_file() else None

@@ -27,7 +27,7 @@ from quotaopt.errors import InputError, OutputError, Problem
 from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
-from quotaopt.result import StoredRun
+from quotaopt.planning import StoredRun
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")

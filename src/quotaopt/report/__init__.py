@@ -1,4 +1,4 @@
-"""Reports for people, rendered from a :class:`~quotaopt.result.PlanResult` to bytes.
+"""Reports for people, rendered from a :class:`~quotaopt.planning.PlanResult` to bytes.
 
 ``render_html`` gives report.html (one self-contained page), ``render_xlsx`` gives
 plan.xlsx. Neither touches the disk: the run folder writer stores the bytes.

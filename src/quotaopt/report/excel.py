@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.planning import PlanResult
 from quotaopt.report._common import BAND_FILLS, GREEN_AT, YELLOW_AT, flatten, key_kind
-from quotaopt.result import PlanResult
 
 #: Data rows per sheet: Excel's 1,048,576 rows less the header. Larger tables continue
 #: on "Periods (2)", "Periods (3)" ...

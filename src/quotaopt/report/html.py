@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.planning import PlanResult
 from quotaopt.report import _assets, charts
 from quotaopt.report._common import BAND_COLOURS, GREEN_AT, YELLOW_AT, is_missing
 from quotaopt.report._markup import chart, fmt, note, table, td, unit_tree
 from quotaopt.report.replan_note import replan_banner_html, replan_title
-from quotaopt.result import PlanResult
 
 #: Section ids of the page, in order, with their navigation labels (stable: tests and links use them).
 SECTIONS = (

@@ -155,7 +155,7 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
         The rows of status.csv.
     meta : dict
         ``as_of``, ``run_id``, ``thresholds`` (red, green, calibration_deviation) and
-        ``counts`` as :func:`quotaopt.track_api.assess` records them; ``replan_of`` when
+        ``counts`` as :func:`quotaopt.tracking.assess` records them; ``replan_of`` when
         the tracked run is a re-plan, ``replan`` when this tracking wrote one (the title
         and a banner say so).
     """

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from quotaopt.metrics import wape
+
 ALL = "__all__"
 MONTHS = list(range(1, 13))
 #: Default shrinkage: empirical Bayes from the shape's own noise (module docstring).
@@ -190,6 +192,13 @@ def quarter_weights(month_weights: np.ndarray | pd.Series) -> np.ndarray:
     return w.reshape(4, 3).sum(axis=1)
 
 
+def company_quarter_weights(month_weights: pd.DataFrame) -> np.ndarray:
+    """Company-wide quarter shares from learned month weights (the ``__all__`` row, else the mean row)."""
+    row = month_weights.loc[ALL] if ALL in month_weights.index else month_weights.mean()
+    months = np.asarray(row, dtype=float)[:12]
+    return quarter_weights(months) / months.sum()
+
+
 def average_deal_size(bookings: pd.DataFrame) -> pd.Series:
     """Mean positive booking amount per rep (credit notes are not deals)."""
     pos = bookings[bookings["amount"] > 0]
@@ -244,11 +253,6 @@ def learn_quarter_noise(
     return float(np.clip(np.sqrt(np.mean(r.var(axis=1, ddof=1))), 0.0, 1.5))
 
 
-def _wape(pred: np.ndarray, actual: np.ndarray) -> float:
-    denom = np.abs(actual).sum()
-    return float(np.abs(pred - actual).sum() / denom) if denom > 0 else float("nan")
-
-
 def seasonality_backtest(
     bookings: pd.DataFrame,
     year: int,
@@ -288,12 +292,12 @@ def seasonality_backtest(
 
     k = keys.to_numpy()
     out = {
-        "wape_learned": _wape(learned, a),
-        "wape_flat": _wape(flat, a),
-        "group_wape_learned": _wape(by(k, learned), by(k, a)),
-        "group_wape_flat": _wape(by(k, flat), by(k, a)),
-        "company_wape_learned": _wape(learned.sum(axis=0), a.sum(axis=0)),
-        "company_wape_flat": _wape(flat.sum(axis=0), a.sum(axis=0)),
+        "wape_learned": wape(learned, a),
+        "wape_flat": wape(flat, a),
+        "group_wape_learned": wape(by(k, learned), by(k, a)),
+        "group_wape_flat": wape(by(k, flat), by(k, a)),
+        "company_wape_learned": wape(learned.sum(axis=0), a.sum(axis=0)),
+        "company_wape_flat": wape(flat.sum(axis=0), a.sum(axis=0)),
         "reps": float(len(actual)),
     }
     out["improvement"] = 1.0 - out["wape_learned"] / out["wape_flat"] if out["wape_flat"] else float("nan")

@@ -8,7 +8,7 @@ Rules (contract §5 ``track --replan``):
 - **What is allocated**: the company's remaining quota, ``total quota - frozen quota``,
   so the annual plan adds up to the same company total (or to the recalibrated one). Each rep's remaining capacity
   is the posterior forecast of what it books over the unfrozen periods
-  (:mod:`quotaopt.tracking_forecast`: its updated level x the expected share of the
+  (:mod:`quotaopt.tracking._forecast`: its updated level x the expected share of the
   year in those periods).
 - **Same constraints on the remaining part**: ``stretch`` bounds remaining quota /
   remaining capacity P50; ``max_change`` bounds the change of the remaining quota
@@ -22,13 +22,13 @@ Rules (contract §5 ``track --replan``):
   re-plan must not move anyone's remaining quota by more than promised. Such reps are
   listed under ``stretch_relaxed`` in the manifest and audit log.
 - **No ratchet** (``replan.ratchet: none``, the default): a rep at or ahead of pace gets
-  no higher remaining quota than its plan had (:mod:`quotaopt.replan_limits`).
+  no higher remaining quota than its plan had (:mod:`quotaopt.tracking._limits`).
 - **What cannot be carried becomes exceptions**: a company behind plan that keeps its
   target asks more of its reps than stretch allows; the soft limits give way and every
   one that does is listed (summary.json ``exceptions``), rather than exit 3. Only hard
   limits still make a re-plan infeasible; ``allocation.strict: true`` restores exit 3.
 - **Recalibration** (``--recalibrate``): the company target is reset to what the
-  forecast supports, or to a growth given, with a reason (:mod:`quotaopt.recalibrate`);
+  forecast supports, or to a growth given, with a reason (:mod:`quotaopt.tracking._recalibrate`);
   without it the annual total stays.
 - **Periods**: a rep's new remaining quota is split over the unfrozen periods in the
   proportions of its parent's quotas there (seasonality and ramp kept), by working
@@ -42,27 +42,31 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from quotaopt import tracking
+from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
-from quotaopt.io import WrittenRun
 from quotaopt.money import amount, amounts, count_units, split_whole
-from quotaopt.planning import guardrail, target_gap
-from quotaopt.recalibrate import recalibrate
-from quotaopt.replan_limits import ahead_of_pace, carry, ratchet_ceiling
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, StoredRun, round_floats
+from quotaopt.planning import (
+    PLAN_COLUMNS,
+    UNIT_COLUMNS,
+    PlanResult,
+    StoredRun,
+    guardrail,
+    round_floats,
+    target_gap,
+)
 from quotaopt.scenario import AllocationConfig, Scenario
-from quotaopt.tracking_forecast import unit_forecast
-
-if TYPE_CHECKING:
-    from quotaopt.track_api import Assessment
+from quotaopt.tracking import _status as tracking
+from quotaopt.tracking._assess import Assessment, hire_dates
+from quotaopt.tracking._forecast import unit_forecast
+from quotaopt.tracking._limits import ahead_of_pace, carry, ratchet_ceiling
+from quotaopt.tracking._recalibrate import recalibrate
 
 _TOL = 1e-6
 
@@ -77,8 +81,8 @@ class RecalibrationRequest:
 
 def frozen_labels(labels: list[str], plan_year: int, as_of: dt.date) -> list[bool]:
     """For each period label: True when the period has started on or before ``as_of``."""
-    starts, _ = tracking.period_spans(labels, plan_year)
-    return [bool(s <= tracking.day_index(as_of, plan_year)) for s in starts]
+    starts, _ = period_spans(labels, plan_year)
+    return [bool(s <= day_index(as_of, plan_year)) for s in starts]
 
 
 def split_remaining(amount: np.ndarray, weights: np.ndarray, unit: float) -> np.ndarray:
@@ -173,8 +177,8 @@ def _periods(run: StoredRun, labels: list[str], frozen: list[bool], new_rest: np
                                fill_value=0.0).reindex(index=ids, columns=labels, fill_value=0.0)
     open_cols = [i for i, f in enumerate(frozen) if not f]
     weights = wide.to_numpy(dtype=np.float64)[:, open_cols]
-    starts, ends = tracking.period_spans(labels, plan_year)
-    _, cum = tracking.year_days(plan_year)
+    starts, ends = period_spans(labels, plan_year)
+    _, cum = year_days(plan_year)
     first = np.maximum(starts[open_cols][None, :], hire_idx[:, None])
     workdays = np.clip(cum[np.maximum(first, ends[open_cols][None, :])] - cum[first], 0, None).astype(float)
     weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, workdays)
@@ -243,7 +247,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     scenario : Scenario
         The parent's resolved scenario (same constraints; ``replan.ratchet``).
     assessment : Assessment
-        From :func:`quotaopt.track_api.assess` at ``as_of``.
+        From :func:`quotaopt.tracking.assess` at ``as_of``.
     as_of : date
     recalibration : RecalibrationRequest, optional
         Reset the company target (``--recalibrate``): growth (None = the forecast P50)
@@ -273,8 +277,6 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     ...                         RecalibrationRequest(None, "competitor cut prices"))  # doctest: +SKIP
     >>> change["recalibration"]["to_target"]  # doctest: +SKIP
     """
-    from quotaopt.track_api import hire_dates
-
     start = time.perf_counter()
     plan_year = int(run.manifest.get("plan_year") or run.summary["plan_year"])
     unit = float(scenario.allocation.unit)
@@ -290,10 +292,10 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     frozen_q = periods[periods["period"].isin(frozen_set)].groupby("rep_id")["quota"].sum().reindex(ids, fill_value=0.0)
     frozen_q_arr = frozen_q.to_numpy(dtype=np.float64)
     quota = plan["quota"].to_numpy(dtype=np.float64)
-    hires = tracking.hire_index(hire_dates(plan, company), plan_year)
+    hires = hire_index(hire_dates(plan, company), plan_year)
     # Expected share of the year in the unfrozen periods: the parent's shape, else working days.
-    first_open = int(tracking.period_spans([lab for lab in labels if lab not in frozen_set][:1], plan_year)[0][0])
-    _, cum = tracking.year_days(plan_year)
+    first_open = int(period_spans([lab for lab in labels if lab not in frozen_set][:1], plan_year)[0][0])
+    _, cum = year_days(plan_year)
     days_before = tracking.elapsed_share(np.array([0]), np.array([len(cum) - 1]), hires, first_open - 1, cum)[:, 0]
     share = np.where(quota > 0, np.divide(quota - frozen_q_arr, quota, out=np.zeros_like(quota), where=quota > 0),
                      1.0 - days_before)
@@ -327,7 +329,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     if problems:
         raise SolverError("re-plan breaks " + "; ".join(problems))
     result.timings = {"replan": round(time.perf_counter() - start, 4),
-                      "solver_s": float(alloc.solver.get("time_s", 0.0) or 0.0)}
+                      "solver_s": float(alloc.solver.timings.time_s)}
     return result, change
 
 
@@ -378,7 +380,7 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
                      "stretch_mean": float(stretch.mean()), "stretch_std": float(stretch.std()),
                      "stretch_spread": float(stretch.max() - stretch.min()),
                      "p_attain_min": float(p_attain.min()), "p_attain_max": float(p_attain.max())},
-        "solver": {k: v for k, v in alloc.solver.items() if k != "time_s"},
+        "solver": alloc.solver.record(),
         "capacity": {"model": "posterior after actuals", "as_of": as_of.isoformat(),
                      "total_p50": float(annual[1].sum()), "actual_to_date": float(actual.sum())},
         "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
@@ -406,10 +408,10 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
 def _payouts(scenario: Scenario, plan: pd.DataFrame, periods: pd.DataFrame, units: pd.DataFrame, target: float,
              plan_year: int) -> Any:
     """Expected payouts of the new quotas (the simulator, on the updated annual bands)."""
-    from quotaopt.simulate import QUARTER_COLUMNS, simulate
+    from quotaopt.incentives import QUARTER_COLUMNS, simulate
 
     labels = sorted(pd.unique(periods["period"]))
-    starts, _ = tracking.period_spans(labels, plan_year)
+    starts, _ = period_spans(labels, plan_year)
     jan1 = pd.Timestamp(f"{plan_year}-01-01")
     quarter = {lab: int((jan1 + pd.Timedelta(days=int(s))).quarter) for lab, s in zip(labels, starts, strict=True)}
     by_q = (periods.assign(q=periods["period"].map(quarter))
@@ -463,28 +465,3 @@ def _ratchet(limits: dict[str, Any], reps_in: pd.DataFrame, delta: np.ndarray) -
             "reps_ahead_raised": int((ahead & (delta > 0.5)).sum()),
             "reps_held_at_ceiling": int(held.sum()),
             "reps_ahead": sorted(str(r) for r in reps_in["rep_id"].to_numpy()[ahead])[:50]}
-
-
-def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
-    """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
-    from quotaopt.api import headline, package_versions, result_files
-    from quotaopt.io import write_run
-
-    actuals = track_meta.get("actuals") or {}
-    manifest = {
-        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
-        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
-        "inputs": {**run.manifest.get("inputs", {}),
-                   f"actuals/{Path(str(actuals.get('file', 'actuals.csv'))).name}": actuals.get("sha256")},
-        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
-        "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
-    }
-    audit = {"headline": headline(result.summary),
-             "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
-                                               "largest_increases", "largest_decreases", "units_changed",
-                                               "stretch_relaxed", "ratchet", "exceptions",
-                                               "recalibration")}}
-    if change.get("recalibration"):
-        # A target change is a decision: old and new target and the reason, at the top of its line.
-        audit["recalibration"] = change["recalibration"]
-    return write_run(run.runs_root, result.name, result_files(result), manifest, audit=audit)

@@ -4,14 +4,14 @@
   over reps of each rep's chance ``P(X_i >= q_i)`` (linearity of expectation: the
   company and team shocks of the simulation change how the share varies from draw to
   draw, not its mean), and each chance has a closed form under the simulation's own
-  marginal (:meth:`quotaopt.sampling.QuantileCurve.prob_at_least`). So the total is
+  marginal (:meth:`quotaopt.incentives.QuantileCurve.prob_at_least`). So the total is
   found without simulating: a uniform stretch gives the first guess, then the real
   allocation (soft limits, rounding, locks) is solved at each total of a bracketing
   root search until the share is within :data:`SHARE_TOL`. The plan's simulation then
   measures the same share by Monte Carlo.
 - ``target: {p_company: p}``: company bookings do not depend on quotas, so the target
   met with chance ``p`` is a quantile of the very draws the plan's simulation makes
-  (:func:`quotaopt.simulate.company_bookings`): the plan's P(company target met) is
+  (:func:`quotaopt.incentives.company_bookings`): the plan's P(company target met) is
   then ``p`` exactly (to one draw).
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.sampling import QuantileCurve
+from quotaopt.incentives import QuantileCurve
 from quotaopt.scenario import Scenario
 
 #: The root search stops when the expected share is this close to the one asked for.
@@ -124,7 +124,7 @@ def quota_total_for_share(reps: pd.DataFrame, teams: pd.DataFrame, scenario: Sce
 
 def target_for_p_company(reps: pd.DataFrame, units: pd.DataFrame, scenario: Scenario, p: float) -> float:
     """The company target met with chance ``p`` in the plan's own simulation draws."""
-    from quotaopt.simulate import company_bookings
+    from quotaopt.incentives import company_bookings
 
     draws = np.sort(company_bookings(reps, units, scenario.incentives, scenario.simulation))
     k = int(np.floor((1.0 - p) * draws.size + 1e-9))

@@ -36,7 +36,7 @@ class BatchOutcome:
 
 def run_one(task: BatchTask) -> BatchOutcome:
     """Plan one scenario; never raises, so one failure does not stop the others."""
-    from quotaopt.api import plan
+    from quotaopt.commands._plan import plan
 
     try:
         result, written = plan(task.scenario, out=task.out)
@@ -50,7 +50,7 @@ def run_one(task: BatchTask) -> BatchOutcome:
                         total_quota=s.get("total_quota"), expected_payout=s.get("expected_payout"))
 
 
-def run_batch(scenarios: Sequence[str | Path], out: str | Path | None = None, workers: int = 1,
+def batch(scenarios: Sequence[str | Path], out: str | Path | None = None, workers: int = 1,
               scheduler: str | None = None, scheduler_timeout: float = SCHEDULER_TIMEOUT_S) -> list[BatchOutcome]:
     """Plan every scenario on a local pool (``workers``) or a Dask cluster (``scheduler``).
 

@@ -1,14 +1,14 @@
 """Monte Carlo attainment and payouts for a plan (contract §4 ``summary.json``, ``plan.csv``).
 
 Each draw is one possible plan year: every rep's yearly bookings come from its fitted
-P10/P50/P90 curve with company and team shocks (:mod:`quotaopt.sampling`); quarterly
+P10/P50/P90 curve with company and team shocks (:mod:`quotaopt.incentives._sampling`); quarterly
 plans see the year spread over quarters by seasonality with within-year noise; each
 rep is paid under its plan (:mod:`quotaopt.incentives`), plus the team bonus of its
 unit. Units total the bookings of every rep below them.
 
 Work is vectorised (float32 draws, float64 accumulators) and done ``chunk`` draws at a
 time, so memory stays bounded whatever ``simulation.draws`` is. Draws are generated in
-blocks of :data:`~quotaopt.sampling.BLOCK` with one generator per block, and per-block
+blocks of :data:`~quotaopt.incentives.BLOCK` with one generator per block, and per-block
 sums are accumulated in block order: the result is identical for any ``chunk``.
 
 Per-rep quarter quotas can be given as columns ``quota_q1..quota_q4`` (see
@@ -16,7 +16,7 @@ Per-rep quarter quotas can be given as columns ``quota_q1..quota_q4`` (see
 ``quarter_weights`` (flat when unset). Expected quarter sales follow ``quarter_weights``
 when given (zeroed in quarters where the rep has no quota, i.e. before its hire date),
 else each rep's quarter quota shares. Within-year noise: ``quarter_noise`` (see
-:func:`quotaopt.seasonality.learn_quarter_noise` to learn it from history); quarter
+:func:`quotaopt.periods.learn_quarter_noise` to learn it from history); quarter
 noise is independent across reps (shared shocks act on the year).
 """
 
@@ -32,9 +32,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.incentives import PayoutCurve, plan_for_rep
+from quotaopt.incentives._payout import PayoutCurve, plan_for_rep
+from quotaopt.incentives._sampling import (
+    BLOCK,
+    QuantileCurve,
+    block_rng,
+    correlated_normals,
+    spread_quarters,
+)
 from quotaopt.ordering import data_order
-from quotaopt.sampling import BLOCK, QuantileCurve, block_rng, correlated_normals, spread_quarters
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
 QUARTER_COLUMNS = ("quota_q1", "quota_q2", "quota_q3", "quota_q4")

@@ -77,15 +77,15 @@ EXAMPLE_GENERATOR = {"n_reps": 60, "years": 3, "seed": 2027, "end_year": 2026}
 def write_example(folder: Path) -> Path:
     """Write the example company and its scenario file into ``folder``; return the scenario path."""
     from quotaopt.datasets import generate_company
+    from quotaopt.io import write_file_atomic
 
-    folder.mkdir(parents=True, exist_ok=True)
     generate_company(folder / "example", **EXAMPLE_GENERATOR)  # type: ignore[arg-type]
     scenario = folder / "example.yaml"
-    scenario.write_text(EXAMPLE_SCENARIO, encoding="utf-8")
+    write_file_atomic(scenario, EXAMPLE_SCENARIO.encode("utf-8"), parents=True)
     return scenario
 
 
-def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
+def demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
     """Write the sample company into ``out_dir``, validate it and run the full plan.
 
     Returns
@@ -93,8 +93,9 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
     Path
         The run folder written (under ``out_dir/runs/example/``).
     """
-    from quotaopt.api import headline_lines, plan
+    from quotaopt.commands._plan import plan
     from quotaopt.io import load_inputs
+    from quotaopt.report.terminal import headline_lines
 
     out_dir = Path(out_dir)
     scenario = out_dir / "example.yaml"

@@ -6,7 +6,7 @@ only spreads a shortfall nobody can close over the reps who are left; recalibrat
 resets it, on the record:
 
 - by default to the **forecast P50** of the company's bookings for the year (actuals to
-  date plus the forecast of the rest, :mod:`quotaopt.tracking_forecast`), the target
+  date plus the forecast of the rest, :mod:`quotaopt.tracking._forecast`), the target
   the year is as likely to beat as to miss;
 - or to a **growth** given on the command line, over the same base the plan's
   ``target.growth`` uses (the last complete year's bookings before the plan year).

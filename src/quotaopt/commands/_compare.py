@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
-from quotaopt.io import read_run
-from quotaopt.result import StoredRun
+from quotaopt.io import probe_writable, read_run, write_file_atomic
+from quotaopt.planning import StoredRun
 
 #: Headline rows of a comparison: (label, getter over summary.json).
 HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
@@ -43,13 +43,15 @@ def _labels(runs: Sequence[StoredRun]) -> list[str]:
     return [f"{n} ({r.run_id})" if names.count(n) > 1 else n for n, r in zip(names, runs, strict=True)]
 
 
-def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
+def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> pd.DataFrame:
     """A table of headline figures and unit quotas, one column per run.
 
     Parameters
     ----------
     paths : sequence of path
         Run folders (at least two).
+    out : path, optional
+        Also write the table there as CSV (its folder is checked before any run is read).
 
     Returns
     -------
@@ -57,6 +59,8 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
         Index ``section`` (headline / unit) and ``item``; one column per run, plus, for
         numeric rows, the change of each later run against the first (``delta: <label>``).
     """
+    if out is not None:
+        probe_writable(Path(out).parent, "--out")
     if len(paths) < 2:
         raise InputError([Problem("compare", f"needs at least two runs, got {len(paths)}")])
     seen: dict[Path, str] = {}
@@ -85,4 +89,6 @@ def compare_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
         a = pd.to_numeric(table[first], errors="coerce")
         b = pd.to_numeric(table[label], errors="coerce")
         table[f"delta: {label}"] = b - a
+    if out is not None:
+        write_file_atomic(Path(out), table.to_csv(lineterminator="\n").encode("utf-8"), parents=True)
     return table

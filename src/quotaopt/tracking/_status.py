@@ -4,7 +4,7 @@ Rules (contract §5 ``track``):
 
 - **Plan to date** sums a rep's period quotas from ``plan_periods.csv``: periods that end
   on or before the as-of date count whole; the period holding the as-of date counts
-  the share of its working days (Monday-Friday, as in :mod:`quotaopt.periods`) that
+  the share of its working days (Monday-Friday, :mod:`quotaopt.calendar`) that
   have elapsed, the as-of day included. A rep hired inside a period has its working
   days counted from the hire date on (the plan gave it no quota before).
 - **Actual to date** sums the actuals dated on or before the as-of date (later rows,
@@ -27,14 +27,13 @@ actuals of reps without a quota are counted in the metadata, not in a unit).
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.errors import InputError, Problem
-from quotaopt.periods import period_of
 
 #: A pace further than this from 1 (either side) calls for a calibration meeting.
 CALIBRATION_DEVIATION = 0.15
@@ -46,78 +45,6 @@ STATUS_COLUMNS = [
     "kind", "id", "rep_id", "unit_id", "parent_id", "level", "role", "quota", "plan_to_date", "actual_to_date", "pace",
     "status", "deviation", "calibrate", "p_attain_year", "forecast_p10", "forecast_p50", "forecast_p90",
 ]
-
-_SPLITS = (("quarter", re.compile(r"^\d{4}-Q[1-4]$")), ("month", re.compile(r"^\d{4}-\d{2}$")),
-           ("week", re.compile(r"^\d{4}-W\d{2}$")))
-
-
-def split_of(labels: pd.Series | list[str]) -> str:
-    """The period split (``quarter``, ``month`` or ``week``) that labels like ``2027-03`` belong to.
-
-    Raises
-    ------
-    InputError
-        Labels of no known form, or of more than one form.
-    """
-    found = set()
-    for label in pd.unique(pd.Series(labels, dtype="str")):
-        kind = next((name for name, pattern in _SPLITS if pattern.match(label)), None)
-        if kind is None:
-            raise InputError([Problem("plan_periods.csv", f"period label {label!r} is not a quarter, month or week "
-                                      "(expected e.g. 2027-Q1, 2027-03 or 2027-W09)", column="period")])
-        found.add(kind)
-    if len(found) != 1:
-        raise InputError([Problem("plan_periods.csv", f"periods mix splits {sorted(found)} (expected one)",
-                                  column="period")])
-    return found.pop()
-
-
-def year_days(plan_year: int) -> tuple[np.ndarray, np.ndarray]:
-    """Days of the plan year and the working-day count before each (``cum[i]`` = days < i)."""
-    days = np.arange(np.datetime64(f"{plan_year}-01-01"), np.datetime64(f"{plan_year + 1}-01-01"))
-    cum = np.concatenate([[0], np.cumsum(np.is_busday(days))]).astype(np.int64)
-    return days, cum
-
-
-def period_spans(labels: list[str], plan_year: int) -> tuple[np.ndarray, np.ndarray]:
-    """First day and one-past-last day (day-of-year indices, 0-based) of each period label.
-
-    Uses :func:`quotaopt.periods.period_of`, so ISO weeks fold exactly as in the plan.
-
-    Raises
-    ------
-    InputError
-        A label that is not a period of the plan year.
-    """
-    days, _ = year_days(plan_year)
-    split = split_of(labels)
-    day_label = pd.Series(period_of(pd.DatetimeIndex(days), plan_year, split), dtype="str")
-    first = day_label.groupby(day_label).apply(lambda s: s.index.min())
-    last = day_label.groupby(day_label).apply(lambda s: s.index.max())
-    unknown = [lab for lab in labels if lab not in first.index]
-    if unknown:
-        raise InputError([Problem("plan_periods.csv", f"period {unknown[0]!r} is not in the plan year {plan_year}",
-                                  column="period")])
-    starts = first.reindex(labels).to_numpy(dtype=np.int64)
-    ends = last.reindex(labels).to_numpy(dtype=np.int64) + 1
-    return starts, ends
-
-
-def day_index(value: dt.date | pd.Timestamp | np.datetime64, plan_year: int) -> int:
-    """0-based day of the plan year (may fall outside ``[0, 365]`` for other years)."""
-    day = np.datetime64(pd.Timestamp(value).date(), "D")
-    return int((day - np.datetime64(f"{plan_year}-01-01")).astype(np.int64))
-
-
-def hire_index(hire_dates: pd.Series, plan_year: int) -> np.ndarray:
-    """First day of employment as a plan-year day index, clipped to ``[0, days in year]``."""
-    n_days = len(year_days(plan_year)[0])
-    hire = pd.to_datetime(hire_dates)
-    start = np.datetime64(f"{plan_year}-01-01")
-    offset = (hire.to_numpy(dtype="datetime64[D]") - start).astype(np.int64)
-    offset = np.where(hire.isna().to_numpy(), 0, offset)
-    return np.clip(offset, 0, n_days).astype(np.int64)
-
 
 def elapsed_share(starts: np.ndarray, ends: np.ndarray, hire_idx: np.ndarray, as_of_idx: int,
                   cum: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ the variance of a compound-Poisson sum of about ``f x L / deal size`` deals,
 log-normal it has log-variance ``sigma^2 = ((log P90 - log P10) / 2 z90)^2``. The level
 takes what deal luck does not explain: ``tau^2 = max(sigma^2 - v(1), 0.2 sigma^2)``,
 ``log L ~ N(log P50 + v(1)/2, tau^2)``. Levels are correlated like the simulator's
-draws (:mod:`quotaopt.sampling`): ``log L_i - mean = tau_i (sqrt(c) G + sqrt(t) H_team +
+draws (:mod:`quotaopt.incentives`): ``log L_i - mean = tau_i (sqrt(c) G + sqrt(t) H_team +
 sqrt(1-c-t) O_i)`` with ``c, t = simulation.correlation``.
 
 **Update.** The booked amount to date ``A`` over the expected share done ``u`` is a noisy
@@ -33,7 +33,7 @@ other rep: a team that is behind pulls its members' forecasts down.
 ``log`` of that is exactly normal (the posterior of ``log L`` is Gaussian), so a rep's
 ``P(A + R >= quota)`` and its forecast quantiles are closed-form; units add their reps'
 correlated draws (shared factors drawn from their posterior, one block generator per
-:data:`~quotaopt.sampling.BLOCK` draws, so results never depend on chunking).
+:data:`~quotaopt.incentives.BLOCK` draws, so results never depend on chunking).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.special import ndtr, ndtri
 
-from quotaopt.sampling import BLOCK, Z90, block_rng
+from quotaopt.incentives import BLOCK, Z90, block_rng
 
 #: Smallest share of the predictive log-variance left to the level (the rest is deal luck).
 MIN_LEVEL_SHARE = 0.2
@@ -295,7 +295,7 @@ def unit_forecast(post: Posterior, actual: np.ndarray, done: np.ndarray, member:
         (reps x units) 0/1, 1 where the unit is the rep's team or above it.
     draws, seed : int
         Number of draws and the seed; block ``b`` of :data:`BLOCK` draws uses
-        :func:`quotaopt.sampling.block_rng` ``(seed, b)``.
+        :func:`quotaopt.incentives.block_rng` ``(seed, b)``.
 
     Returns
     -------

@@ -21,7 +21,7 @@ from quotaopt.capacity import TrainedModel
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
-from quotaopt.result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
+from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
@@ -204,7 +204,7 @@ def _fairness(plan: pd.DataFrame) -> dict[str, float]:
 
 def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFrame:
     """Learned month weights by role, every rep's bookings counted (departed reps' too)."""
-    from quotaopt.seasonality import learn_month_weights
+    from quotaopt.periods import learn_month_weights
 
     return learn_month_weights(history, groups=company.reps.set_index("rep_id")["role"])
 
@@ -219,16 +219,15 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     chunks of draws run, never the results. ``month_weights``: :func:`month_weights_of`
     the company (the same shape the periods were split by).
     """
-    from quotaopt.periods import quarter_quotas
-    from quotaopt.seasonality import learn_quarter_noise
-    from quotaopt.simulate import DEFAULT_QUARTER_NOISE, simulate
+    from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
+    from quotaopt.periods import company_quarter_weights, learn_quarter_noise, quarter_quotas
 
     roles = reps.set_index("rep_id")["role"]
     quarters = quarter_quotas(reps[["rep_id", "team_id", "role", "hire_date", "quota"]], plan_year, scenario.periods,
                               scenario.allocation.unit, month_weights, scenario.allocation.ramp)
     sim_input = reps.merge(quarters, on="rep_id", how="left")
     season = scenario.periods.seasonality
-    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else _quarter_weights(month_weights)
+    quarter_weights = np.asarray(season, dtype=float) if isinstance(season, tuple) else company_quarter_weights(month_weights)
     try:
         noise = learn_quarter_noise(history, groups=roles, month_weights=month_weights)
     except Exception:  # noqa: BLE001 - too little history to learn it: use the documented default
@@ -288,7 +287,7 @@ def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
                      workers: int = 1, map_fn: Any = None) -> tuple[float, dict[str, Any]]:
     """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
-    from quotaopt import reachability
+    from quotaopt.planning import _reachability as reachability
 
     cfg = scenario.target
     if cfg.reps_at_quota is None and cfg.p_company is None:
@@ -390,8 +389,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "reps": len(plan),
         "units": len(units),
         **simulation_summary(sim, plan, scenario, target),
-        # Timings vary run to run: they go to the manifest, never to summary.json.
-        "solver": {k: v for k, v in alloc.solver.items() if not k.endswith("_s")},
+        # Timings vary run to run: they go to the manifest (below), never to summary.json.
+        "solver": alloc.solver.record(),
         "capacity": capacity_info,
         "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
@@ -399,7 +398,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
     }
-    timings.update({f"solver_{k}": float(v) for k, v in alloc.solver.items() if k.endswith("_s") and v is not None})
+    timings.update(alloc.solver.timings.record())
     return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=_integral(periods, unit), units=units,
                       summary=round_floats(summary), distributions=distributions(sim), timings=timings)
 
@@ -434,10 +433,3 @@ def _average_deal_size(history: pd.DataFrame, rep_ids: pd.Series) -> pd.Series:
     per_rep = deals.groupby("rep_id")["amount"].mean()
     overall = float(deals["amount"].mean()) if len(deals) else 1.0
     return per_rep.reindex(rep_ids).fillna(overall).rename("avg_deal_size")
-
-
-def _quarter_weights(month_weights: pd.DataFrame) -> np.ndarray:
-    """Company-wide quarter weights from learned month weights (the '__all__' row)."""
-    row = month_weights.loc["__all__"] if "__all__" in month_weights.index else month_weights.mean()
-    months = np.asarray(row, dtype=float)[:12]
-    return months.reshape(4, 3).sum(axis=1) / months.sum()

@@ -1,9 +1,9 @@
-"""``quotaopt track RUN --actuals FILE --as-of DATE [--replan]``: one library call.
+"""Where a plan stands at an as-of date: frames in, status and forecast out (no disk access).
 
-:func:`assess` is the pure part (frames in, status and forecast out); :func:`track_run`
-reads the run and the actuals, writes ``track-<as-of>/`` inside the run folder
-atomically (built beside it, then renamed) and, with ``replan``, a new run whose
-parent is the tracked one (:mod:`quotaopt.replan`).
+:func:`assess` joins plan to date and actuals (:mod:`._status`), the conditional
+forecast (:mod:`._forecast`) and what past years say about reading a year early
+(:mod:`._history`). ``quotaopt track`` (:func:`quotaopt.commands.track`) reads the
+run and the actuals and writes what this returns.
 """
 
 from __future__ import annotations
@@ -16,30 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt import tracking
+from quotaopt.calendar import split_of
 from quotaopt.company import CompanyData, parse_date_in_year
 from quotaopt.errors import InputError, Problem
-from quotaopt.io import (
-    WrittenRun,
-    check_runs_root,
-    csv_bytes,
-    json_bytes,
-    load_actuals,
-    load_company,
-    probe_writable,
-    read_run,
-    replace_folder,
-    sha256_bytes,
-    sha256_file,
-)
-from quotaopt.result import StoredRun
+from quotaopt.planning import StoredRun
 from quotaopt.scenario import Scenario, validate_scenario
-from quotaopt.tracking_forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
-from quotaopt.tracking_history import fit_history
-
-#: What a status page says about a re-plan (from its change record).
-REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "recalibration",
-                "ratchet")
+from quotaopt.tracking import _status as tracking
+from quotaopt.tracking._forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
+from quotaopt.tracking._history import fit_history
 
 
 @dataclass
@@ -55,7 +39,7 @@ class Assessment:
     actual, plan_to_date, done : ndarray
         Per plan rep: booked to date, plan to date, and the expected share of the year done as
         the forecast reads it (the plan's period shape, shifted where past years show the
-        rep's year runs differently: :mod:`quotaopt.tracking_history`).
+        rep's year runs differently: :mod:`quotaopt.tracking._history`).
     meta : dict
         As-of date, thresholds, method settings and the actuals left out.
     """
@@ -66,17 +50,6 @@ class Assessment:
     plan_to_date: np.ndarray
     done: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class TrackOutcome:
-    """What :func:`track_run` wrote."""
-
-    run_path: Path
-    track_path: Path
-    status: pd.DataFrame
-    meta: dict[str, Any]
-    replan: WrittenRun | None = None
 
 
 def parse_as_of(value: str | dt.date, plan_year: int) -> dt.date:
@@ -171,12 +144,13 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     meta = {
         "as_of": as_of.isoformat(), "plan_year": plan_year, "run_id": run.run_id,
         "thresholds": {"red": cfg.red, "green": cfg.green, "calibration_deviation": tracking.CALIBRATION_DEVIATION},
+        # The method's name as track.json has always recorded it (the module is tracking._forecast now).
         "forecast": {"method": "bayesian level update + correlated draws (quotaopt.tracking_forecast)",
                      "draws": n_draws, "seed": scenario.simulation.seed,
                      "history": {role: {k: round(v, 6) for k, v in got.items()} for role, got in fit.by_role.items()},
                      "correlation": {"company": corr.company, "team": corr.team}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
-        "split": tracking.split_of(run.periods["period"]),
+        "split": split_of(run.periods["period"]),
     }
     return Assessment(status, post, actual, plan_td, done, meta)
 
@@ -191,95 +165,8 @@ def run_scenario(run: StoredRun) -> Scenario:
     return validate_scenario(raw, label=str(run.path / "manifest.json"), base_dir=base)
 
 
-def _plan_year(run: StoredRun) -> int:
+def plan_year_of(run: StoredRun) -> int:
     year = run.manifest.get("plan_year", run.summary.get("plan_year"))
     if not isinstance(year, int):
         raise InputError([Problem(str(run.path / "manifest.json"), "has no plan_year", column="plan_year")])
     return year
-
-
-def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) -> Path:
-    """Write ``track-<as-of>/`` atomically: build beside it, then rename (replacing an older one)."""
-    return replace_folder(run_path / f"track-{as_of.isoformat()}", files)
-
-
-def track_run(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
-              draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
-              reason: str | None = None) -> TrackOutcome:
-    """Track a run against actuals at a date; optionally re-plan the rest of the year.
-
-    Parameters
-    ----------
-    run_path : str or Path
-        The run folder to track.
-    actuals_path : str or Path
-        actuals.csv (or .parquet): bookings columns, dates inside the plan year.
-    as_of : str or date
-        The as-of date (inside the plan year).
-    replan : bool
-        Also write a new run whose parent is this one (:func:`quotaopt.replan.replan`).
-    draws : int, optional
-        Monte Carlo draws for the unit forecasts (default ``simulation.draws``).
-    recalibrate : bool
-        Re-plan with the company target reset to the forecast P50, or to ``growth``
-        over the last complete year (:mod:`quotaopt.recalibrate`); implies ``replan``.
-    growth : float, optional
-        With ``recalibrate``: the growth instead of the forecast (0.18 = +18%).
-    reason : str, optional
-        Why the target changes; required with ``recalibrate`` (written to the audit log).
-
-    Returns
-    -------
-    TrackOutcome
-
-    Raises
-    ------
-    InputError
-        Bad run folder, actuals (unknown reps, dates outside the plan year, non-numeric
-        amounts: with file and row), as-of date, or recalibration options; nothing is written.
-    InfeasibleError, SolverError
-        From the re-plan's allocation; nothing is written.
-    """
-    from quotaopt.recalibrate import check_request
-    from quotaopt.report.status_html import render_status_html
-
-    check_request(recalibrate, growth, reason)
-    replan = replan or recalibrate
-    run = read_run(run_path)
-    plan_year = _plan_year(run)
-    day = parse_as_of(as_of, plan_year)
-    probe_writable(run.path, str(run.path))
-    if replan:
-        check_runs_root(run.runs_root, str(run.runs_root))
-    scenario = run_scenario(run)
-    folder = run.manifest.get("data_folder")
-    if not folder:
-        raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
-    company = load_company(folder)
-    actuals_file = Path(actuals_path)
-    actuals = load_actuals(actuals_file, company, plan_year)
-    result = assess(run, company, actuals, scenario, plan_year, day, draws)
-    if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
-        result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
-                                    **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
-    result.meta["actuals"] = {"file": str(actuals_file.resolve()), "sha256": sha256_file(actuals_file),
-                              "rows": len(actuals)}
-    written = None
-    if replan:
-        from quotaopt.replan import RecalibrationRequest, write_replan
-        from quotaopt.replan import replan as make_replan
-
-        request = RecalibrationRequest(growth, str(reason)) if recalibrate else None
-        new_result, change = make_replan(run, company, scenario, result, day, request)
-        written = write_replan(run, new_result, change, result.meta)
-        result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path),
-                                 **{k: change[k] for k in REPLAN_FACTS}}
-    status_bytes = csv_bytes(result.status)
-    result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
-    files = {
-        "status.csv": status_bytes,
-        "status.html": render_status_html(result.status, result.meta),
-        "track.json": json_bytes(result.meta),
-    }
-    path = write_track_folder(run.path, day, files)
-    return TrackOutcome(run.path, path, result.status, result.meta, written)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.errors import InfeasibleError, InputError, Problem
-from quotaopt.planning import Inputs
+from quotaopt.planning._plan import Inputs
 
 #: Columns of frontier.csv, in order.
 COLUMNS = ["growth", "company_target", "total_quota", "p_company_target", "reps_at_quota", "reps_80_100",
@@ -62,7 +62,12 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
     DataFrame
     """
     from quotaopt.allocation import allocate
-    from quotaopt.planning import estimate_capacity, growth_base, month_weights_of, simulate_stage
+    from quotaopt.planning._plan import (
+        estimate_capacity,
+        growth_base,
+        month_weights_of,
+        simulate_stage,
+    )
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
     if scenario is None:

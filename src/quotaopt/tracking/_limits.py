@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt import tracking
 from quotaopt.scenario import AllocationConfig
+from quotaopt.tracking import _status as tracking
 
 
 def ahead_of_pace(plan_to_date: np.ndarray, actual: np.ndarray) -> np.ndarray:

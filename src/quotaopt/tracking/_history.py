@@ -1,6 +1,6 @@
 """What past years say about reading a year from its first months: luck scale and shape shift.
 
-The forecast (:mod:`quotaopt.tracking_forecast`) reads a rep's level from what it booked
+The forecast (:mod:`quotaopt.tracking._forecast`) reads a rep's level from what it booked
 by the as-of date over the share ``u`` of the year the plan expected done by then, and
 books the rest of the year as deal luck around that level. Two of its assumptions can be
 checked on every past year of the history, at each quarter end ``k``: with ``A`` booked
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from quotaopt.tracking_forecast import luck_var
+from quotaopt.tracking._forecast import luck_var
 
 #: Fewest past rep-year splits a role needs for its own luck scale (else all roles pooled).
 MIN_POINTS = 30
@@ -223,7 +223,7 @@ def fit_history(history: pd.DataFrame, rep_ids: pd.Series, roles: pd.Series, hir
     rep_ids, roles, hires : Series
         The plan's reps, their roles and hire dates (NaT = before the history).
     p50, deal_size, kappa : ndarray
-        Annual capacity P50 and what :func:`~quotaopt.tracking_forecast.deal_noise` made
+        Annual capacity P50 and what :func:`~quotaopt.tracking.deal_noise` made
         of it, per plan rep (a past year's luck is ``kappa x p50 / that year's bookings``).
     at : dict
         Role -> the plan's expected share done at the end of Q1, Q2 and Q3.

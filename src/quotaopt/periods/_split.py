@@ -3,7 +3,7 @@
 Rules (contract §2 ``periods`` and §4 ``plan_periods.csv``):
 
 - Month weights come from the seasonality setting: ``learned`` (a row of
-  :func:`quotaopt.seasonality.learn_month_weights`, looked up by the rep's ``group_by``
+  :func:`quotaopt.periods.learn_month_weights`, looked up by the rep's ``group_by``
   column, else ``__all__``, else flat), ``flat`` (1/12 each) or four quarter weights
   (months inside a quarter then follow the learned row if one is given, else 1/3 each).
 - Weeks split each month by working days (Monday-Friday; no public holidays). Week
@@ -31,93 +31,21 @@ Rules (contract §2 ``periods`` and §4 ``plan_periods.csv``):
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from quotaopt.calendar import PlanCalendar, month_tenure, period_labels, ramp_share
 from quotaopt.errors import InputError, Problem
 from quotaopt.money import amounts, split_whole
 from quotaopt.ordering import data_order
+from quotaopt.periods._seasonality import ALL
 from quotaopt.scenario import PeriodsConfig
-from quotaopt.seasonality import ALL
 
 _EPS = 1e-9
 #: The order reps are rounded in within a team (quotaopt.ordering); quota largest first.
 PERIOD_ORDER = ("team_id", "quota", "hire_date", "role")
-
-
-@dataclass(frozen=True)
-class _Calendar:
-    """Working-day structure of one plan year (all arrays indexed by day of year)."""
-
-    year: int
-    days: np.ndarray  # datetime64[D]
-    cum: np.ndarray  # cum[i] = working days strictly before day i (len days + 1)
-    month_start: np.ndarray  # (12,) first day index of each month
-    month_end: np.ndarray  # (12,) one past the last day index
-    week_labels: tuple[str, ...]
-    piece_month: np.ndarray  # (pieces,) month 0..11 of each month-week piece
-    piece_week: np.ndarray  # (pieces,) week index
-    piece_start: np.ndarray
-    piece_end: np.ndarray
-    day_week: np.ndarray  # (days,) week index of each day
-
-    @classmethod
-    def build(cls, year: int) -> _Calendar:
-        days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
-        work = np.is_busday(days)
-        cum = np.concatenate([[0], np.cumsum(work)])
-        months = days.astype("datetime64[M]").astype(int) % 12
-        month_start = np.searchsorted(months, np.arange(12), side="left")
-        month_end = np.searchsorted(months, np.arange(12), side="right")
-        last_week = dt.date(year, 12, 28).isocalendar()[1]
-        iso = [d.isocalendar() for d in days.astype(dt.date)]
-        week_no = np.array([1 if y < year else last_week if y > year else w for y, w, _ in iso])
-        day_week = week_no - 1
-        labels = tuple(f"{year}-W{w:02d}" for w in range(1, last_week + 1))
-        # A piece is a maximal run of days sharing (month, week): contiguous by construction.
-        key = months * 100 + day_week
-        cut = np.flatnonzero(np.diff(key)) + 1
-        starts = np.concatenate([[0], cut])
-        ends = np.concatenate([cut, [len(days)]])
-        return cls(year, days, cum, month_start, month_end, labels, months[starts], day_week[starts],
-                   starts, ends, day_week)
-
-    def workdays_from(self, start: np.ndarray, end: np.ndarray, hire_idx: np.ndarray) -> np.ndarray:
-        """Working days in ``[start, end)`` on or after each rep's hire day (reps x spans)."""
-        first = np.maximum(start[None, :], hire_idx[:, None])
-        return np.clip(self.cum[end][None, :] - self.cum[np.minimum(first, len(self.days))], 0, None)
-
-
-def period_labels(plan_year: int, split: str) -> list[str]:
-    """All period labels of a plan year at ``split`` (``quarter``, ``month`` or ``week``)."""
-    if split == "quarter":
-        return [f"{plan_year}-Q{q}" for q in range(1, 5)]
-    if split == "month":
-        return [f"{plan_year}-{m:02d}" for m in range(1, 13)]
-    return list(_Calendar.build(plan_year).week_labels)
-
-
-def period_of(dates: pd.Series | pd.DatetimeIndex, plan_year: int, split: str) -> np.ndarray:
-    """The period label of each date inside the plan year (same folding rules as decompose).
-
-    Dates outside the plan year get ``None``.
-    """
-    d = pd.DatetimeIndex(pd.to_datetime(dates))
-    inside = np.asarray(d.year == plan_year)
-    out = np.full(len(d), None, dtype=object)
-    if split == "quarter":
-        out[inside] = [f"{plan_year}-Q{q}" for q in d.quarter[inside]]
-    elif split == "month":
-        out[inside] = [f"{plan_year}-{m:02d}" for m in d.month[inside]]
-    else:
-        cal = _Calendar.build(plan_year)
-        labels = np.array(cal.week_labels, dtype=object)
-        out[inside] = labels[cal.day_week[np.asarray(d.day_of_year[inside]) - 1]]
-    return out
 
 
 def _round_rows(values: np.ndarray, totals: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -179,13 +107,10 @@ def _month_shape(
 
 def _ramp_factors(hire: pd.Series, plan_year: int, ramp: Sequence[float]) -> np.ndarray:
     """ramp[quarter of tenure] per rep and month (reps x 12); 0 before the hire month."""
-    r = np.asarray(ramp, dtype=np.float64) if len(ramp) else np.ones(1)
-    valid = hire.notna().to_numpy()
-    hy = np.where(valid, hire.dt.year.fillna(0).to_numpy(), 0).astype(np.int64)
-    hm = np.where(valid, hire.dt.month.fillna(1).to_numpy(), 1).astype(np.int64)
-    tenure = (plan_year - hy)[:, None] * 12 + (np.arange(1, 13)[None, :] - hm[:, None])
-    factor = np.where(tenure < 0, 0.0, r[np.minimum(np.maximum(tenure, 0) // 3, len(r) - 1)])
-    return np.where(valid[:, None], factor, r[-1])
+    tenure = month_tenure(hire, plan_year)
+    factor = np.where(tenure < 0, 0.0, ramp_share(tenure // 3, ramp))
+    ramped = ramp_share(np.array([len(ramp)]), ramp)[0]  # the last share: no hire date counts as ramped
+    return np.where(hire.notna().to_numpy()[:, None], factor, ramped)
 
 
 def _deal_sizes(reps: pd.DataFrame, avg_deal_size: pd.Series | None) -> np.ndarray:
@@ -225,7 +150,7 @@ def decompose(
     unit : float
         Period quotas are whole multiples of this (``allocation.unit``).
     month_weights : DataFrame or None
-        From :func:`~quotaopt.seasonality.learn_month_weights`; None means flat.
+        From :func:`~quotaopt.periods.learn_month_weights`; None means flat.
     ramp : sequence of float
         New-hire quota share by quarter of tenure (``allocation.ramp``).
     avg_deal_size : Series, optional
@@ -256,7 +181,7 @@ def decompose(
     if bad.any():
         raise InputError([Problem("plan", f"rep {r}: quota must be a finite number >= 0, got {v}")
                           for r, v in zip(reps["rep_id"][bad], q[bad], strict=True)])
-    cal = _Calendar.build(plan_year)
+    cal = PlanCalendar.build(plan_year)
     n = len(reps)
     hire = pd.to_datetime(reps["hire_date"]) if "hire_date" in reps else pd.Series(pd.NaT, index=reps.index)
     hire_day = (hire.dt.year == plan_year) * (hire.dt.day_of_year.fillna(1) - 1)
@@ -306,7 +231,7 @@ def decompose(
 
 
 def _weeks(
-    cal: _Calendar, um: np.ndarray, share: np.ndarray, hire_idx: np.ndarray, team: np.ndarray
+    cal: PlanCalendar, um: np.ndarray, share: np.ndarray, hire_idx: np.ndarray, team: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Split month units into month-week pieces by working days, then sum pieces per week."""
     n = len(um)

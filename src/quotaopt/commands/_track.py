@@ -1,0 +1,169 @@
+"""``quotaopt track RUN --actuals FILE --as-of DATE [--replan]``: read, assess, write.
+
+:func:`quotaopt.tracking.assess` is the pure part (frames in, status and forecast out);
+:func:`track` reads the run and the actuals, writes ``track-<as-of>/`` inside the run
+folder atomically (built beside it, then renamed) and, with ``replan``, a new run whose
+parent is the tracked one (:func:`quotaopt.tracking.replan` returns it, this writes it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from quotaopt.commands._runs import headline, package_versions, result_files, run_data
+from quotaopt.data_source import DataSource, Dialect
+from quotaopt.errors import InputError, Problem
+from quotaopt.io import (
+    WrittenRun,
+    check_runs_root,
+    csv_bytes,
+    json_bytes,
+    load_actuals,
+    load_company,
+    probe_writable,
+    read_run,
+    replace_folder,
+    sha256_bytes,
+    sha256_file,
+    write_run,
+)
+from quotaopt.planning import PlanResult, StoredRun
+from quotaopt.tracking import assess, parse_as_of, plan_year_of, run_scenario
+
+#: What a status page says about a re-plan (from its change record).
+REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "recalibration",
+                "ratchet")
+
+
+
+
+@dataclass
+class TrackOutcome:
+    """What :func:`track` wrote."""
+
+    run_path: Path
+    track_path: Path
+    status: pd.DataFrame
+    meta: dict[str, Any]
+    replan: WrittenRun | None = None
+    replan_summary: dict[str, Any] = field(default_factory=dict)
+
+
+
+
+def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) -> Path:
+    """Write ``track-<as-of>/`` atomically: build beside it, then rename (replacing an older one)."""
+    return replace_folder(run_path / f"track-{as_of.isoformat()}", files)
+
+
+def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
+              draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
+              reason: str | None = None) -> TrackOutcome:
+    """Track a run against actuals at a date; optionally re-plan the rest of the year.
+
+    Parameters
+    ----------
+    run_path : str or Path
+        The run folder to track.
+    actuals_path : str or Path
+        actuals.csv (or .parquet): bookings columns, dates inside the plan year.
+    as_of : str or date
+        The as-of date (inside the plan year).
+    replan : bool
+        Also write a new run whose parent is this one (:func:`quotaopt.tracking.replan`).
+    draws : int, optional
+        Monte Carlo draws for the unit forecasts (default ``simulation.draws``).
+    recalibrate : bool
+        Re-plan with the company target reset to the forecast P50, or to ``growth``
+        over the last complete year (:func:`quotaopt.tracking.recalibrate`); implies ``replan``.
+    growth : float, optional
+        With ``recalibrate``: the growth instead of the forecast (0.18 = +18%).
+    reason : str, optional
+        Why the target changes; required with ``recalibrate`` (written to the audit log).
+
+    Returns
+    -------
+    TrackOutcome
+
+    Raises
+    ------
+    InputError
+        Bad run folder, actuals (unknown reps, dates outside the plan year, non-numeric
+        amounts: with file and row), as-of date, or recalibration options; nothing is written.
+    InfeasibleError, SolverError
+        From the re-plan's allocation; nothing is written.
+    """
+    from quotaopt.report.status_html import render_status_html
+    from quotaopt.tracking import check_request
+
+    check_request(recalibrate, growth, reason)
+    replan = replan or recalibrate
+    run = read_run(run_path)
+    plan_year = plan_year_of(run)
+    day = parse_as_of(as_of, plan_year)
+    probe_writable(run.path, str(run.path))
+    if replan:
+        check_runs_root(run.runs_root, str(run.runs_root))
+    scenario = run_scenario(run)
+    if not run.manifest.get("data_folder"):
+        raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
+    data = run_data(run.manifest)  # the folder the run recorded, with the dialect it was read in
+    source = DataSource(path=data) if isinstance(data, str) else DataSource.model_validate(data)
+    company = load_company(source)
+    actuals_file = Path(actuals_path)
+    # Actuals come from the same export as the history: the same dialect reads them.
+    actuals = load_actuals(actuals_file, company, plan_year, dialect=Dialect(**{k: getattr(source, k)
+                                                                                for k in Dialect.model_fields}))
+    result = assess(run, company, actuals, scenario, plan_year, day, draws)
+    if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
+        result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
+                                    **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
+    result.meta["actuals"] = {"file": str(actuals_file.resolve()), "sha256": sha256_file(actuals_file),
+                              "rows": len(actuals)}
+    written, replan_summary = None, {}
+    if replan:
+        from quotaopt.tracking import RecalibrationRequest
+        from quotaopt.tracking import replan as make_replan
+
+        request = RecalibrationRequest(growth, str(reason)) if recalibrate else None
+        new_result, change = make_replan(run, company, scenario, result, day, request)
+        written = write_replan(run, new_result, change, result.meta)
+        replan_summary = new_result.summary
+        result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path),
+                                 **{k: change[k] for k in REPLAN_FACTS}}
+    status_bytes = csv_bytes(result.status)
+    result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
+    files = {
+        "status.csv": status_bytes,
+        "status.html": render_status_html(result.status, result.meta),
+        "track.json": json_bytes(result.meta),
+    }
+    path = write_track_folder(run.path, day, files)
+    return TrackOutcome(run.path, path, result.status, result.meta, written, replan_summary)
+
+
+def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
+    """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
+    actuals = track_meta.get("actuals") or {}
+    manifest = {
+        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
+        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
+        "inputs": {**run.manifest.get("inputs", {}),
+                   f"actuals/{Path(str(actuals.get('file', 'actuals.csv'))).name}": actuals.get("sha256")},
+        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
+        "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
+    }
+    audit = {"headline": headline(result.summary),
+             "replan": {k: change[k] for k in ("as_of", "frozen_periods", "reps_changed", "quota_moved",
+                                               "largest_increases", "largest_decreases", "units_changed",
+                                               "stretch_relaxed", "ratchet", "exceptions",
+                                               "recalibration")}}
+    if change.get("recalibration"):
+        # A target change is a decision: old and new target and the reason, at the top of its line.
+        audit["recalibration"] = change["recalibration"]
+    return write_run(run.runs_root, result.name, result_files(result), manifest, audit=audit)
