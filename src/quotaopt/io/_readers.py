@@ -195,7 +195,10 @@ def _arrow_frame(table: Any, numeric: set[str], d: dict[str, Any]) -> tuple[pd.D
 
     columns: dict[str, Any] = {}
     texts: dict[str, Any] = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
+    for name in list(table.column_names):
+        # Each Arrow column is let go once converted: two copies of a 19-million-row table never coexist.
+        column = table.column(name)
+        table = table.drop_columns([name])
         kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             if name.strip() in numeric:
@@ -271,7 +274,6 @@ def parquet_names(path: Path) -> list[str]:
 def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, reader: Reader = "arrow"
                  ) -> tuple[RawTable | None, list[Problem]]:
     """Read a Parquet file: text columns as categories straight from its dictionary pages."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -283,9 +285,9 @@ def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, re
         if reader == "pandas":
             frame = pd.read_parquet(path)
         else:
-            schema = pq.read_schema(path)
-            text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            frame, texts = _arrow_frame(pq.read_table(path, read_dictionary=text), numeric, dialect.effective())
+            # Plain strings, encoded once per column: read_dictionary would give every row group
+            # its own copy of a 200,000-id dictionary (slower, and gigabytes at 100,000 reps).
+            frame, texts = _arrow_frame(pq.read_table(path), numeric, dialect.effective())
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
         return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}")]
     frame.columns = [str(c).strip() for c in frame.columns]
