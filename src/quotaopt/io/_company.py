@@ -517,7 +517,8 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
                    None if accounts is None else accounts["account_id"], labels)
     assert bookings is not None
     capacity = run("capacity", _load_capacity, reps["rep_id"], labels)
-    checkers.clear()  # the raw tables go; only the validated frames stay
+    checkers.clear()  # the raw tables go before the sort copies the bookings; only the validated frames stay
+    read.tables.clear()
     if not problems and bookings.empty:
         problems.append(Problem(labels["bookings"], "has no rows (expected at least one year of history)"))
     if problems:

@@ -345,4 +345,7 @@ def read_source(source: DataSource, reader: Reader = "arrow") -> tuple[SourceRea
             out.tables[stem] = kept
             problems.extend(total_problems)
     out.record["tables"] = {stem: table.record for stem, table in out.tables.items()}
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # what Arrow read with goes back to the system, not to a cache
     return out, problems
