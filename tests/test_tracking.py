@@ -16,6 +16,7 @@ from quotaopt.commands import track as track_run
 from quotaopt.datasets import generate_company
 from quotaopt.errors import InputError
 from quotaopt.tracking import rep_forecast, unit_forecast, update
+from quotaopt.tracking.pipeline import QUARTER_COLUMNS
 
 from tracking_fixtures import build_run, truth_capacity
 
@@ -210,7 +211,7 @@ def test_track_writes_status_and_a_self_contained_page(tracked: tuple[Path, Path
     assert out.track_path == run / f"track-{AS_OF}"
     assert sorted(p.name for p in out.track_path.iterdir()) == ["status.csv", "status.html", "track.json"]
     status = pd.read_csv(out.track_path / "status.csv", dtype={"id": "str", "parent_id": "str"})
-    assert list(status.columns) == tracking.STATUS_COLUMNS
+    assert list(status.columns) == tracking.STATUS_COLUMNS + QUARTER_COLUMNS  # the quarter's columns follow
     plan = pd.read_csv(run / "plan.csv", dtype={"rep_id": "str"})
     units = pd.read_csv(run / "units.csv", dtype={"unit_id": "str"})
     assert sorted(status.loc[status["kind"] == "rep", "id"]) == sorted(plan["rep_id"])

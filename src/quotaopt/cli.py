@@ -73,14 +73,16 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Also write plan-year actuals.csv up to this date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace a --out folder an earlier generate wrote (has truth/meta.json).")
+@click.option("--opportunities", is_flag=True,
+              help="With --actuals-through: also write opportunities.csv (the CRM pipeline on that date).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
-             overwrite: bool) -> None:
+             overwrite: bool, opportunities: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
-                            actuals_through=through, fmt=fmt, overwrite=overwrite)
+                            actuals_through=through, fmt=fmt, overwrite=overwrite, opportunities=opportunities)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
@@ -327,14 +329,18 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 @click.option("--growth", type=float, default=None,
               help="With --recalibrate: growth over the last complete year instead of the forecast (0.18 = +18%).")
 @click.option("--reason", default=None, help="With --recalibrate: why the target changes (goes to the audit log).")
+@click.option("--opportunities", "opportunities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The CRM pipeline (opportunities.csv): forecast the quarter and the year from it too.")
+@click.option("--horizon", default=None, help="Answer for the last quarter ending within this horizon (e.g. 30d).")
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
-          reason: str | None) -> None:
+          reason: str | None, opportunities: Path | None, horizon: str | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
     from quotaopt.commands import track as track_run
     from quotaopt.report.replan_note import exception_lines, replan_lines
 
     with _Progress():
-        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason)
+        outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason,
+                            opportunities_path=opportunities, horizon=horizon)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -343,6 +349,11 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
                                               ("green", "yellow", "red")))
     if "calibrate" in status:
         click.echo(f"need a calibration meeting: {int(status['calibrate'].astype(bool).sum())}")
+    quarter = status[(status["kind"] == "unit") & (status["level"] == 0)] if "p_attain_quarter" in status else None
+    if quarter is not None and len(quarter):
+        top = quarter.iloc[0]
+        click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
+                   f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
@@ -399,6 +410,42 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
     with _wide_pandas():
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: runs/<scenario>/analysis.html beside the scenario).")
+def analyze(scenario: Path, out_file: Path | None) -> None:
+    """The history view: bookings by period and unit, the 80% accounts, reps' growth (analysis.html)."""
+    from quotaopt.commands import analyze as write_analysis
+
+    path = write_analysis(scenario, out_file)
+    click.echo(f"page: {path}")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but this machine's loopback needs --token.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
+@click.option("--token", default=None, envvar="QUOTAOPT_TOKEN",
+              help="Secret every request must carry (env QUOTAOPT_TOKEN); required off loopback.")
+@click.option("--user", default=None, help="Name recorded on approvals (default: the OS account).")
+@click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the versions (default: runs/ beside each scenario).")
+def serve(scenarios: tuple[Path, ...], host: str, port: int, token: str | None, user: str | None,
+          runs_dir: Path | None) -> None:
+    """The what-if workbench: a local web page to shape, save, compare and approve plans.
+
+    Serves each SCENARIO (default: every scenarios/*.yaml of the working directory).
+    """
+    from quotaopt.workbench import serve as run_server
+
+    chosen = list(scenarios) or sorted(Path("scenarios").glob("*.yaml"))
+    if not chosen:
+        raise click.UsageError("name a scenario file (no scenarios/*.yaml here)")
+    run_server(chosen, host=host, port=port, token=token, user=user, runs_dir=runs_dir, echo=click.echo)
 
 
 def _wide_pandas() -> Any:

@@ -205,6 +205,11 @@ class AllocationConfig(_Strict):
         description="New-hire quota share by quarter of tenure. Default [0.25, 0.5, 0.75, 1.0].",
     )
     fairness: Literal["stretch", "chance"] = Field("stretch", description="Default stretch.")
+    locks: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)] | None] = Field(
+        default_factory=dict,
+        description="Quotas the planners fix by rep: rep_id -> amount (a whole multiple of unit), or null to "
+        "unlock a rep that reps.csv locks. Wins over reps.csv locked_quota. Default: none.",
+    )
     strict: bool = Field(
         False,
         description="false: stretch, flex, ka_share and max_change give way (least first, listed as "
@@ -359,11 +364,20 @@ class TrackingConfig(_Strict):
 
     red: float = Field(0.85, ge=0, description="Pace below this is red. Default 0.85.")
     green: float = Field(1.0, ge=0, description="Pace at or above this is green. Default 1.0.")
+    stages: list[str] = Field(
+        ["qualify", "discover", "propose", "commit"], min_length=1,
+        description="Open stages of the CRM pipeline in funnel order, as opportunities.csv names them "
+        "(case-insensitive; won and lost are statuses, not stages). Default qualify, discover, propose, commit.",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> TrackingConfig:
         if self.red > self.green:
             raise ValueError(f"tracking.red {self.red} is above tracking.green {self.green}")
+        names = [s.strip().lower() for s in self.stages]
+        if "" in names or len(set(names)) < len(names) or {"won", "lost", "open"} & set(names):
+            raise ValueError(f"tracking.stages {self.stages} must be distinct, non-empty stage names other than "
+                             "open, won and lost")
         return self
 
 

@@ -11,9 +11,11 @@ results.
 - :func:`train`, :func:`backtest` -- the capacity model saved, or scored on past years;
 - :func:`batch`, :func:`compare` -- many scenarios planned, runs side by side;
 - :func:`validate`, :func:`payout` -- inputs checked, one payout explained;
+- :func:`analyze` -- the history view of a scenario's data (analysis.html);
 - :func:`demo` -- the sample company written and planned.
 """
 
+from quotaopt.commands._analyze import analyze
 from quotaopt.commands._batch import BatchOutcome, BatchTask, batch, batch_exit_code, outcome_rows
 from quotaopt.commands._capacity import backtest, train
 from quotaopt.commands._compare import HEADLINE_ROWS, compare
@@ -40,7 +42,7 @@ from quotaopt.commands._validate import Validation, payout, validate
 
 __all__ = [
     "EXAMPLE_GENERATOR", "EXAMPLE_SCENARIO", "HEADLINE_ROWS", "INFEASIBILITY_FILE", "REPLAN_FACTS", "BatchOutcome",
-    "BatchTask", "TrackOutcome", "Validation", "backtest", "batch", "batch_exit_code", "compare", "default_runs_root", "demo",
+    "BatchTask", "TrackOutcome", "Validation", "analyze", "backtest", "batch", "batch_exit_code", "compare", "default_runs_root", "demo",
     "frontier", "headline", "infeasible_with_details", "input_hashes", "inputs_of_run", "outcome_rows",
     "package_versions", "payout", "plan", "result_files", "simulate", "track", "train", "validate", "write_example", "write_replan",
     "write_result", "write_track_folder",

@@ -25,6 +25,7 @@ from quotaopt.io import (
     json_bytes,
     load_actuals,
     load_company,
+    load_opportunities,
     probe_writable,
     read_run,
     replace_folder,
@@ -63,7 +64,8 @@ def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) 
 
 def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
               draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
-              reason: str | None = None) -> TrackOutcome:
+              reason: str | None = None, opportunities_path: str | Path | None = None,
+              horizon: str | int | None = None) -> TrackOutcome:
     """Track a run against actuals at a date; optionally re-plan the rest of the year.
 
     Parameters
@@ -85,6 +87,11 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
         With ``recalibrate``: the growth instead of the forecast (0.18 = +18%).
     reason : str, optional
         Why the target changes; required with ``recalibrate`` (written to the audit log).
+    opportunities_path : str or Path, optional
+        opportunities.csv (or .parquet), contract §1: the quarter's and the year's forecast
+        add the pipeline; status.html shows the funnel; ``stalled.csv`` and ``funnel.csv`` are written.
+    horizon : str or int, optional
+        ``30d``: answer p_attain_quarter for the last quarter ending within 30 days.
 
     Returns
     -------
@@ -98,10 +105,13 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     InfeasibleError, SolverError
         From the re-plan's allocation; nothing is written.
     """
+    from quotaopt.commands._track_pipeline import pipeline_files
     from quotaopt.report.status_html import render_status_html
     from quotaopt.tracking import check_request
+    from quotaopt.tracking.pipeline import parse_horizon
 
     check_request(recalibrate, growth, reason)
+    horizon_days = parse_horizon(horizon)
     replan = replan or recalibrate
     run = read_run(run_path)
     plan_year = plan_year_of(run)
@@ -119,7 +129,14 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     # Actuals come from the same export as the history: the same dialect reads them.
     actuals = load_actuals(actuals_file, company, plan_year, dialect=Dialect(**{k: getattr(source, k)
                                                                                 for k in Dialect.model_fields}))
-    result = assess(run, company, actuals, scenario, plan_year, day, draws)
+    opps = None
+    if opportunities_path is not None:
+        opps = load_opportunities(opportunities_path, company, [s.lower() for s in scenario.tracking.stages])
+    result = assess(run, company, actuals, scenario, plan_year, day, draws, opps, horizon_days)
+    if opportunities_path is not None:
+        result.meta["opportunities"] = {"file": str(Path(opportunities_path).resolve()),
+                                        "sha256": sha256_file(Path(opportunities_path)),
+                                        "rows": 0 if opps is None else len(opps)}
     if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
         result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
                                     **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
@@ -138,10 +155,14 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                  **{k: change[k] for k in REPLAN_FACTS}}
     status_bytes = csv_bytes(result.status)
     result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
+    extra_html, extra_files = pipeline_files(result, run, opps, day)
+    for name, data in extra_files.items():
+        result.meta["outputs"][name] = sha256_bytes(data)
     files = {
         "status.csv": status_bytes,
-        "status.html": render_status_html(result.status, result.meta),
+        "status.html": render_status_html(result.status, result.meta, extra_html),
         "track.json": json_bytes(result.meta),
+        **extra_files,
     }
     path = write_track_folder(run.path, day, files)
     return TrackOutcome(run.path, path, result.status, result.meta, written, replan_summary)

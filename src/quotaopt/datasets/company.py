@@ -91,6 +91,7 @@ def generate_company(
     fmt: str = "csv",
     *,
     overwrite: bool = False,
+    opportunities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
 
@@ -119,6 +120,11 @@ def generate_company(
         Replace an existing, non-empty ``out_dir`` that an earlier ``generate`` wrote
         (it has ``truth/meta.json``); any other folder, a link, the working directory
         and its parents are refused.
+    opportunities : bool
+        With ``actuals_through``: also write ``opportunities.<fmt>``, the CRM pipeline behind
+        the bookings as it stood on that date, with weekly snapshots
+        (:mod:`quotaopt.datasets.pipeline`), and every opportunity's outcome in
+        ``truth/opportunities``. Seeds of everything else stay as they are.
 
     Returns
     -------
@@ -150,8 +156,9 @@ def generate_company(
 
     first_year = end_year - years  # a warm-up year: gives every history year a previous year
     cal = [Year.of(first_year + t) for t in range(years + 2)]
-    rng_org, rng_staff, rng_books, rng_season, rng_sales = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+    # A sixth child for the pipeline: spawning more children leaves the first five unchanged.
+    rng_org, rng_staff, rng_books, rng_season, rng_sales, rng_pipeline = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
     )
     org = org_mod.build_org(n_reps, rng_org)
     staff = org_mod.staff_seats(org, first_year, years, rng_staff)
@@ -178,10 +185,18 @@ def generate_company(
         "seasonality": tables.seasonality_table(base, by_role),
         "team_shocks": tables.team_shocks_table(org, sales, cal),
     }
+    if opportunities and through is not None:
+        from quotaopt.datasets import pipeline
+
+        opp = pipeline.simulate_opportunities(sales.deals, org.seat_ka[staff.seat],
+                                              {t for t in (years - 1, years, years + 1) if t >= 1}, rng_pipeline)
+        data["opportunities"] = pipeline.snapshots(opp, np.datetime64(through.isoformat(), "D"), ids.rep, ids.account)
+        truth["opportunities"] = pipeline.truth_table(opp, ids.rep)
     counts = {name: len(frame) for name, frame in {**data, **truth}.items()}
     args = {
         "seed": int(seed), "n_reps": int(n_reps), "years": int(years), "end_year": int(end_year),
         "actuals_through": None if through is None else through.isoformat(), "fmt": fmt,
+        **({"opportunities": True} if opportunities else {}),
     }
     meta = _meta(args, cal, sales, counts)
 

@@ -10,6 +10,8 @@ below it get frames and typed results, never a path to open.
 
 from quotaopt.io._atomic import STAGING, Staging, publish, replace_folder, write_file_atomic
 from quotaopt.io._audit import AUDIT_LOG
+from quotaopt.io._audit import locked as locked_audit_log
+from quotaopt.io._audit import read_lines as read_audit_log
 from quotaopt.io._company import load_actuals, load_company, load_truth_capacity
 from quotaopt.io._company_files import (
     check_company_out_dir,
@@ -29,6 +31,7 @@ from quotaopt.io._models import (
     resolve_model_dir,
     save_model,
 )
+from quotaopt.io._opportunities import load_opportunities
 from quotaopt.io._problems import problems_csv, problems_document
 from quotaopt.io._runs import (
     FAULT_ENV,
@@ -50,8 +53,9 @@ __all__ = [
     "AUDIT_LOG", "FAULT_ENV", "FORMAT_VERSION", "METADATA_FILE", "MODEL_FILE", "PLAN_FILES", "STAGING",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
-    "load_scenario", "load_truth_capacity", "load_trusted_model", "probe_writable", "problems_csv", "problems_document",
-    "publish", "read_run", "regular_file_problem",
+    "load_opportunities", "load_scenario", "load_truth_capacity", "load_trusted_model", "locked_audit_log",
+    "probe_writable", "problems_csv", "problems_document", "publish", "read_audit_log", "read_run",
+    "regular_file_problem",
     "replace_folder", "require_regular_file", "resolve_model_dir", "save_model", "sha256_bytes", "sha256_file",
     "write_company_folder", "write_csv_tables", "write_file_atomic", "write_run", "written_by_generate",
 ]

@@ -30,6 +30,28 @@ from quotaopt.io._fsguard import require_real
 AUDIT_LOG = "audit.jsonl"
 
 
+def parse_lines(data: bytes) -> list[dict[str, Any]]:
+    """The complete, valid JSON object lines of a log's bytes (a damaged or partial line is skipped)."""
+    out = []
+    for raw in data.split(b"\n"):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def read_lines(runs_root: Path) -> list[dict[str, Any]]:
+    """Every line of ``runs_root/audit.jsonl`` without taking its lock (appends are whole lines); [] when absent."""
+    check_audit_log(runs_root)
+    try:
+        return parse_lines((runs_root / AUDIT_LOG).read_bytes())
+    except FileNotFoundError:
+        return []
+
+
 def check_audit_log(runs_root: Path) -> None:
     """Refuse an ``audit.jsonl`` that is a link or not a regular file."""
     require_real(runs_root / AUDIT_LOG, folder=False, purpose="appends its audit log only to a regular file")
@@ -45,16 +67,7 @@ class AuditLog:
     def lines(self) -> list[dict[str, Any]]:
         """Every complete, valid JSON line of the log (a damaged line is skipped, not fatal)."""
         size = os.fstat(self.fd).st_size
-        data = os.pread(self.fd, size, 0) if size else b""
-        out = []
-        for raw in data.split(b"\n"):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                out.append(value)
-        return out
+        return parse_lines(os.pread(self.fd, size, 0) if size else b"")
 
     def append(self, line: dict[str, Any]) -> None:
         """Append one line in a checked write plus ``fsync``; on failure leave the log as it was.

@@ -7,13 +7,17 @@
   :func:`estimate_capacity`, :func:`simulate_stage`, :func:`simulation_summary`,
   :func:`target_gap`, :func:`guardrail`;
 - :func:`frontier` -- the planning frontier over growth values;
+- :func:`with_locks` -- ``allocation.locks`` laid over reps.csv; :func:`capacity_key` and
+  :data:`CapacityCache` -- fitted capacities kept between plans (the workbench);
 - :class:`PlanResult` and :class:`StoredRun` -- a plan made now, and one read back.
 """
 
 from quotaopt.planning._frontier import COLUMNS as FRONTIER_COLUMNS
 from quotaopt.planning._frontier import DEFAULT_GROWTH, frontier, growth_values
 from quotaopt.planning._plan import (
+    CapacityCache,
     Inputs,
+    capacity_key,
     company_target,
     distributions,
     estimate_capacity,
@@ -27,6 +31,7 @@ from quotaopt.planning._plan import (
     simulate_stage,
     simulation_summary,
     target_gap,
+    with_locks,
 )
 from quotaopt.planning._reachability import (
     SHARE_TOL,
@@ -43,7 +48,7 @@ from quotaopt.planning._result import (
 )
 
 __all__ = [
-    "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "PLAN_COLUMNS", "SHARE_TOL", "UNIT_COLUMNS", "Inputs", "PlanResult",
+    "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "CapacityCache", "capacity_key", "with_locks", "PLAN_COLUMNS", "SHARE_TOL", "UNIT_COLUMNS", "Inputs", "PlanResult",
     "StoredRun", "company_target", "distributions", "estimate_capacity", "expected_share", "frontier", "growth_base",
     "growth_of", "growth_text", "growth_values", "guardrail", "month_weights_of", "quota_total_for_share",
     "reachable_target", "round_floats", "run_plan", "simulate_stage", "simulation_summary", "target_for_p_company",

@@ -44,7 +44,7 @@ def growth_values(start: float, stop: float, step: float) -> list[float]:
 
 
 def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers: int = 1,
-             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+             progress: Callable[[str], None] | None = None, capacity_cache: Any = None) -> pd.DataFrame:
     """One row per growth value (see module docstring), columns :data:`COLUMNS`.
 
     Parameters
@@ -56,6 +56,8 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
         Threads for the simulation's chunks.
     progress : callable, optional
         Called with a short label as each row starts.
+    capacity_cache : mutable mapping, optional
+        Fitted capacities kept between calls (see :func:`quotaopt.planning.run_plan`).
 
     Returns
     -------
@@ -67,6 +69,7 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
         growth_base,
         month_weights_of,
         simulate_stage,
+        with_locks,
     )
 
     scenario, company, plan_year = inputs.scenario, inputs.company, inputs.plan_year
@@ -76,8 +79,8 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, workers:
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     if progress is not None:
         progress("capacity")
-    capacity, _ = estimate_capacity(scenario, company, plan_year, inputs.model)
-    reps = company.active_reps.merge(capacity, on="rep_id", how="left")
+    capacity, _ = estimate_capacity(scenario, company, plan_year, inputs.model, capacity_cache)
+    reps = with_locks(company.active_reps, scenario).merge(capacity, on="rep_id", how="left")
     weights = month_weights_of(company, history)
     cover = 1.0 + scenario.target.over_assignment
     rows: list[dict[str, Any]] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -123,13 +123,53 @@ def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Cal
     return text
 
 
+#: Fitted capacities kept between plans of one company (the workbench's knob changes):
+#: key -> (frame before the market what-if, model info, carry-forward factor). See
+#: :func:`estimate_capacity`.
+CapacityCache = MutableMapping[tuple[Any, ...], tuple[pd.DataFrame, dict[str, Any], float]]
+
+
+def capacity_key(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[Any, ...]:
+    """What a fitted capacity depends on: the data files' hashes, the plan year and ``capacity.*``."""
+    return (tuple(sorted(company.files.items())), plan_year, scenario.capacity.model_dump_json())
+
+
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
-                      stored: TrainedModel | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      stored: TrainedModel | None = None,
+                      cache: CapacityCache | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if.
 
     ``stored`` is the trained model a scenario names by folder (loaded by
-    :func:`quotaopt.io.load_inputs`).
+    :func:`quotaopt.io.load_inputs`). ``cache`` keeps the fitted capacities by
+    :func:`capacity_key`, so a what-if that changes no ``capacity.*`` key and no data
+    file fits once; ``market.growth`` is applied after it and may change freely.
     """
+    key = capacity_key(scenario, company, plan_year)
+    if cache is not None and key in cache:
+        fitted, fitted_info, carry = cache[key]
+    else:
+        fitted, fitted_info, carry = _fit_capacity(scenario, company, plan_year, stored)
+        if cache is not None:
+            cache[key] = (fitted, fitted_info, carry)
+    frame, info = fitted.copy(), dict(fitted_info)
+    frame.attrs = dict(fitted.attrs)
+    factor = (1.0 + scenario.market.growth) * carry
+    for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
+        frame[column] = (frame[column] * factor).round(2)
+    total_p90 = float(frame["capacity_p90"].abs().sum())
+    if not np.isfinite(total_p90) or total_p90 > MAX_AMOUNT:
+        raise InputError([Problem(str(scenario.source or "scenario"),
+                                  f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
+                                  f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
+    info["market_growth"] = scenario.market.growth
+    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    return frame, info
+
+
+def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
+                  stored: TrainedModel | None) -> tuple[pd.DataFrame, dict[str, Any], float]:
+    """The capacity model's P10/P50/P90 before the market what-if, what was weighed, and the
+    factor carrying a prediction of a shifted year to the plan year (1 on a complete year)."""
     from quotaopt import capacity as cap
     from quotaopt.capacity import capacity_calendar, carry_forward
 
@@ -152,20 +192,10 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
         info["model_sha256"] = metadata.get("model_sha256")
         frame = cap.predict_capacity(model, seen, plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
-    # The predicted twelve months end `short` months before the plan year does.
-    factor = (1.0 + scenario.market.growth) * carry_forward(seen, plan_year, short)
     if short:
         info["history_months_short"] = short
-    for column in ("capacity_p10", "capacity_p50", "capacity_p90"):
-        frame[column] = (frame[column] * factor).round(2)
-    total_p90 = float(frame["capacity_p90"].abs().sum())
-    if not np.isfinite(total_p90) or total_p90 > MAX_AMOUNT:
-        raise InputError([Problem(str(scenario.source or "scenario"),
-                                  f"capacities times (1 + market.growth) add up to {total_p90:.3g}, above the "
-                                  f"supported {MAX_AMOUNT:.0e}", column="market.growth")])
-    info["market_growth"] = scenario.market.growth
-    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
-    return frame, info
+    # The predicted twelve months end `short` months before the plan year does.
+    return frame, info, carry_forward(seen, plan_year, short)
 
 
 def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float) -> pd.DataFrame:
@@ -312,8 +342,35 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
     return target, basis
 
 
+def with_locks(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Active reps with ``allocation.locks`` laid over reps.csv's ``locked_quota``.
+
+    Raises
+    ------
+    InputError
+        A lock names a rep that is not active, or an amount that is not a whole multiple
+        of ``allocation.unit`` (one problem per lock, named by its key).
+    """
+    locks = scenario.allocation.locks
+    if not locks:
+        return reps
+    label, unit = str(scenario.source or "scenario"), scenario.allocation.unit
+    known = set(reps["rep_id"])
+    problems = [Problem(label, f"no active rep {rep!r} to lock (expected a rep_id of reps.csv with status active)",
+                        column=f"allocation.locks.{rep}") for rep in sorted(locks) if rep not in known]
+    problems += [Problem(label, f"locked quota {value:.15g} is not a whole multiple of allocation.unit {unit:.15g}",
+                         column=f"allocation.locks.{rep}")
+                 for rep, value in sorted(locks.items()) if value is not None and abs(value / unit - round(value / unit)) > 1e-9]
+    if problems:
+        raise InputError(problems)
+    fixed = reps["rep_id"].map(locks.get).astype(float)  # null unlocks: NaN
+    locked = reps["locked_quota"].astype(float).where(~reps["rep_id"].isin(list(locks)), fixed)
+    return reps.assign(locked_quota=locked)
+
+
 def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
-             scheduler: str | None = None, scheduler_timeout: float | None = None) -> PlanResult:
+             scheduler: str | None = None, scheduler_timeout: float | None = None,
+             capacity_cache: CapacityCache | None = None) -> PlanResult:
     """Run the whole planning pipeline on validated inputs.
 
     Parameters
@@ -331,6 +388,9 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     scheduler_timeout : float, optional
         Seconds to reach the scheduler, and for a worker to be there (default
         :data:`quotaopt.parallel.SCHEDULER_TIMEOUT_S`).
+    capacity_cache : mutable mapping, optional
+        Fitted capacities kept between calls on the same company (the workbench):
+        the model is fitted once per data and ``capacity.*`` settings. Never changes the plan.
 
     Returns
     -------
@@ -348,8 +408,8 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, workers: int = 1,
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
 
     with _stage(timings, "capacity", progress):
-        capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model)
-        reps = company.active_reps.merge(capacity, on="rep_id", how="left")
+        capacity, capacity_info = estimate_capacity(scenario, company, plan_year, inputs.model, capacity_cache)
+        reps = with_locks(company.active_reps, scenario).merge(capacity, on="rep_id", how="left")
 
     with _stage(timings, "target", progress):
         target, basis = reachable_target(scenario, company, plan_year, reps, workers=workers, map_fn=map_fn)

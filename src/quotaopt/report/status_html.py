@@ -146,7 +146,7 @@ def _replan_header(meta: dict[str, Any]) -> tuple[str, str]:
     return title, banner
 
 
-def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
+def render_status_html(status: pd.DataFrame, meta: dict[str, Any], extra: str = "") -> bytes:
     """The tracking page for one as-of date, as UTF-8 bytes.
 
     Parameters
@@ -158,6 +158,9 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
         ``counts`` as :func:`quotaopt.tracking.assess` records them; ``replan_of`` when
         the tracked run is a re-plan, ``replan`` when this tracking wrote one (the title
         and a banner say so).
+    extra : str
+        Sections of escaped HTML appended to the page (the quarter and the funnel:
+        :mod:`quotaopt.opportunities.pages`).
     """
     th = meta.get("thresholds", {})
     red, green = float(th.get("red", 0.85)), float(th.get("green", 1.0))
@@ -194,6 +197,7 @@ def render_status_html(status: pd.DataFrame, meta: dict[str, Any]) -> bytes:
         f"<h2>Traffic lights by unit</h2>{_tree(status)}"
         f"<h2>Calibration meeting (red, or pace more than {_pct(limit, 0)} off plan)</h2>{_calibration(status)}"
         + "".join(f'<p class="note">{n}</p>' for n in notes)  # notes are built from escaped parts
+        + extra
     )
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'

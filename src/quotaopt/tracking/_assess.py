@@ -42,6 +42,8 @@ class Assessment:
         rep's year runs differently: :mod:`quotaopt.tracking._history`).
     meta : dict
         As-of date, thresholds, method settings and the actuals left out.
+    outlook : Outlook, optional
+        The quarter and the pipeline (:mod:`quotaopt.tracking.pipeline.outlook`).
     """
 
     status: pd.DataFrame
@@ -50,6 +52,7 @@ class Assessment:
     plan_to_date: np.ndarray
     done: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    outlook: Any = None
 
 
 def parse_as_of(value: str | dt.date, plan_year: int) -> dt.date:
@@ -92,7 +95,8 @@ def quarter_end_shares(periods: pd.DataFrame, plan: pd.DataFrame, hires: pd.Seri
 
 
 def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario: Scenario, plan_year: int,
-           as_of: dt.date, draws: int | None = None) -> Assessment:
+           as_of: dt.date, draws: int | None = None, opportunities: pd.DataFrame | None = None,
+           horizon_days: int | None = None) -> Assessment:
     """Plan to date, actuals, pace, colours and the conditional forecast (no disk access).
 
     Parameters
@@ -109,11 +113,17 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     as_of : date
     draws : int, optional
         Monte Carlo draws for units (default ``simulation.draws``).
+    opportunities : DataFrame, optional
+        From :func:`quotaopt.io.load_opportunities`: the quarter's and the year's forecast add
+        the pipeline (:mod:`quotaopt.tracking.pipeline`).
+    horizon_days : int, optional
+        Answer for the last quarter ending within this many days (default: the current one).
 
     Returns
     -------
     Assessment
     """
+    from quotaopt.tracking.pipeline import add_quarter_columns, outlook
     plan = run.plan.reset_index(drop=True)
     hires = hire_dates(plan, company)
     plan_td, workday_share = tracking.plan_to_date(run.periods, plan["rep_id"], hires, plan_year, as_of)
@@ -137,8 +147,22 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     n_draws = int(draws if draws is not None else scenario.simulation.draws)
     units_fc = unit_forecast(post, actual, done, member, run.units["quota"].to_numpy(dtype=np.float64),
                              n_draws, scenario.simulation.seed)
+    def plan_at(day: dt.date) -> np.ndarray:
+        return tracking.plan_to_date(run.periods, plan["rep_id"], hires, plan_year, day)[0]
+
+    def done_at(day: dt.date) -> np.ndarray:
+        share = np.divide(plan_at(day), quota, out=np.zeros_like(quota), where=quota > 0)
+        return fit.share_done(np.where(quota > 0, share, tracking.plan_to_date(
+            run.periods, plan["rep_id"], hires, plan_year, day)[1]))
+
     cfg = scenario.tracking
+    role_of = company.reps.set_index(company.reps["rep_id"].astype("str"))["role"]
+    view = outlook(post, plan, member, actuals, actual, as_of, plan_at, done_at, n_draws, scenario.simulation.seed,
+                   opportunities, role_of, tuple(s.lower() for s in cfg.stages), horizon_days)
+    if view.year_reps is not None and view.year_units is not None:  # the pipeline forecasts the year too
+        reps_fc, units_fc = view.year_reps, view.year_units
     status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green)
+    status = add_quarter_columns(status, plan, run.units, view)
     counts = {kind: {s: int(((status["kind"] == kind) & (status["status"] == s)).sum()) for s in tracking.STATUSES}
               for kind in ("unit", "rep")}
     meta = {
@@ -151,8 +175,9 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
                      "correlation": {"company": corr.company, "team": corr.team}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": split_of(run.periods["period"]),
+        "quarter": view.meta,
     }
-    return Assessment(status, post, actual, plan_td, done, meta)
+    return Assessment(status, post, actual, plan_td, done, meta, view)
 
 
 def run_scenario(run: StoredRun) -> Scenario:
