@@ -10,6 +10,12 @@ stage between the two largest sizes, and writes BENCHMARKS.md.
 
     python benchmarks/end_to_end.py                      # 1,000 and 10,000 reps
     python benchmarks/end_to_end.py --sizes 1000 10000 100000 --write BENCHMARKS.md
+    python benchmarks/end_to_end.py --sizes 10000 100000 --load-only   # the reading stage alone
+
+Each size also runs the load-and-validate stage (what ``plan`` does before the capacity
+stage) on its own in two more children: with quotaopt's columnar reader, and with the
+reading path of quotaopt 0.x as the baseline (pandas' CSV and Parquet readers, every
+cell a Python string), printing the time ratio and the memory each holds after loading.
 """
 
 from __future__ import annotations
@@ -119,14 +125,42 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     return out
 
 
-def run_size(n: int, workers: int, draws: int, monolithic_max: int, tmp: Path) -> dict:
+def load_child(folder: Path, reader: str) -> dict:
+    """The load-and-validate stage of ``plan`` alone, with one reader (called in a subprocess)."""
+    from quotaopt.io import check_runs_root, load_inputs
+
+    start = time.perf_counter()
+    inputs = load_inputs(folder / "bench.yaml", reader=reader)  # type: ignore[arg-type]
+    check_runs_root(folder / "runs", "--out")
+    seconds = time.perf_counter() - start
+    return {"reader": reader, "s": round(seconds, 3), "rows": int(len(inputs.company.bookings)),
+            "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def run_reading(folder: Path) -> dict:
+    """The load stage with the columnar reader and with the 0.x reader, each in its own process."""
+    out = {}
+    for reader in ("pandas", "arrow"):
+        cmd = [sys.executable, __file__, "--load-child", str(folder), "--reader", reader]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"loading failed with the {reader} reader:\n{proc.stderr[-3000:]}")
+        out[reader] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def make_company(n: int, draws: int, tmp: Path) -> tuple[Path, float]:
     from quotaopt.datasets import generate_company
 
     folder = tmp / f"n{n}"
     start = time.perf_counter()
     generate_company(folder / "data", n_reps=n, years=3, seed=11, fmt="parquet" if n > 10_000 else "csv")
-    generate_s = time.perf_counter() - start
     (folder / "bench.yaml").write_text(SCENARIO.format(draws=draws))
+    return folder, time.perf_counter() - start
+
+
+def run_size(n: int, workers: int, draws: int, monolithic_max: int, tmp: Path) -> dict:
+    folder, generate_s = make_company(n, draws, tmp)
     cmd = [sys.executable, __file__, "--child", str(folder), "--workers", str(workers)]
     if n <= monolithic_max:
         cmd.append("--monolithic")
@@ -135,6 +169,7 @@ def run_size(n: int, workers: int, draws: int, monolithic_max: int, tmp: Path) -
         raise SystemExit(f"plan failed at {n} reps:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["generate_s"] = round(generate_s, 2)
+    out["reading"] = run_reading(folder)
     return out
 
 
@@ -182,11 +217,31 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
     for r in results:
         after = r.get("peak_after_mb", {})
         lines.append(f"| {r['reps']:,} | " + " | ".join(f"{after[s]:,.0f}" if s in after else "" for s in STAGES) + " |")
+    lines += ["", *reading_table(results)]
     lines += ["", "## Where the time goes", ""]
     big = results[-1]
     order = sorted(big["stages"].items(), key=lambda kv: -kv[1])
     lines.append(", ".join(f"{k} {v / big['total_s']:.0%}" for k, v in order) + f" at {big['reps']:,} reps.")
     return "\n".join(lines) + "\n"
+
+
+def reading_line(r: dict) -> str:
+    old, new = r["reading"]["pandas"], r["reading"]["arrow"]
+    return (f"{r['reps']:>7,} reps: load and validate {new['s']:.2f} s ({new['maxrss_mb']:,.0f} MB after loading) "
+            f"vs the 0.x reading path {old['s']:.2f} s ({old['maxrss_mb']:,.0f} MB): {new['s'] / old['s']:.2f}x the "
+            "time")
+
+
+def reading_table(results: list[dict]) -> list[str]:
+    """The load-and-validate stage against the 0.x reading path, measured in the same run."""
+    lines = ["## Load and validate: columnar reader vs the 0.x reading path (same run)", "",
+             "| reps | bookings rows | load (s) | 0.x reading (s) | load / 0.x | MB after loading | 0.x MB |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        old, new = r["reading"]["pandas"], r["reading"]["arrow"]
+        lines.append(f"| {r['reps']:,} | {new['rows']:,} | {new['s']:.2f} | {old['s']:.2f} | "
+                     f"{new['s'] / old['s']:.2f}x | {new['maxrss_mb']:,.0f} | {old['maxrss_mb']:,.0f} |")
+    return lines
 
 
 def main() -> None:
@@ -198,9 +253,25 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="Write the Markdown report here.")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--monolithic", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-only", action="store_true", help="Time only the load-and-validate stage, "
+                        "against the 0.x reading path.")
+    parser.add_argument("--load-child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--reader", default="arrow", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(child(args.child, args.workers, args.monolithic)))
+        return
+    if args.load_child is not None:
+        print(json.dumps(load_child(args.load_child, args.reader)))
+        return
+    if args.load_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            readings = []
+            for n in sorted(args.sizes):
+                folder, _ = make_company(n, args.draws, Path(tmp))
+                readings.append({"reps": n, "reading": run_reading(folder)})
+                print(reading_line(readings[-1]), flush=True)
+        print("\n".join(reading_table(readings)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +281,7 @@ def main() -> None:
             print(f"{n:>7,} reps: total {r['total_s']:.1f} s, peak {r['maxrss_mb']:.0f} MB, "
                   f"stages {r['stages']}, plan/spreadsheet {r['total_s'] / max(r['spreadsheet_s'], 1e-6):,.0f}x",
                   flush=True)
+            print(reading_line(r), flush=True)
     text = report(results, args)
     print(text)
     if args.write:

@@ -113,20 +113,50 @@ def _print_summary(summary: dict[str, Any]) -> None:
         click.echo("capacity.csv: present")
 
 
+_PROBLEMS_HELP = "On bad input, write every problem to this CSV (file,row,column,value,expected,message)."
+
+
+def _report_problems(problems_file: Path | None, as_json: bool) -> Any:
+    """A context that writes the problems file (and prints the JSON document) when input is bad."""
+    import contextlib
+
+    from quotaopt.errors import InputError
+
+    @contextlib.contextmanager
+    def reporting() -> Any:
+        try:
+            yield
+        except InputError as exc:
+            from quotaopt.io import problems_csv, problems_document, write_file_atomic
+
+            if problems_file is not None:
+                write_file_atomic(problems_file, problems_csv(exc))
+            if as_json:
+                click.echo(problems_document(exc))
+            if problems_file is not None:
+                click.echo(f"every problem ({exc.count()}) written to {problems_file}", err=True)
+            raise
+
+    return reporting()
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def validate(scenario: Path, as_json: bool) -> None:
-    """Check a scenario file and its data folder (or a data folder alone)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (or, on bad input, every problem) as JSON.")
+@click.option("--problems", "problems_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=_PROBLEMS_HELP)
+def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
+    """Check a scenario file and its data (folder, workbook or database), or a data folder alone."""
     from quotaopt.commands import validate as check
 
-    found = check(scenario)
+    with _report_problems(problems_file, as_json):
+        found = check(scenario)
     summary = found.summary
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     if "scenario" in summary:
-        click.echo(f"scenario {summary['scenario']}: plan year {summary['plan_year']}, data {found.folder}")
+        click.echo(f"scenario {summary['scenario']}: plan year {summary['plan_year']}, data {found.source}")
     _print_summary(summary)
     click.echo("valid")
 
@@ -184,14 +214,16 @@ def _echo_headline(summary: dict[str, Any], path: Path) -> None:
               help="Seconds to reach the scheduler, and again for a worker to be there.")
 @click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An edited plan.xlsx: quotas typed in its Overrides sheet (new_quota) are locked.")
+@click.option("--problems", "problems_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=_PROBLEMS_HELP)
 def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-         scheduler_timeout: float, overrides: Path | None) -> None:
+         scheduler_timeout: float, overrides: Path | None, problems_file: Path | None) -> None:
     """Run the main job: capacity, allocation, periods, simulation, run folder."""
     import os
 
     from quotaopt.commands import plan as run_plan
 
-    with _Progress() as progress:
+    with _report_problems(problems_file, False), _Progress() as progress:
         result, written = run_plan(scenario, out=out_dir, progress=progress,
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                                    scheduler_timeout=scheduler_timeout, overrides=overrides)

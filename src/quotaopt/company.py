@@ -35,7 +35,14 @@ class CompanyData:
     accounts, territories, capacity : DataFrame or None
         Present when the optional file exists.
     files : dict
-        File name -> SHA-256 of every file read.
+        File name -> SHA-256 of every file read (for a database: table or query -> SHA-256
+        of the rows read).
+    source : str
+        Where the data came from, as shown: the folder, the workbook, or the database URL
+        without its password.
+    reads : dict
+        What the manifest records about the read: kind, and per table its source (the
+        query for a database), rows read, rows skipped and hash.
     """
 
     folder: Path
@@ -46,6 +53,8 @@ class CompanyData:
     territories: pd.DataFrame | None = None
     capacity: pd.DataFrame | None = None
     files: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    reads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def active_reps(self) -> pd.DataFrame:

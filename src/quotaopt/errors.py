@@ -6,7 +6,7 @@ The CLI turns these into one clear line and an exit code; anything else is a bug
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,20 +21,27 @@ class Problem:
         File name (or scenario path) the problem is in.
     message : str
         What is wrong, with the value found and what was expected.
-    row : int or None
-        Line number in the file (the header is line 1), when the problem is in a row.
+    row : int, str or None
+        Line number in the file (the header is line 1), when the problem is in a row; for
+        a database table, the row's key (``rep_id=RP000005``).
     column : str or None
         Column name, or key path for scenario files.
     repeats : int
         How many problems this one line stands for (a fold of rows with the same
         problem); the "and N more" count of :class:`InputError` adds them up.
+    value : str or None
+        The offending value as written, when there is one (for the problems file).
+    expected : str or None
+        What would have been accepted, in words (for the problems file).
     """
 
     file: str
     message: str
-    row: int | None = None
+    row: int | str | None = None
     column: str | None = None
     repeats: int = 1
+    value: str | None = None
+    expected: str | None = None
 
     def __str__(self) -> str:
         parts = [self.file]
@@ -60,11 +67,23 @@ class InputError(QuotaOptError):
     exit_code = 2
     max_shown = 20
 
-    def __init__(self, problems: Iterable[Problem | str]):
+    def __init__(self, problems: Iterable[Problem | str], every: Callable[[], Iterator[Problem | str]] | None = None):
         self.problems: list[Problem | str] = list(problems)
         if not self.problems:
             self.problems = ["invalid input"]
+        self._every = every
         super().__init__(self.render())
+
+    def every_problem(self) -> Iterator[Problem | str]:
+        """Every problem, one per row, where :attr:`problems` folds many rows into one line."""
+        if self._every is not None:
+            yield from self._every()
+        else:
+            yield from self.problems
+
+    def count(self) -> int:
+        """How many problems there are in all (folded rows counted one by one)."""
+        return sum(getattr(p, "repeats", 1) for p in self.problems)
 
     def render(self) -> str:
         """Format the first ``max_shown`` problems, one per line, and a count of the rest."""

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from quotaopt.data_source import DataSource
 from quotaopt.errors import InputError, Problem
 from quotaopt.measure_names import PLANNED_FAMILIES, parse_measure
 from quotaopt.money import MAX_AMOUNT, MAX_UNIT, MIN_UNIT, is_whole_cents
@@ -617,7 +618,8 @@ class Scenario(_Strict):
     name: str = Field("scenario", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$",
                       description="Names the run folder (runs/<name>/) and the model folder (models/<name>/); "
                       "letters, digits, '.', '_' and '-', not only dots.")
-    data: str = Field("data", description="Data folder, relative to the scenario file.")
+    data: str | DataSource = Field("data", description="Data folder (or .xlsx workbook), relative to the scenario "
+                                   "file; or a mapping naming the source (path or url) and the dialect of its files.")
     plan_year: int | None = Field(
         None, ge=1900, le=2200, description="Default: the year after the last booking."
     )
@@ -669,9 +671,18 @@ class Scenario(_Strict):
         return value
 
     @property
+    def data_source(self) -> DataSource:
+        """Where the company is read from, its ``path`` resolved against the scenario file's folder."""
+        source = self.data if isinstance(self.data, DataSource) else DataSource(path=self.data)
+        if source.path is None:
+            return source
+        return source.model_copy(update={"path": str((self.base_dir / source.path).resolve())})
+
+    @property
     def data_dir(self) -> Path:
-        """The data folder, resolved against the scenario file's folder."""
-        return (self.base_dir / self.data).resolve()
+        """The data folder (or workbook), resolved against the scenario file's folder; for a database, that folder."""
+        path = self.data_source.path
+        return Path(path) if path is not None else self.base_dir
 
     def resolved(self) -> dict[str, Any]:
         """The scenario as plain data (what the manifest records)."""

@@ -89,7 +89,9 @@ def write_result(
     manifest = {
         "scenario": inputs.scenario.resolved(),
         "scenario_file": str(inputs.scenario.source),
-        "data_folder": str(inputs.company.folder.resolve()),
+        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.get("kind") != "database"
+        else inputs.company.source,
+        "data_read": inputs.company.reads,
         "plan_year": inputs.plan_year,
         "inputs": input_hashes(inputs),
         "versions": package_versions(),
@@ -100,6 +102,18 @@ def write_result(
     }
     return write_run(runs_root, inputs.scenario.name, result_files(result), manifest,
                      audit={"headline": headline(result.summary)}, on_stage=on_stage)
+
+def run_data(manifest: dict[str, Any]) -> Any:
+    """The ``data`` key a run was planned from, its folder or workbook as the manifest recorded it.
+
+    A data mapping keeps its dialect (and a database its URL, whose password, if one was
+    written in it, was never recorded: the server's PGPASSWORD or ~/.pgpass supplies it).
+    """
+    data = manifest["scenario"].get("data")
+    if isinstance(data, dict):
+        return {**data, "path": manifest["data_folder"]} if data.get("path") else data
+    return manifest["data_folder"]
+
 
 def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> Inputs:
     """Rebuild a run's inputs from its manifest; refuse data that changed since the run.
@@ -113,11 +127,11 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
-    raw = deep_merge(manifest["scenario"], {"data": manifest["data_folder"], **(overrides or {})})
+    raw = deep_merge(manifest["scenario"], {"data": run_data(manifest), **(overrides or {})})
     source = Path(manifest["scenario_file"])
     scenario = validate_scenario(raw, label=f"{run.path}/manifest.json", base_dir=source.parent)
     scenario = scenario.model_copy(update={"source": source, "sources": ()})
-    company = load_company(manifest["data_folder"])
+    company = load_company(scenario.data_source)
     recorded = {k.removeprefix("data/"): v for k, v in manifest["inputs"].items() if k.startswith("data/")}
     changed = sorted(name for name, digest in company.files.items() if recorded.get(name) != digest)
     if changed:

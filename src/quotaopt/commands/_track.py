@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from quotaopt.commands._runs import headline, package_versions, result_files
+from quotaopt.commands._runs import headline, package_versions, result_files, run_data
+from quotaopt.data_source import DataSource, Dialect
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import (
     WrittenRun,
@@ -119,13 +120,16 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     if replan:
         check_runs_root(run.runs_root, str(run.runs_root))
     scenario = run_scenario(run)
-    folder = run.manifest.get("data_folder")
-    if not folder:
+    if not run.manifest.get("data_folder"):
         raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
+    data = run_data(run.manifest)  # the folder the run recorded, with the dialect it was read in
+    source = DataSource(path=data) if isinstance(data, str) else DataSource.model_validate(data)
     # Quotas set by hand with `plan --overrides` stay locked in a re-plan of that run.
-    company = apply_overrides(load_company(folder), recorded_overrides(run.manifest))
+    company = apply_overrides(load_company(source), recorded_overrides(run.manifest))
     actuals_file = Path(actuals_path)
-    actuals = load_actuals(actuals_file, company, plan_year)
+    # Actuals come from the same export as the history: the same dialect reads them.
+    actuals = load_actuals(actuals_file, company, plan_year, dialect=Dialect(**{k: getattr(source, k)
+                                                                                for k in Dialect.model_fields}))
     opps = None
     if opportunities_path is not None:
         opps = load_opportunities(opportunities_path, company, [s.lower() for s in scenario.tracking.stages])

@@ -25,6 +25,9 @@ class Validation:
     """What ``quotaopt validate`` found: the data folder and its counts."""
 
     folder: Path
+    #: Where the data came from, as shown: the folder, the workbook or the database URL
+    #: without its password.
+    source: str
     #: The company's counts (:meth:`quotaopt.company.CompanyData.summary`), led by
     #: ``scenario`` and ``plan_year`` when a scenario file was given.
     summary: dict[str, Any]
@@ -57,7 +60,7 @@ def validate(scenario: str | Path) -> Validation:
     summary = inputs.company.summary()
     if inputs.scenario is not None:
         summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
-    return Validation(inputs.company.folder, summary)
+    return Validation(inputs.company.folder, inputs.company.source or str(inputs.company.folder), summary)
 
 
 def payout(scenario: str | Path, plan: str, quota: float | None, sales: float | None,

@@ -7,39 +7,30 @@ Rows are numbered as lines of the file (the header is line 1).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from quotaopt.company import ROLES, STATUSES, CompanyData
+from quotaopt.data_source import DataSource, Dialect
 from quotaopt.errors import InputError, Problem
-from quotaopt.io._tables import find_table, read_table, sha256_file
+from quotaopt.io import _hints as hints
+from quotaopt.io._problems import ProblemLog, RowProblems
+from quotaopt.io._readers import RawTable, Reader
+from quotaopt.io._sources import SCHEMA, read_file, read_source
 from quotaopt.money import MAX_AMOUNT
 from quotaopt.ordering import sort_rows
 
 __all__ = ["load_actuals", "load_company"]
 
+#: Dates quotaopt accepts (plan years run 1900-2200).
 #: Cell texts read as a yes / no flag (``assign_lock``); an empty cell is no.
 FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
-#: Dates quotaopt accepts (plan years run 1900-2200).
 DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31 23:59:59"))
-
-#: Required and optional columns per file, as in the contract.
-SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "teams": (("team_id", "parent_id"), ("name", "target")),
-    "reps": (
-        ("rep_id", "team_id", "role", "hire_date"),
-        ("fte", "status", "name", "last_quota", "locked_quota", "seniority"),
-    ),
-    "bookings": (("date", "rep_id", "amount"), ("account_id", "product_line")),
-    "accounts": (("account_id", "rep_id", "tier"), ("potential", "territory_id", "team_id", "assign_lock")),
-    "territories": (("territory_id", "potential"), ("market_growth",)),
-    "capacity": (("rep_id", "p50"), ("p10", "p90")),
-    "actuals": (("date", "rep_id", "amount"), ("account_id",)),
-}
-
 
 def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
     """``values.isin(known)``, fast for millions of ids.
@@ -57,44 +48,109 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
     return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+_NO_TEXT = pd.Series([], dtype=object)
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Cells as text with surrounding space removed; missing is ''.
+
+    Ids typed as numbers (Parquet, Excel, a database) become their text; a float column of
+    whole numbers (integers with a gap, as pandas writes them) reads as integers.
+    """
+    if pd.api.types.is_float_dtype(raw) and bool((raw.dropna() % 1 == 0).all()):
+        raw = raw.astype("Int64")
+    return raw.astype("str").where(raw.notna(), "").str.strip()
+
+
+def _spread(per_value: Any, codes: np.ndarray, missing: Any) -> np.ndarray:
+    """Values computed once per category, spread to the rows by their codes (code -1: ``missing``)."""
+    table = np.asarray(per_value)
+    return np.asarray(np.append(table, np.array([missing], dtype=table.dtype))[codes])
+
+
 class _Checker:
-    """Collects problems for one file, with vectorised column checks."""
+    """Collects problems for one table, with vectorised column checks.
 
-    def __init__(self, name: str, frame: pd.DataFrame, row_offset: int):
-        self.name = name
-        self.frame = frame
-        self.row_offset = row_offset
-        self.problems: list[Problem] = []
+    Text columns read as categories are cleaned and parsed once per distinct value and
+    spread to the rows by their codes: two million bookings hold a thousand dates.
+    """
 
-    def add(self, mask: np.ndarray | pd.Series, column: str, message: Any) -> None:
+    def __init__(self, table: RawTable, dialect: Dialect):
+        self.name = table.label
+        frame = table.frame
+        self.frame = frame if frame.index.equals(pd.RangeIndex(len(frame))) else frame.reset_index(drop=True)
+        self.row_of = table.row_of
+        self.texts = table.texts
+        self.dialect = dialect.effective()
+        self.problems = ProblemLog()
+        self.coded: dict[str, tuple[np.ndarray, pd.Series]] = {}  # column -> (codes, cleaned categories)
+        self.blank: dict[str, np.ndarray] = {}  # column -> rows whose cleaned text is empty
+
+    def _value_of(self, column: str) -> Any:
+        if column in self.texts:  # numbers parsed in Arrow: messages show the text as written
+            text = self.texts[column]
+            return lambda i: text[i].as_py()
+        raw = self.frame[column] if column in self.frame.columns else None
+        return (lambda i: None) if raw is None else (lambda i: raw.iloc[i])
+
+    def add(self, mask: np.ndarray | pd.Series, column: str, message: Any, expected: str | None = None) -> None:
         """Record a problem for every row where ``mask`` is true.
 
-        ``message`` is a string or a callable taking the row's raw value.
+        ``message`` is a string or a callable taking the row's raw value; ``expected`` is
+        what would be accepted, for the problems file.
         """
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        raw = self.frame[column] if column in self.frame.columns else None
-        for i in idx[:50]:  # more than 50 per rule only inflates the "and N more" count
-            value = None if raw is None else raw.iloc[i]
-            text = message(value) if callable(message) else message
-            self.problems.append(Problem(self.name, text, row=int(i) + self.row_offset, column=column))
-        if len(idx) > 50:
-            extra = Problem(self.name, f"... {len(idx) - 50} more rows with the same problem", column=column,
-                            repeats=len(idx) - 50)
-            self.problems.append(extra)
+        if len(idx):
+            self.problems.append(RowProblems(self.name, column, idx, self._value_of(column), self.row_of, message,
+                                             expected))
+
+    def note(self, message: str, column: str | None = None, row: int | str | None = None) -> None:
+        """Record one problem of the table as a whole (or of one row)."""
+        self.problems.append(Problem(self.name, message, row=row, column=column))
+
+    def _cleaned(self, column: str) -> tuple[pd.Series, np.ndarray | None]:
+        """The column as stripped text: per category with its codes, or per row (codes None)."""
+        raw = self.frame[column]
+        if isinstance(raw.dtype, pd.CategoricalDtype):
+            if column not in self.coded:
+                self.coded[column] = (raw.cat.codes.to_numpy(), _as_text(pd.Series(raw.cat.categories)))
+            codes, cleaned = self.coded[column]
+            return cleaned, codes
+        return _as_text(raw), None
 
     def text(self, column: str, required: bool) -> pd.Series:
         """A string column with surrounding space removed; empty cells flagged if required."""
         if column not in self.frame.columns:
             return pd.Series([""] * len(self.frame), index=self.frame.index, dtype="str")
-        raw = self.frame[column]
-        # Ids typed as numbers in Parquet become their text; missing is "". A float column
-        # of whole numbers (integers with a gap, as pandas writes them) reads as integers.
-        if pd.api.types.is_float_dtype(raw) and bool((raw.dropna() % 1 == 0).all()):
-            raw = raw.astype("Int64")
-        values = raw.astype("str").where(raw.notna(), "").str.strip()
+        cleaned, codes = self._cleaned(column)
+        if codes is None:
+            values, empty = cleaned, (cleaned == "").to_numpy()
+        else:
+            values = pd.Series(_spread(cleaned.to_numpy(dtype=object), codes, ""), index=self.frame.index,
+                               dtype=object)
+            empty = _spread((cleaned == "").to_numpy(), codes, True)
+        self.blank[column] = empty
         if required:
-            self.add(values == "", column, "is empty (expected a value)")
+            self.add(empty, column, "is empty (expected a value)", "a value")
         return values
+
+    def or_none(self, values: pd.Series, column: str) -> pd.Series:
+        """``values`` with empty cells as None (optional ids: no account, no territory)."""
+        empty = self.blank.get(column)
+        if empty is None or len(empty) != len(values):
+            empty = (values == "").to_numpy()
+        return values.where(~empty, None)
+
+    def _parse_numbers(self, stripped: pd.Series) -> pd.Series:
+        """Text as numbers in the file's dialect (thousands marks removed, the decimal mark made '.')."""
+        d = self.dialect
+        text = stripped
+        if d["thousands"]:
+            text = text.str.replace(d["thousands"], "", regex=False)
+        if d["decimal"] != ".":
+            foreign = text.str.contains(".", regex=False)  # '1.5' is no number when ',' marks decimals
+            text = text.str.replace(d["decimal"], ".", regex=False).where(~foreign, "not a number")
+        return pd.to_numeric(text.where(stripped != "", None), errors="coerce").astype("float64")
 
     def number(self, column: str, required: bool, default: float = np.nan) -> pd.Series:
         """A float column; text that is not a finite number is flagged."""
@@ -105,15 +161,24 @@ class _Checker:
             values = raw.astype("float64")
             empty = values.isna()
         else:
-            stripped = raw.fillna("").astype("str").str.strip()
-            empty = stripped == ""
-            values = pd.to_numeric(stripped.where(~empty, None), errors="coerce").astype("float64")
-            self.add(~empty & values.isna(), column, lambda v: f"not a number (got {v!r})")
-        self.add(~empty & values.notna() & ~np.isfinite(values), column, lambda v: f"not a finite number (got {v!r})")
+            cleaned, codes = self._cleaned(column)
+            parsed = self._parse_numbers(cleaned)
+            failed_values = cleaned[(cleaned != "") & parsed.isna()]
+            if codes is None:
+                values, empty = parsed, cleaned == ""
+            else:
+                values = pd.Series(_spread(parsed.to_numpy(), codes, np.nan), index=self.frame.index)
+                empty = pd.Series(_spread((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
+            tail = hints.number_hint(failed_values.drop_duplicates().head(1000), self.dialect["thousands"],
+                                     self.dialect["decimal"])
+            self.add(~empty & values.isna(), column, lambda v: f"not a number (got {v!r}){tail}", "a number")
+        self.add(~empty & values.notna() & ~np.isfinite(values), column, lambda v: f"not a finite number (got {v!r})",
+                 "a finite number")
         huge = np.isfinite(values) & (values.abs() > MAX_AMOUNT)
-        self.add(huge, column, lambda v: f"too large (got {v!r}, expected a value within +-{MAX_AMOUNT:.0e})")
+        self.add(huge, column, lambda v: f"too large (got {v!r}, expected a value within +-{MAX_AMOUNT:.0e})",
+                 f"a value within +-{MAX_AMOUNT:.0e}")
         if required:
-            self.add(empty, column, "is empty (expected a number)")
+            self.add(empty, column, "is empty (expected a number)", "a number")
         values = values.where(np.isfinite(values) & ~huge)  # flagged values become missing
         return values if np.isnan(default) else values.fillna(default)
 
@@ -122,14 +187,31 @@ class _Checker:
         sums = values.abs().groupby(by).sum() if by is not None else pd.Series({"": values.abs().sum()})
         for key, value in sums[sums > MAX_AMOUNT].items():
             where = f" in {key}" if by is not None else ""
-            self.problems.append(Problem(self.name, f"amounts{where} add up to {value:.3g} in absolute value, above "
-                                         f"the supported {MAX_AMOUNT:.0e}", column=column))
+            self.note(f"amounts{where} add up to {value:.3g} in absolute value, above the supported "
+                      f"{MAX_AMOUNT:.0e}", column=column)
+
+    def _parse_dates(self, stripped: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+        """Text as dates in the file's format: (dates, failed, outside the supported years)."""
+        fmt = self.dialect["date_format"]
+        empty = stripped == ""
+        values = pd.to_datetime(stripped.where(~empty, None), format=fmt, errors="coerce")
+        # A well-formed date can fail only by its year (pandas 2 parses to nanoseconds): look
+        # at the year of the few that failed; the parsed ones are compared as dates.
+        failed = ~empty & values.isna()
+        year = pd.Series(np.nan, index=stripped.index)
+        if failed.any():
+            year[failed] = np.array([_year_of(v, fmt) for v in stripped[failed]], dtype=float)
+        too_far = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
+        outside = too_far | (values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1])))
+        return values.where(~outside), failed & ~too_far, outside
 
     def date(self, column: str, required: bool) -> pd.Series:
-        """An ISO date column (YYYY-MM-DD); anything else is flagged."""
+        """A date column (ISO YYYY-MM-DD unless the dialect says otherwise); anything else is flagged."""
         if column not in self.frame.columns:
             return pd.Series(pd.NaT, index=self.frame.index, dtype="datetime64[ns]")
         raw = self.frame[column]
+        fmt = self.dialect["date_format"]
+        shown = "YYYY-MM-DD" if fmt == "%Y-%m-%d" else f"a date like {_FORMAT_EXAMPLE.strftime(fmt)!r} ({fmt})"
         if isinstance(raw.dtype, pd.DatetimeTZDtype):
             # A zone-aware timestamp counts on its own calendar day (local wall time), the day
             # the deal was booked where it was booked; the zone is dropped, not converted to UTC.
@@ -140,26 +222,30 @@ class _Checker:
             outside = ~empty & ((raw < DATE_RANGE[0]) | (raw > DATE_RANGE[1]))
             values = raw.where(~outside)
         else:
-            stripped = raw.fillna("").astype("str").str.strip()
-            empty = stripped == ""
-            values = pd.to_datetime(stripped.where(~empty, None), format="%Y-%m-%d", errors="coerce")
-            # A well-formed date can fail only by its year (pandas 2 parses to nanoseconds): look
-            # at the year of the few that failed; the parsed ones are compared as dates.
-            failed = ~empty & values.isna()
-            year = pd.Series(np.nan, index=stripped.index)
-            if failed.any():
-                year[failed] = pd.to_numeric(stripped[failed].str.extract(r"^(\d{4})-\d{2}-\d{2}$")[0],
-                                             errors="coerce")
-            too_far = year.notna() & ((year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year))
-            outside = too_far | (values.notna() & ((values < DATE_RANGE[0]) | (values > DATE_RANGE[1])))
-            values = values.where(~outside)
-            self.add(failed & ~too_far, column, lambda v: f"not a date (got {v!r}, expected YYYY-MM-DD)")
+            cleaned, codes = self._cleaned(column)
+            cells = raw if codes is None else pd.Series(raw.cat.categories)
+            # Excel and databases give date cells as dates, among text cells: those stand as they are.
+            is_date = cells.map(lambda v: isinstance(v, dt.date)).to_numpy(dtype=bool)
+            if is_date.any():
+                cleaned = cleaned.where(~is_date, [v.strftime(fmt) if isinstance(v, dt.date) else "" for v in cells])
+            parsed, failed, too_far = self._parse_dates(cleaned)
+            failed_values = cleaned[failed].drop_duplicates().head(1000)
+            if codes is None:
+                values, empty, bad, outside = parsed, cleaned == "", failed, too_far
+            else:
+                values = pd.Series(_spread(parsed.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT")),
+                                   index=self.frame.index)
+                empty = pd.Series(_spread((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
+                bad = pd.Series(_spread(failed.to_numpy(), codes, False), index=self.frame.index)
+                outside = pd.Series(_spread(too_far.to_numpy(), codes, False), index=self.frame.index)
+            tail = hints.date_hint(failed_values, fmt)
+            self.add(bad, column, lambda v: f"not a date (got {v!r}, expected {shown}){tail}", shown)
         first, last = (d.strftime("%Y-%m-%d") for d in DATE_RANGE)
         self.add(outside, column, lambda v: f"outside the supported dates (got {str(v)[:30]!r}, expected {first} to "
-                 f"{last})")
+                 f"{last})", f"{first} to {last}")
         if required:
-            self.add(empty, column, "is empty (expected a date YYYY-MM-DD)")
-        return values.astype("datetime64[ns]")
+            self.add(empty, column, f"is empty (expected a date {shown})", shown)
+        return pd.Series(values, index=self.frame.index).astype("datetime64[ns]")
 
     def flag(self, column: str) -> pd.Series:
         """A yes / no column (true, yes, 1 / false, no, 0, empty; any case); other text is flagged."""
@@ -171,30 +257,58 @@ class _Checker:
         text = raw.astype("str").where(raw.notna(), "").str.strip().str.lower()
         text = text.str.removesuffix(".0") if pd.api.types.is_float_dtype(raw) else text
         known = text.isin(list(FLAGS))
-        self.add(~known, column, lambda v: f"not a yes / no value (got {v!r}, expected true, false, yes, no, 1 or 0)")
+        self.add(~known, column, lambda v: f"not a yes / no value (got {v!r}, expected true, false, yes, no, 1 or 0)",
+                 "true, false, yes, no, 1 or 0")
         return text.map(FLAGS).fillna(False).astype(bool)
 
     def unique(self, values: pd.Series, column: str) -> None:
         dup = values.duplicated(keep="first") & (values != "")
-        self.add(dup, column, lambda v: f"duplicate id (got {v!r}, expected unique values)")
+        self.add(dup, column, lambda v: f"duplicate id (got {v!r}, expected unique values)", "unique values")
 
     def exists(self, values: pd.Series, column: str, known: pd.Series, where: str) -> None:
-        missing = (values != "") & ~_isin(values, known)
-        self.add(missing, column, lambda v: f"unknown id (got {v!r}, expected an id from {where})")
+        if column in self.coded and len(values) == len(self.frame):
+            codes, cleaned = self.coded[column]  # looked up once per distinct id
+            found = _spread(_isin(cleaned, known), codes, False)
+        else:
+            found = _isin(values, known)
+        empty = self.blank.get(column)
+        if empty is None or len(empty) != len(values):
+            empty = (values == "").to_numpy()
+        missing = ~empty & ~found
+        self.add(missing, column, lambda v: f"unknown id (got {v!r}, expected an id from {where})", f"an id from {where}")
 
     def allowed(self, values: pd.Series, column: str, choices: tuple[str, ...]) -> None:
         bad = (values != "") & ~values.isin(choices)
-        self.add(bad, column, lambda v: f"not allowed (got {v!r}, expected one of {', '.join(choices)})")
+        self.add(bad, column, lambda v: f"not allowed (got {v!r}, expected one of {', '.join(choices)})",
+                 f"one of {', '.join(choices)}")
 
     def at_least(self, values: pd.Series, column: str, low: float) -> None:
-        self.add(values.notna() & (values < low), column, lambda v: f"must be >= {low:g} (got {v!r})")
+        self.add(values.notna() & (values < low), column, lambda v: f"must be >= {low:g} (got {v!r})", f">= {low:g}")
+
+
+#: A date every format writes distinctly (day above 12), to show a format by example.
+_FORMAT_EXAMPLE = dt.date(2027, 3, 15)
+
+
+def _year_of(text: str, fmt: str) -> float:
+    """The year of a date that failed only by its year, or NaN when it failed otherwise."""
+    if fmt == "%Y-%m-%d":  # as before dialects: any YYYY-MM-DD shape fails by its year alone
+        iso = re.match(r"^(\d{4})-\d{2}-\d{2}$", text)
+        return float(iso.group(1)) if iso else np.nan
+    probe = re.sub(r"\d{4}", "2000", text, count=1)
+    try:
+        dt.datetime.strptime(probe, fmt)
+    except ValueError:
+        return np.nan
+    found = re.search(r"\d{4}", text)
+    return float(found.group()) if found else np.nan
 
 
 def _check_tree(teams: pd.DataFrame, check: _Checker) -> None:
     """Exactly one root, and every unit reaches it without a cycle."""
     roots = np.flatnonzero((teams["parent_id"] == "").to_numpy())
     if len(roots) == 0:
-        check.problems.append(Problem(check.name, "no root unit (expected exactly one row with an empty parent_id)", column="parent_id"))
+        check.note("no root unit (expected exactly one row with an empty parent_id)", column="parent_id")
     elif len(roots) > 1:
         check.add(teams["parent_id"] == "", "parent_id", lambda v: f"more than one root unit ({len(roots)} rows have an empty parent_id, expected exactly one)")
     self_parent = (teams["parent_id"] == teams["team_id"]) & (teams["team_id"] != "")
@@ -224,14 +338,14 @@ def _cycles(parent: dict[str, str]) -> set[str]:
     return in_cycle
 
 
-def _load_teams(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
+def _load_teams(frame: pd.DataFrame, check: _Checker, labels: dict[str, str]) -> pd.DataFrame:
     team_id = check.text("team_id", required=True)
     check.unique(team_id, "team_id")
     parent_id = check.text("parent_id", required=False)
     out = frame.copy()
     out["team_id"] = team_id
     out["parent_id"] = parent_id
-    check.exists(parent_id, "parent_id", team_id, "teams.csv team_id")
+    check.exists(parent_id, "parent_id", team_id, f"{labels['teams']} team_id")
     out["name"] = check.text("name", required=False).where(lambda s: s != "", team_id)
     target = check.number("target", required=False)
     check.at_least(target, "target", 0.0)
@@ -241,12 +355,12 @@ def _load_teams(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
     return out
 
 
-def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series) -> pd.DataFrame:
+def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series, labels: dict[str, str]) -> pd.DataFrame:
     out = frame.copy()
     out["rep_id"] = check.text("rep_id", required=True)
     check.unique(out["rep_id"], "rep_id")
     out["team_id"] = check.text("team_id", required=True)
-    check.exists(out["team_id"], "team_id", team_ids, "teams.csv")
+    check.exists(out["team_id"], "team_id", team_ids, labels["teams"])
     out["role"] = check.text("role", required=True).str.lower()
     check.allowed(out["role"], "role", ROLES)
     out["hire_date"] = check.date("hire_date", required=True)
@@ -268,32 +382,33 @@ def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series) -> pd.
     return out
 
 
-def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, account_ids: pd.Series | None) -> pd.DataFrame:
+def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, account_ids: pd.Series | None,
+                   labels: dict[str, str]) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["date"] = check.date("date", required=True)
     out["rep_id"] = check.text("rep_id", required=True)
-    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    check.exists(out["rep_id"], "rep_id", rep_ids, labels["reps"])
     out["amount"] = check.number("amount", required=True)
     check.total(out["amount"], "amount", by=out["date"].dt.year)
     account = check.text("account_id", required=False)
     if account_ids is not None:
-        check.exists(account, "account_id", account_ids, "accounts.csv")
-    out["account_id"] = account.where(account != "", None)
+        check.exists(account, "account_id", account_ids, labels.get("accounts", "accounts.csv"))
+    out["account_id"] = check.or_none(account, "account_id")
     if "product_line" in frame.columns:  # optional: only planned lines need it (quotaopt.measures)
         line = check.text("product_line", required=False)
-        out["product_line"] = line.where(line != "", None)
+        out["product_line"] = check.or_none(line, "product_line")
     extra = [c for c in frame.columns if c not in out.columns]
     return pd.concat([out, frame[extra]], axis=1) if extra else out
 
 
 def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, territory_ids: pd.Series | None,
-                   team_ids: pd.Series) -> pd.DataFrame:
+                   team_ids: pd.Series, labels: dict[str, str]) -> pd.DataFrame:
     out = frame.copy()
     out["account_id"] = check.text("account_id", required=True)
     check.unique(out["account_id"], "account_id")
     owner = check.text("rep_id", required=False)  # empty: nobody owns it yet (a new logo)
-    check.exists(owner, "rep_id", rep_ids, "reps.csv")
-    out["rep_id"] = owner.where(owner != "", None)
+    check.exists(owner, "rep_id", rep_ids, labels["reps"])
+    out["rep_id"] = check.or_none(owner, "rep_id")
     out["tier"] = check.text("tier", required=True).str.lower()
     check.allowed(out["tier"], "tier", ROLES)
     potential = check.number("potential", required=False)
@@ -301,15 +416,16 @@ def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, ter
     out["potential"] = potential
     territory = check.text("territory_id", required=False)
     if territory_ids is not None:
-        check.exists(territory, "territory_id", territory_ids, "territories.csv")
-    out["territory_id"] = territory.where(territory != "", None)
+        check.exists(territory, "territory_id", territory_ids, labels.get("territories", "territories.csv"))
+    out["territory_id"] = check.or_none(territory, "territory_id")
     if "team_id" in frame.columns:  # optional: the unit an account belongs to (placing an unowned one)
         team = check.text("team_id", required=False)
-        check.exists(team, "team_id", team_ids, "teams.csv")
-        out["team_id"] = team.where(team != "", None)
+        check.exists(team, "team_id", team_ids, labels["teams"])
+        out["team_id"] = check.or_none(team, "team_id")
     if "assign_lock" in frame.columns:  # optional: the account stays with its owner when books are assigned
         lock = check.flag("assign_lock")
-        check.add(lock & (owner == ""), "assign_lock", "locks an account that has no owner (expected a rep_id to keep it with)")
+        check.add(lock & (owner == ""), "assign_lock", "locks an account that has no owner (expected a rep_id to keep it with)",
+                  "a rep_id to keep it with")
         out["assign_lock"] = lock
     return out
 
@@ -328,11 +444,11 @@ def _load_territories(frame: pd.DataFrame, check: _Checker) -> pd.DataFrame:
     return out
 
 
-def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series) -> pd.DataFrame:
+def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, labels: dict[str, str]) -> pd.DataFrame:
     out = frame.copy()
     out["rep_id"] = check.text("rep_id", required=True)
     check.unique(out["rep_id"], "rep_id")
-    check.exists(out["rep_id"], "rep_id", rep_ids, "reps.csv")
+    check.exists(out["rep_id"], "rep_id", rep_ids, labels["reps"])
     p50 = check.number("p50", required=True)
     check.at_least(p50, "p50", 0.0)
     p10 = check.number("p10", required=False)
@@ -346,29 +462,46 @@ def _load_capacity(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series) -> 
     return out
 
 
-def _read(folder: Path, stem: str, problems: list[Problem], files: dict[str, str], required: bool) -> tuple[_Checker | None, Path | None]:
-    path, found_problems = find_table(folder, stem)
-    problems.extend(found_problems)
-    if path is None:
-        if required and not found_problems:
-            problems.append(Problem(f"{stem}.csv", f"required file not found in {folder}"))
-        return None, None
-    files[path.name] = sha256_file(path)
-    frame, read_problems = read_table(path, SCHEMA[stem][0])
-    problems.extend(read_problems)
-    if frame is None or read_problems:
-        return None, path
-    offset = 1 if path.suffix == ".parquet" else 2
-    return _Checker(path.name, frame.reset_index(drop=True), offset), path
+def _missing_columns(table: RawTable, stem: str, dialect: Dialect) -> list[Problem]:
+    """Required columns the header lacks, with the dialect key when the header says why."""
+    required = SCHEMA[stem][0]
+    header = list(table.frame.columns)
+    missing = [c for c in required if c not in header]
+    if not missing:
+        return []
+    d = dialect.effective()
+    tail = hints.sep_hint(header, d["sep"]) or hints.bom_hint(header, d["encoding"])
+    return [Problem(table.label, f"missing required column (expected columns {', '.join(required)}){tail}",
+                    row=table.header_row, column=c)
+            for c in missing]
 
 
-def load_company(folder: str | Path) -> CompanyData:
-    """Load and validate a company data folder (contract §1).
+def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Extra columns kept as read leave as text, as every reader gave them before (not categories)."""
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = np.asarray(frame[column], dtype=object)
+    return frame
+
+
+def _as_source(source: str | Path | DataSource) -> DataSource:
+    if isinstance(source, DataSource):
+        return source
+    return DataSource(path=str(Path(source)))
+
+
+def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> CompanyData:
+    """Load and validate a company: a data folder, one workbook, or a database (contract §1).
 
     Parameters
     ----------
-    folder : str or Path
-        Folder with teams, reps and bookings (CSV or Parquet) and the optional files.
+    source : str, Path or DataSource
+        A folder with teams, reps and bookings (CSV, Parquet or .xlsx) and the optional
+        files; an .xlsx workbook with a sheet per table; or the scenario's ``data``
+        mapping (its ``path`` resolved), which may name a database and the dialect.
+    reader : {"arrow", "pandas"}
+        The CSV and Parquet reader: Arrow's columnar one (default), or pandas' with
+        every cell a Python string (quotaopt 0.x; the benchmark's baseline).
 
     Returns
     -------
@@ -378,45 +511,54 @@ def load_company(folder: str | Path) -> CompanyData:
     ------
     InputError
         Every problem found, one per line as ``file:row:column: message``.
+
+    Examples
+    --------
+    >>> from quotaopt.data_source import DataSource
+    >>> company = load_company(DataSource(path="tests/data/company15"))
+    >>> len(company.reps), sorted(company.files)[:2]
+    (24, ['accounts.csv', 'bookings.csv'])
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError([Problem(str(folder), "data folder not found")])
-    problems: list[Problem] = []
-    files: dict[str, str] = {}
-    checkers = {stem: _read(folder, stem, problems, files, required=stem in ("teams", "reps", "bookings"))
-                for stem in ("teams", "reps", "bookings", "accounts", "territories", "capacity")}
+    read, found = read_source(_as_source(source), reader)
+    problems = ProblemLog()
+    problems.extend(found)
+    for stem, table in read.tables.items():
+        problems.extend(_missing_columns(table, stem, read.dialects[stem]))
     if problems:
-        raise InputError(problems)
+        raise problems.error()
+    checkers = {stem: _Checker(table, read.dialects[stem]) for stem, table in read.tables.items()}
+    labels = {stem: checker.name for stem, checker in checkers.items()}
 
     def run(stem: str, loader: Any, *args: Any) -> pd.DataFrame | None:
-        checker = checkers[stem][0]
+        checker = checkers.get(stem)
         if checker is None:
             return None
         frame = loader(checker.frame, checker, *args)
-        problems.extend(checker.problems)
-        return cast("pd.DataFrame | None", frame)
+        problems.extend(checker.problems.items)
+        return _plain_columns(frame)
 
-    teams = run("teams", _load_teams)
+    teams = run("teams", _load_teams, labels)
     assert teams is not None
-    reps = run("reps", _load_reps, teams["team_id"])
+    reps = run("reps", _load_reps, teams["team_id"], labels)
     assert reps is not None
     territories = run("territories", _load_territories)
     accounts = run("accounts", _load_accounts, reps["rep_id"],
-                   None if territories is None else territories["territory_id"], teams["team_id"])
+                   None if territories is None else territories["territory_id"], teams["team_id"], labels)
     bookings = run("bookings", _load_bookings, reps["rep_id"],
-                   None if accounts is None else accounts["account_id"])
+                   None if accounts is None else accounts["account_id"], labels)
     assert bookings is not None
-    capacity = run("capacity", _load_capacity, reps["rep_id"])
+    capacity = run("capacity", _load_capacity, reps["rep_id"], labels)
+    checkers.clear()  # the raw tables go before the sort copies the bookings; only the validated frames stay
+    read.tables.clear()
     if not problems and bookings.empty:
-        problems.append(Problem(checkers["bookings"][0].name if checkers["bookings"][0] else "bookings.csv",
-                                "has no rows (expected at least one year of history)"))
+        problems.append(Problem(labels["bookings"], "has no rows (expected at least one year of history)"))
     if problems:
-        raise InputError(problems)
-    return CompanyData(folder=folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
+        raise problems.error()
+    return CompanyData(folder=read.folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
                        bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
                        accounts=_canonical(accounts, ["account_id"]), territories=_canonical(territories, ["territory_id"]),
-                       capacity=_canonical(capacity, ["rep_id"]), files=files)
+                       capacity=_canonical(capacity, ["rep_id"]), files=read.files, source=read.shown,
+                       reads=read.record)
 
 
 #: Bookings are sorted by what they are first: rows that tie on date and amount hold equal
@@ -429,11 +571,17 @@ def _canonical(frame: pd.DataFrame | None, keys: list[str]) -> Any:
     messages stay those of the file): the same data in any row order plans the same."""
     if frame is None:
         return None
-    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+    out = frame.sort_values(keys, kind="stable", na_position="last")
+    out.index = pd.RangeIndex(len(out))  # not reset_index: that copies every column again
+    return out
 
 
-def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.DataFrame:
+def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect: Dialect | None = None
+                 ) -> pd.DataFrame:
     """Load actuals for tracking: bookings columns, known reps, dates inside the plan year.
+
+    ``path`` is a CSV, Parquet or .xlsx file; ``dialect`` says how a CSV is written
+    (default: the company's plain UTF-8 CSV with ISO dates).
 
     Raises
     ------
@@ -443,17 +591,22 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int) -> pd.D
     path = Path(path)
     if not path.exists():
         raise InputError([Problem(str(path), "actuals file not found")])
-    frame, problems = read_table(path, SCHEMA["actuals"][0])
-    if frame is None or problems:
+    dialect = dialect or Dialect()
+    table, problems = read_file(path, "actuals", dialect)
+    if table is None or problems:
         raise InputError(problems)
-    check = _Checker(path.name, frame.reset_index(drop=True), 1 if path.suffix == ".parquet" else 2)
+    missing = _missing_columns(table, "actuals", dialect)
+    if missing:
+        raise InputError(missing)
+    check = _Checker(table, dialect)
+    labels = {"reps": "reps.csv", "accounts": "accounts.csv"}
     out = _load_bookings(check.frame, check, company.reps["rep_id"],
-                         None if company.accounts is None else company.accounts["account_id"])
+                         None if company.accounts is None else company.accounts["account_id"], labels)
     years = out["date"].dt.year
     check.add(out["date"].notna() & (years != plan_year), "date",
-              lambda v: f"outside the plan year (got {v!r}, expected a date in {plan_year})")
+              lambda v: f"outside the plan year (got {v!r}, expected a date in {plan_year})", f"a date in {plan_year}")
     if check.problems:
-        raise InputError(check.problems)
+        raise check.problems.error()
     return out
 
 

@@ -14,6 +14,7 @@ from quotaopt.company import CompanyData, check_plan_year
 from quotaopt.errors import InputError, Problem
 from quotaopt.io._company import load_company
 from quotaopt.io._models import METADATA_FILE, load_trusted_model, resolve_model_dir
+from quotaopt.io._readers import Reader
 from quotaopt.io._scenario import load_scenario
 from quotaopt.planning import Inputs
 from quotaopt.scenario import Scenario
@@ -46,7 +47,7 @@ def _check_teams(scenario: Scenario, company: CompanyData, label: str) -> list[P
     return problems
 
 
-def load_inputs(path: str | Path, model_search: Sequence[str | Path] = ()) -> Inputs:
+def load_inputs(path: str | Path, model_search: Sequence[str | Path] = (), reader: Reader = "arrow") -> Inputs:
     """Load a scenario file (or a bare data folder) and validate everything it names.
 
     Parameters
@@ -56,6 +57,9 @@ def load_inputs(path: str | Path, model_search: Sequence[str | Path] = ()) -> In
     model_search : sequence of path
         Folders to look for ``capacity.model: <folder>`` in after the scenario's own
         folder (the commands pass the working directory).
+    reader : {"arrow", "pandas"}
+        The CSV and Parquet reader (:func:`~quotaopt.io.load_company`); pandas' is the
+        reader of quotaopt 0.x, the benchmark's baseline.
 
     Returns
     -------
@@ -76,12 +80,12 @@ def load_inputs(path: str | Path, model_search: Sequence[str | Path] = ()) -> In
     """
     path = Path(path)
     if path.is_dir():
-        company = load_company(path)
+        company = load_company(path, reader=reader)
         return Inputs(scenario=None, company=company, plan_year=max(company.history_years) + 1)
     if not path.exists():
         raise InputError([Problem(str(path), "scenario file not found")])
     scenario = load_scenario(path)
-    company = load_company(scenario.data_dir)
+    company = load_company(scenario.data_source, reader=reader)
     plan_year = scenario.plan_year or max(company.history_years) + 1
     label = str(path)
     check_plan_year(company, plan_year, label)

@@ -20,7 +20,7 @@ from quotaopt.capacity import CapacityModel, TrainedModel
 from quotaopt.errors import InputError, Problem, QuotaOptError
 from quotaopt.io._atomic import write_file_atomic
 from quotaopt.io._fsguard import require_regular_file
-from quotaopt.io._tables import sha256_file
+from quotaopt.io._sources import sha256_file
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.company import CompanyData
+from quotaopt.data_source import Dialect
 from quotaopt.errors import InputError, Problem
-from quotaopt.io._company import _Checker
-from quotaopt.io._tables import read_table
+from quotaopt.io._company import _Checker, _missing_columns
+from quotaopt.io._sources import read_file
 
 REQUIRED = ("opportunity_id", "rep_id", "amount", "stage", "close_date")
 OPTIONAL = ("created_date", "account_id", "probability", "status", "snapshot_date")
@@ -84,11 +85,15 @@ def load_opportunities(path: str | Path, company: CompanyData, stages: tuple[str
     path = Path(path)
     if not path.exists():
         raise InputError([Problem(str(path), "opportunities file not found")])
-    frame, problems = read_table(path, REQUIRED)
-    if frame is None or problems:
+    # Cells as text (pandas' reader), parsed here in one call when every cell of a column parses.
+    table, problems = read_file(path, "opportunities", Dialect(), reader="pandas")
+    if table is None or problems:
         raise InputError(problems)
-    check = _Checker(path.name, _parsed_when_clean(frame.reset_index(drop=True)),
-                     1 if path.suffix == ".parquet" else 2)
+    problems = _missing_columns(table, "opportunities", Dialect())
+    if problems:
+        raise InputError(problems)
+    table.frame = _parsed_when_clean(table.frame.reset_index(drop=True))
+    check = _Checker(table, Dialect())
     out = pd.DataFrame(index=check.frame.index)
     out["opportunity_id"] = check.text("opportunity_id", required=True)
     out["rep_id"] = check.text("rep_id", required=True)
@@ -125,5 +130,5 @@ def load_opportunities(path: str | Path, company: CompanyData, stages: tuple[str
     check.add(key.duplicated() & (out["opportunity_id"] != ""), "opportunity_id",
               lambda v: f"listed twice in one snapshot (got {v!r}, expected each opportunity once per snapshot_date)")
     if check.problems:
-        raise InputError(check.problems)
+        raise check.problems.error()
     return out
