@@ -191,3 +191,30 @@ def test_hand_solved_elastic_monolithic(case: Elastic) -> None:
                       decompose=False)
     assert result.reps["quota"].tolist() == case.quotas
     assert [(e.unit, e.limit) for e in result.exceptions] == [w[:2] for w in case.exceptions]
+
+
+def test_a_pool_relaxed_max_change_that_still_misses_a_rep_s_stretch_band_verifies(tmp_path: Any) -> None:
+    """Regression: a pool's max_change relaxed to 41% while one rep's 40% had already given
+    way to stretch (last 992, stretch floor 1,867): verify read the relaxed value as binding
+    and refused a valid plan with exit 4 (generated 1,000 reps, seed 11, growth 17%)."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from quotaopt.cli import main
+    from quotaopt.datasets import generate_company
+
+    root = Path(tmp_path)
+    generate_company(root / "co", n_reps=1000, years=3, seed=11)
+    example = (Path(__file__).parents[1] / "scenarios" / "example.yaml").read_text()
+    lines = example.splitlines()
+    lines = ["data: co" if line.startswith("data:") else line for line in lines]
+    lines = [line.replace("growth: 0.12 ", "growth: 0.17 ", 1) for line in lines]
+    assert any("growth: 0.17" in line for line in lines)
+    (root / "s.yaml").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["plan", str(root / "s.yaml"), "--out", str(root / "runs"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in (root / "runs" / "example").iterdir() if p.is_dir()]
+    plan = pd.read_csv(run / "plan.csv", dtype={"rep_id": str})
+    rep_row = plan.set_index("rep_id").loc["RP001106"]
+    assert rep_row["quota"] >= 0.75 * rep_row["capacity_p50"] - 1000  # the stretch floor held, in whole units

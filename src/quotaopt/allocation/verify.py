@@ -64,11 +64,15 @@ def verify_plan(prep: Prepared, share: Shares, q: np.ndarray, totals: np.ndarray
         # Where max_change gave way to stretch, the quota must be the whole multiple
         # inside the stretch band nearest the last quota; elsewhere max_change holds
         # (at its relaxed value where an elastic solve relaxed it).
+        # A pool's relaxed max_change may still miss a rep's stretch band: there it gave way too.
         as_set = (lim.change_dn == cfg.max_change) & (lim.change_up == cfg.max_change)
-        yielded = free & b.max_change_gave_way & as_set
+        with np.errstate(invalid="ignore"):
+            misses = ((1 + lim.change_up) * last < s_lo - tol) | ((1 - lim.change_dn) * last > s_hi + tol)
+        gave_way = b.max_change_gave_way & (as_set | misses)
+        yielded = free & gave_way
         nearest = np.clip(np.rint(last), np.ceil(s_lo - tol), np.floor(s_hi + tol))
         fail(yielded & (np.abs(q - nearest) > tol), "max_change gave way but the quota is not the nearest fair one")
-        has &= ~(b.max_change_gave_way & as_set)
+        has &= ~gave_way
         with np.errstate(invalid="ignore"):
             fail(has & ~ramped_floor & (q < (1 - lim.change_dn) * last - tol), "max_change (decrease) broken")
             fail(has & (q > (1 + lim.change_up) * last + tol), "max_change (increase) broken")
