@@ -7,7 +7,8 @@ it: ``--open`` open opportunities at the as-of date (stages, amounts and close d
 random over the reps), ``--closed`` won or lost ones of the past year, and ``--snapshots``
 monthly snapshots 4 to 7 months back, each listing ``--open / 5`` open opportunities whose
 outcome the as-of snapshot tells (so conversion is learned from snapshots, the slow path).
-Then, in this one process, ``track`` runs without and with the file; the ratio is printed.
+Then, in this one process, ``track`` runs without and with the file; wall and CPU seconds
+(every thread's: Arrow reads with several) and their ratios are printed.
 
     .venv/bin/python benchmarks/pipeline_scale.py [--reps 10000] [--open 500000] [--closed 200000]
         [--snapshots 4] [--draws 1000]
@@ -104,18 +105,20 @@ def main(argv: list[str] | None = None) -> int:
         opps.to_csv(path, index=False)
         print(f"set-up {time.perf_counter() - t0:.1f}s: {len(plan)} plan reps, {len(opps):,} opportunity rows "
               f"({args.n_open:,} open at {AS_OF})")
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         track_run(run, data / "actuals.csv", AS_OF, draws=args.draws)
-        plain = time.perf_counter() - t1
-        t2 = time.perf_counter()
+        plain, plain_cpu = time.perf_counter() - t1, time.process_time() - c1
+        t2, c2 = time.perf_counter(), time.process_time()
         out = track_run(run, data / "actuals.csv", AS_OF, draws=args.draws, opportunities_path=path, horizon="30d")
-        piped = time.perf_counter() - t2
+        piped, piped_cpu = time.perf_counter() - t2, time.process_time() - c2
     pipeline = out.meta["quarter"]["pipeline"]
-    print(f"track without opportunities: {plain:.1f}s")
-    print(f"track with opportunities:    {piped:.1f}s  ({piped / plain:.2f}x; {pipeline['open']:,} open, "
-          f"conversion from {pipeline['conversion']['method']}, {pipeline['conversion']['examples']:,} examples)")
+    # CPU seconds count every thread (Arrow reads with several); wall seconds are what the user waits.
+    print(f"track without opportunities: {plain:.1f}s wall, {plain_cpu:.1f}s CPU")
+    print(f"track with opportunities:    {piped:.1f}s wall, {piped_cpu:.1f}s CPU  ({piped / plain:.2f}x wall, "
+          f"{piped_cpu / plain_cpu:.2f}x CPU; {pipeline['open']:,} open, conversion from "
+          f"{pipeline['conversion']['method']}, {pipeline['conversion']['examples']:,} examples)")
     ok = piped < LIMIT_S
-    print(f"{'PASS' if ok else 'FAIL'}: with opportunities {piped:.1f}s (limit {LIMIT_S:.0f}s)")
+    print(f"{'PASS' if ok else 'FAIL'}: with opportunities {piped:.1f}s wall (limit {LIMIT_S:.0f}s)")
     return 0 if ok else 1
 
 

@@ -213,3 +213,40 @@ def test_generate_writes_the_pipeline_only_when_asked(tmp_path: Path) -> None:
     # The pipeline has its own seed stream: every other file is byte for byte the same.
     for name in ("bookings.csv", "actuals.csv", "reps.csv", "truth/plan_year_bookings.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+# --- at scale the pipeline is read and drawn column-wise; the results are those of the plain definitions -----
+
+def test_pipeline_draws_are_the_sparse_product_of_the_won_flags() -> None:
+    import scipy.sparse as sp
+
+    from quotaopt.tracking.pipeline.forecast import OpenPipeline
+
+    rng = np.random.default_rng(4)
+    n_reps, n_opps, n_draws = 30, 701, 9  # odd sizes: the float32 stream must not depend on row boundaries
+    pipe = OpenPipeline(rng.integers(0, n_reps, n_opps), rng.random(n_opps), rng.lognormal(9, 1, n_opps), n_reps)
+    won = (np.random.default_rng(8).random((n_draws, n_opps), dtype=np.float32) < pipe.p.astype(np.float32))
+    to_rep = sp.csr_matrix((pipe.amount, (pipe.rep, np.arange(n_opps))), shape=(n_reps, n_opps))
+    expected = np.asarray(to_rep @ won.astype(np.float32).T).T
+    assert pipe.draw(np.random.default_rng(8), n_draws).tobytes() == expected.tobytes()
+
+
+def test_a_clean_file_is_read_as_the_text_reader_reads_it(company: tuple[Path, Path], tmp_path: Path) -> None:
+    from quotaopt.io import load_company, load_opportunities
+
+    _, data = company
+    opps = pd.read_csv(data / "opportunities.csv", dtype="str", keep_default_na=False)
+    opps.loc[opps.index[:3], "stage"] = " COMMIT "  # case and space as a CRM export may have them
+    path = tmp_path / "opportunities.csv"
+    opps.to_csv(path, index=False)
+    got = load_opportunities(path, load_company(data), ["qualify", "discover", "propose", "commit"])
+    assert got["stage"].iloc[:3].tolist() == ["commit"] * 3 and (got["stage_index"] >= 0).all()
+    for column in ("close_date", "created_date", "snapshot_date"):
+        assert got[column].dtype == "datetime64[ns]"
+        parsed = pd.to_datetime(opps[column].where(opps[column] != ""), format="%Y-%m-%d")
+        assert got[column].equals(parsed.astype("datetime64[ns]"))
+    assert np.array_equal(got["amount"].to_numpy(), pd.to_numeric(opps["amount"]).to_numpy(dtype=float))
+    twice = pd.concat([opps, opps.iloc[[5]]], ignore_index=True)
+    twice.to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"opportunities.csv:{len(twice) + 1}:opportunity_id: listed twice"):
+        load_opportunities(path, load_company(data), ["qualify", "discover", "propose", "commit"])

@@ -182,11 +182,18 @@ class Conversion:
         return out
 
 
+def with_column(frame: pd.DataFrame, name: str, values: np.ndarray) -> pd.DataFrame:
+    """``frame.assign(name=values)`` sharing the other columns (``assign`` copies a million-row frame)."""
+    columns: dict[str, Any] = {c: frame[c] for c in frame.columns}
+    columns[name] = pd.Series(np.asarray(values), index=frame.index)
+    return pd.DataFrame(columns, index=frame.index, copy=False)
+
+
 def with_codes(opps: pd.DataFrame) -> pd.DataFrame:
     """The rows with ``oid``, an integer code per opportunity id (lookups on millions of rows by integer)."""
     if "oid" in opps.columns:
         return opps
-    return opps.assign(oid=pd.factorize(opps["opportunity_id"])[0].astype(np.int64))
+    return with_column(opps, "oid", pd.factorize(opps["opportunity_id"])[0].astype(np.int64))
 
 
 def latest_rows(opps: pd.DataFrame) -> pd.DataFrame:
@@ -260,7 +267,7 @@ def learn_conversion(opps: pd.DataFrame, role_of: pd.Series, roles: tuple[str, .
     code = {r: i for i, r in enumerate(roles)}
     n_roles, n_stages = len(roles), len(stages)
     role_all = opps["rep_id"].map(role_of).map(code).fillna(0).to_numpy(dtype=np.int64)
-    opps = with_codes(opps).assign(role_code=role_all)
+    opps = with_column(with_codes(opps), "role_code", role_all)
     last = latest_rows(opps)
     won_last = last[last["status"] == "won"]
     ages = pd.DataFrame({"role": won_last["role_code"].to_numpy(),

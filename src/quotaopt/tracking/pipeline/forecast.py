@@ -7,7 +7,7 @@ For each rep, over a period ending at a horizon date (the quarter, or the year):
 - **Pipeline outcome.** Each open opportunity closes won within the horizon with its learned
   chance ``p`` (:mod:`quotaopt.tracking.pipeline.conversion`) for its CRM amount times the
   learned won-over-CRM ratio ``a``, independently of the others: every draw decides every
-  opportunity (one float32 uniform each), and a sparse product sums the won amounts per rep,
+  opportunity (one float32 uniform each), and the won amounts are summed per rep,
   so a rep's few large deals keep their lumpy sum (no normal or lognormal stand-in). The
   pipeline's draws are made for :data:`PIPELINE_BLOCKS` blocks and paired again with later
   level draws, so their cost is fixed however many draws the simulation asks for.
@@ -81,16 +81,32 @@ class OpenPipeline:
     def draw(self, rng: np.random.Generator, n_draws: int) -> np.ndarray:
         """Draws (draws x reps) of the won amounts: each opportunity won or not on its own chance.
 
-        Exact (no moment matching): one uniform per opportunity and draw, summed per rep by a
-        sparse product, so a rep's few large deals keep their lumpy sum.
+        Exact (no moment matching): one uniform per opportunity and draw, the won amounts
+        summed per rep in opportunity order, so a rep's few large deals keep their lumpy sum.
+        A draw's uniforms are made row by row (the same stream as one draws x opportunities
+        block, without holding it) and summed by ``bincount``: memory stays one row, and
+        the sums come in the order a sparse (reps x opportunities) product adds them, so the
+        draws are the same to the bit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pipe = OpenPipeline(np.array([0, 0, 1]), np.array([1.0, 0.0, 1.0]), np.array([3.0, 5.0, 2.0]), 2)
+        >>> pipe.draw(np.random.default_rng(0), 2)
+        array([[3., 2.],
+               [3., 2.]])
         """
+        out = np.zeros((n_draws, self.n_reps))
         if len(self.p) == 0:
-            return np.zeros((n_draws, self.n_reps))
+            return out
         p = self.p.astype(np.float32)
-        won = (rng.random((n_draws, len(p)), dtype=np.float32) < p[None, :]).astype(np.float32)
-        # (reps x opportunities) sparse times (opportunities x draws) dense: cost = opportunities x draws.
-        to_rep = sp.csr_matrix((self.amount, (self.rep, np.arange(len(p)))), shape=(self.n_reps, len(p)))
-        return np.asarray(to_rep @ won.T).T
+        amount = np.asarray(self.amount, dtype=np.float64)
+        won_amount = np.empty(len(p))
+        for row in range(n_draws):
+            # amount x (0 or 1), exactly the terms of the sparse product; bincount adds them in order.
+            np.multiply(amount, rng.random(len(p), dtype=np.float32) < p, out=won_amount)
+            out[row] = np.bincount(self.rep, weights=won_amount, minlength=self.n_reps)
+        return out
 
 
 def pipeline_rng(seed: int, block: int) -> np.random.Generator:

@@ -128,12 +128,14 @@ def funnel_view(opps: pd.DataFrame, open_now: pd.DataFrame, unit_of: pd.Series, 
         in_stage = _days(pd.Series(as_of, index=open_now.index), open_now["created_date"])
         limit = open_now["stage_index"].map(usual)
     stalled_mask = (in_stage > limit).fillna(False).to_numpy(dtype=bool) if len(open_now) else np.zeros(0, dtype=bool)
+    # Only the stalled rows are taken (and their dates written out): the open pipeline runs to 500,000.
+    rows = np.flatnonzero(stalled_mask)
     stalled = pd.DataFrame({
-        "rep_id": open_now["rep_id"].to_numpy(), "opportunity_id": open_now["opportunity_id"].to_numpy(),
-        "stage": open_now["stage"].to_numpy() if len(open_now) else [], "days_in_stage": in_stage.to_numpy(),
-        "usual_days": limit.to_numpy(dtype=float), "amount": open_now["amount"].to_numpy(dtype=float),
-        "close_date": pd.to_datetime(open_now["close_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
-    }, columns=columns)[stalled_mask] if len(open_now) else pd.DataFrame(columns=columns)
+        "rep_id": open_now["rep_id"].to_numpy()[rows], "opportunity_id": open_now["opportunity_id"].to_numpy()[rows],
+        "stage": open_now["stage"].to_numpy()[rows], "days_in_stage": in_stage.to_numpy()[rows],
+        "usual_days": limit.to_numpy(dtype=float)[rows], "amount": open_now["amount"].to_numpy(dtype=float)[rows],
+        "close_date": pd.to_datetime(open_now["close_date"].iloc[rows]).dt.strftime("%Y-%m-%d").to_numpy(),
+    }, columns=columns, index=rows) if len(open_now) else pd.DataFrame(columns=columns)
     stalled = stalled.sort_values(["days_in_stage", "opportunity_id"], ascending=[False, True], kind="stable")
     return Funnel(heatmap, stalled.reset_index(drop=True),
                   {stages[int(i)]: round(float(v), 1) for i, v in usual.items() if 0 <= int(i) < len(stages)}, basis)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.tracking._forecast import Posterior
-from quotaopt.tracking.pipeline.conversion import Conversion, learn_conversion, with_codes
+from quotaopt.tracking.pipeline.conversion import Conversion, learn_conversion
 from quotaopt.tracking.pipeline.forecast import OpenPipeline, period_forecast
 
 #: Columns ``track`` adds to status.csv (after the tracking columns), in order.
@@ -109,10 +109,19 @@ class Outlook:
 
 
 def prepare_rows(opps: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, int]:
-    """Rows up to the as-of date (an undated row is a row of the as-of snapshot), and how many were later."""
-    dated = opps.assign(snapshot_date=opps["snapshot_date"].fillna(as_of))
-    keep = dated["snapshot_date"] <= as_of
-    return with_codes(dated[keep].reset_index(drop=True)), int((~keep).sum())
+    """Rows up to the as-of date (an undated row is a row of the as-of snapshot), and how many were later.
+
+    The columns are taken as they are (no copy of a million-row frame when every row is kept).
+    """
+    snap = opps["snapshot_date"]
+    filled = snap.fillna(as_of) if bool(snap.isna().any()) else snap
+    keep = (filled <= as_of).to_numpy()
+    columns = {c: (filled if c == "snapshot_date" else opps[c]).to_numpy() for c in opps.columns}
+    if not keep.all():
+        columns = {c: v[keep] for c, v in columns.items()}
+    if "oid" not in columns:  # as with_codes gives them, without copying the frame again
+        columns["oid"] = pd.factorize(columns["opportunity_id"])[0].astype(np.int64)
+    return pd.DataFrame(columns, copy=False), int((~keep).sum())
 
 
 def _frame(kind_quota: np.ndarray, booked: np.ndarray, fc: pd.DataFrame, label: str, open_amount: np.ndarray,
