@@ -94,13 +94,13 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     booked = company.bookings[company.bookings["date"].dt.year == last_year].groupby("rep_id")["amount"].sum()
     active = company.active_reps["rep_id"]
     share = booked.reindex(active).fillna(0.0).clip(lower=0.0)
-    total = float(result.summary["total_quota"])
+    total = float(result.summary.total_quota or 0.0)
     spreadsheet = pd.Series((share / share.sum() * total / 1000.0).round() * 1000.0, index=active)
     spreadsheet_s = time.perf_counter() - start
     assert len(spreadsheet) == len(active)
 
     out = {"reps": int(len(active)), "stages": stages, "total_s": round(sum(stages.values()), 3),
-           "spreadsheet_s": round(spreadsheet_s, 4), "solver": result.summary["solver"],
+           "spreadsheet_s": round(spreadsheet_s, 4), "solver": result.summary.record()["solver"],
            "maxrss_mb": peak_mb(), "peak_after_mb": peaks}
     if monolithic:
         from quotaopt.allocation import allocate

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = big_s / base_s
     print(f"time ratio {ratio:.1f}x for {args.reps / args.baseline:.0f}x the reps "
           f"({ratio / (args.reps / args.baseline):.2f} of linear)")
-    print(f"summary: P(company target) {summary['p_company_target']:.3f}, expected payout "
-          f"{summary['expected_payout']:,.0f}, cost of sales {summary['cost_of_sales']:.2%}")
+    print(f"summary: P(company target) {summary.p_company_target:.3f}, expected payout "
+          f"{summary.expected_payout:,.0f}, cost of sales {summary.cost_of_sales:.2%}")
     ok = big_s < LIMIT_S and big_mb < LIMIT_GB * 1024
     print(("PASS" if ok else "FAIL") + f": limits {LIMIT_S:.0f} s and {LIMIT_GB:.0f} GB")
     return 0 if ok else 1

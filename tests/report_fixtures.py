@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, Summary
 
 EVIL_REP = "<script>alert(1)</script>"
 EVIL_TEAM = "=cmd|' /C calc'!A0"
@@ -87,4 +87,4 @@ def make_result(n_reps: int = 40, *, status: str = "optimal", gap: float | None 
             "rep_attainment": rng.lognormal(0.0, 0.25, 2000),
         }
     return PlanResult(name=summary["scenario"], plan_year=2027, plan=plan, periods=period_frame, units=units,
-                      summary=summary, distributions=dists, timings={"allocation": 1.0})
+                      summary=Summary.model_validate(summary), distributions=dists, timings={"allocation": 1.0})

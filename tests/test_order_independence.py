@@ -88,7 +88,7 @@ def _plan(folder: Path, tables: dict[str, pd.DataFrame], fairness: str, model: s
     scenario.write_text(_scenario(fairness, model))
     result = run_plan(load_inputs(scenario))
     return {"plan.csv": csv_bytes(result.plan), "plan_periods.csv": csv_bytes(result.periods),
-            "units.csv": csv_bytes(result.units), "summary.json": json_bytes(result.summary)}
+            "units.csv": csv_bytes(result.units), "summary.json": json_bytes(result.summary.record())}
 
 
 def _shuffled(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFrame]:

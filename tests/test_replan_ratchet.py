@@ -124,11 +124,11 @@ def test_recalibrate_resets_the_target_to_the_forecast_and_records_why(behind: t
     forecast = float(status.loc[(status["kind"] == "unit") & (status["level"] == 0), "forecast_p50"].iloc[0])
     recal = new.manifest["replan"]["recalibration"]
     assert recal["basis"] == "forecast_p50" and recal["reason"] == "competitor cut prices"
-    assert recal["from_target"] == pytest.approx(parent.summary["company_target"])
+    assert recal["from_target"] == pytest.approx(parent.summary.company_target)
     assert recal["to_target"] == pytest.approx(forecast, abs=0.01)
-    assert new.summary["company_target"] == pytest.approx(forecast, abs=0.01)
+    assert new.summary.company_target == pytest.approx(forecast, abs=0.01)
     # Same coverage (total quota / target), frozen periods kept, whole units.
-    coverage = parent.summary["total_quota"] / parent.summary["company_target"]
+    coverage = parent.summary.total_quota / parent.summary.company_target
     assert new.plan["quota"].sum() == recal["to_total_quota"]
     assert abs(new.plan["quota"].sum() - forecast * coverage) <= 500
     assert new.plan["quota"].sum() < parent.plan["quota"].sum()

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, Summary
 from quotaopt.report import excel, render_xlsx
 from quotaopt.report._words import PLAN_TITLES
 from quotaopt.report.excel import safe_text
@@ -161,7 +161,8 @@ def test_large_tables_continue_on_numbered_sheets(monkeypatch: pytest.MonkeyPatc
 def test_empty_result() -> None:
     result = PlanResult(name="empty", plan_year=2027, plan=pd.DataFrame(columns=PLAN_COLUMNS),
                         periods=pd.DataFrame(columns=["rep_id", "period", "quota"]),
-                        units=pd.DataFrame(columns=UNIT_COLUMNS), summary={"scenario": "empty", "solver": {}})
+                        units=pd.DataFrame(columns=UNIT_COLUMNS),
+                        summary=Summary(scenario="empty", plan_year=2027, company_target=0.0))
     book = _open(render_xlsx(result))
     assert book.sheetnames == ["Summary", "Reps", "Units", "Exceptions", "Overrides", "Details"]
     assert book["Reps"].max_row == 1
@@ -169,8 +170,9 @@ def test_empty_result() -> None:
 
 def test_exceptions_sheet_lists_exceptions_and_binding_reasons() -> None:
     result = make_result(10)
-    result.summary["exceptions"] = [{"unit": EVIL_TEAM, "rep": None, "limit": "flex", "allowed": 0.05,
-                                     "used": -0.058, "amount": 50_000.0, "reps": 0, "message": "=evil"}]
+    exceptions = [{"unit": EVIL_TEAM, "rep": None, "limit": "flex", "allowed": 0.05,
+                   "used": -0.058, "amount": 50_000.0, "reps": 0, "message": "=evil"}]
+    result.summary = Summary.model_validate({**result.summary.record(), "exceptions": exceptions})
     book = _open(render_xlsx(result))
     rows = list(book["Exceptions"].iter_rows(values_only=True))
     assert rows[0] == ("unit", "rep", "limit", "allowed", "used", "amount", "reps", "message")

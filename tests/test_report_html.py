@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, Summary
 from quotaopt.report import render_html
 from quotaopt.report._common import attainment_band
 from quotaopt.report._markup import _tree_order
@@ -161,7 +161,8 @@ def test_binding_lists_constraints_and_reps(page: str) -> None:
 def test_empty_result_renders() -> None:
     result = PlanResult(name="empty", plan_year=2027, plan=pd.DataFrame(columns=PLAN_COLUMNS),
                         periods=pd.DataFrame(columns=["rep_id", "period", "quota"]),
-                        units=pd.DataFrame(columns=UNIT_COLUMNS), summary={})
+                        units=pd.DataFrame(columns=UNIT_COLUMNS),
+                        summary=Summary(scenario="empty", plan_year=2027, company_target=0.0))
     page = render_html(result).decode()
     for sid, _label in SECTIONS:
         assert f'id="{sid}"' in page
@@ -177,19 +178,20 @@ def test_without_matplotlib_the_page_still_renders(monkeypatch: pytest.MonkeyPat
 
 def test_exceptions_section_and_guardrail_banner() -> None:
     result = make_result(20)
-    result.summary["exceptions"] = [{"unit": EVIL_TEAM, "rep": None, "limit": "stretch_max", "allowed": 1.3,
-                                     "used": 1.31, "amount": 100_000.0, "reps": 12,
-                                     "message": f"team {EVIL_TEAM} carries 12.4M, 100k over what its reps can at "
-                                                "stretch 1.3: its reps go to stretch 1.31"}]
-    result.summary["guardrail"] = {"min_share_at_quota": 0.5, "share_at_quota": 0.32, "below": True,
-                                   "message": "only 32% of reps are expected to reach quota"}
+    exceptions = [{"unit": EVIL_TEAM, "rep": None, "limit": "stretch_max", "allowed": 1.3,
+                   "used": 1.31, "amount": 100_000.0, "reps": 12,
+                   "message": f"team {EVIL_TEAM} carries 12.4M, 100k over what its reps can at "
+                              "stretch 1.3: its reps go to stretch 1.31"}]
+    guard = {"min_share_at_quota": 0.5, "share_at_quota": 0.32, "below": True,
+             "message": "only 32% of reps are expected to reach quota"}
+    result.summary = Summary.model_validate({**result.summary.record(), "exceptions": exceptions, "guardrail": guard})
     page = render_html(result).decode("utf-8")
     body = _section(page, "exceptions")
     assert "its reps go to stretch 1.31" in body and escape(EVIL_TEAM) in body and EVIL_TEAM not in body
     headline = _section(page, "headline")
     assert 'class="banner warn"' in headline and "only 32% of reps" in headline
     assert '1 soft limit(s) gave way' in headline
-    result.summary["exceptions"] = []
+    result.summary = Summary.model_validate({**result.summary.record(), "exceptions": []})
     assert "nothing had to give way" in _section(render_html(result).decode("utf-8"), "exceptions")
 
 

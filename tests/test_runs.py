@@ -14,12 +14,13 @@ from quotaopt.io import STAGING, clean_stale_staging, csv_bytes, json_bytes, rea
 from quotaopt.io._atomic import host_name
 
 
-def _files() -> dict[str, bytes]:
+def _files(summary: dict[str, object] | None = None) -> dict[str, bytes]:
     plan = pd.DataFrame({"rep_id": ["A", "B"], "team_id": ["T", "T"], "quota": [1000, 2000]})
     units = pd.DataFrame({"unit_id": ["T"], "parent_id": [None], "level": [0], "quota": [3000]})
     periods = pd.DataFrame({"rep_id": ["A", "B"], "period": ["2027-Q1", "2027-Q1"], "quota": [1000, 2000]})
     return {"plan.csv": csv_bytes(plan), "plan_periods.csv": csv_bytes(periods), "units.csv": csv_bytes(units),
-            "summary.json": json_bytes({"scenario": "s", "total_quota": 3000})}
+            "summary.json": json_bytes(summary or {"scenario": "s", "plan_year": 2027, "company_target": 3000.0,
+                                                   "total_quota": 3000})}
 
 
 def test_run_lands_whole_with_manifest_and_audit(tmp_path: Path) -> None:
@@ -34,6 +35,21 @@ def test_run_lands_whole_with_manifest_and_audit(tmp_path: Path) -> None:
     assert not any((tmp_path / STAGING).iterdir())
     run = read_run(written.path)
     assert list(run.plan["rep_id"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize(("summary", "key", "why"), [
+    ({"scenario": "s", "plan_year": 2027, "company_target": 1.0, "p_company": 0.5}, "p_company", "Extra inputs"),
+    ({"scenario": "s", "plan_year": 2027, "company_target": 1.0, "solver": {"backend": "highs"}}, "solver.status",
+     "Field required"),
+    ({"scenario": "s", "plan_year": "next", "company_target": 1.0}, "plan_year", "valid integer"),
+])
+def test_a_summary_that_does_not_fit_is_named_by_key(tmp_path: Path, summary: dict[str, object], key: str,
+                                                      why: str) -> None:
+    written = write_run(tmp_path, "s", _files(summary), {"inputs": {}}, audit={})
+    with pytest.raises(InputError) as caught:
+        read_run(written.path)
+    text = str(caught.value)
+    assert f"summary.json:{key}" in text and why in text and "\n" not in text
 
 
 def test_second_run_never_overwrites_the_first(tmp_path: Path) -> None:

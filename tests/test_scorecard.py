@@ -195,17 +195,17 @@ def test_simulation_reads_every_component_at_the_revenue_attainment() -> None:
     b = simulate(reps, units, card, cfg, 1e6)
     np.testing.assert_allclose(b.reps["expected_payout"], a.reps["expected_payout"], rtol=1e-5)
     # The cost of each component: half each here, adding up to the plan's expected payout, whatever the chunking.
-    cost = b.summary["component_cost"]["p"]
+    cost = b.summary.component_cost["p"]
     assert set(cost) == {"revenue", "activity:visits"}
     assert cost["revenue"] == pytest.approx(cost["activity:visits"], rel=1e-6)
-    assert sum(cost.values()) == pytest.approx(b.summary["expected_payout"], rel=1e-5)
-    assert simulate(reps, units, card, cfg, 1e6, chunk=64).summary["component_cost"] == b.summary["component_cost"]
-    assert "component_cost" not in a.summary
+    assert sum(cost.values()) == pytest.approx(b.summary.expected_payout, rel=1e-5)
+    assert simulate(reps, units, card, cfg, 1e6, chunk=64).summary.component_cost == b.summary.component_cost
+    assert a.summary.component_cost is None
     quarterly = IncentivesConfig.model_validate({"plans": [{**card.plans[0].model_dump(by_alias=True),
                                                            "period": "quarter"}]})
     q = simulate(reps, units, quarterly, cfg, 1e6)
-    assert sum(q.summary["component_cost"]["p"].values()) == pytest.approx(q.summary["expected_payout"], rel=1e-5)
-    assert b.summary["p_company_target"] == a.summary["p_company_target"]
+    assert sum(q.summary.component_cost["p"].values()) == pytest.approx(q.summary.expected_payout, rel=1e-5)
+    assert b.summary.p_company_target == a.summary.p_company_target
     # A coefficient plan in the simulation pays what payout() says at each draw's attainment.
     coeff = IncentivesConfig.model_validate({"plans": [{"name": "c", "target_incentive": 10_000,
                                                         "mode": "coefficient", "coefficient": COEFFICIENT}]})

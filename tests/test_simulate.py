@@ -151,13 +151,11 @@ def test_result_shape_and_summary() -> None:
     assert list(res.reps.columns) == ["rep_id", "p_attain", "expected_payout", "expected_bookings"]
     assert list(res.reps["rep_id"]) == list(reps["rep_id"]) and list(res.units["unit_id"]) == list(units["unit_id"])
     s = res.summary
-    assert set(s) >= {"p_company_target", "expected_payout", "payout_p10", "payout_p50", "payout_p90",
-                      "cost_of_sales", "share_ge_100", "share_80_100", "share_lt_80", "draws", "seed"}
-    assert s["payout_p10"] <= s["payout_p50"] <= s["payout_p90"]
-    assert s["share_ge_100"] + s["share_80_100"] + s["share_lt_80"] == pytest.approx(1.0)
-    assert s["share_ge_100"] == pytest.approx(res.reps["p_attain"].mean())
-    assert s["expected_payout"] == pytest.approx(res.reps["expected_payout"].sum())
-    assert s["cost_of_sales"] == pytest.approx(s["expected_payout"] / res.draws["company_bookings"].mean())
+    assert s.payout_p10 <= s.payout_p50 <= s.payout_p90
+    assert s.share_ge_100 + s.share_80_100 + s.share_lt_80 == pytest.approx(1.0)
+    assert s.share_ge_100 == pytest.approx(res.reps["p_attain"].mean())
+    assert s.expected_payout == pytest.approx(res.reps["expected_payout"].sum())
+    assert s.cost_of_sales == pytest.approx(s.expected_payout / res.draws["company_bookings"].mean())
     assert res.attainment_histogram["counts"].sum() == 1000 * len(reps)
     assert len(res.attainment_histogram["edges"]) == len(HIST_EDGES)
     assert len(res.draws["total_payout"]) == 1000
@@ -198,7 +196,7 @@ def test_point_masses_give_exact_payouts() -> None:
                   **{t: s[reps["team_id"] == t].sum() for t in ["T0", "T1", "T2", "T3"]}}
     want = [float(unit_sales[u] >= qu) for u, qu in zip(units["unit_id"], units["quota"], strict=True)]
     np.testing.assert_array_equal(res.units["p_attain"], want)
-    assert res.summary["payout_p10"] == pytest.approx(res.summary["payout_p90"])
+    assert res.summary.payout_p10 == pytest.approx(res.summary.payout_p90)
 
 
 def test_team_bonus_threshold_and_units_without_quota() -> None:
@@ -232,7 +230,7 @@ def test_unknown_team_and_missing_columns() -> None:
     with pytest.raises(ValueError, match="lacks columns"):
         run(reps.drop(columns="capacity_p90"), units)
     empty = run(reps, units, plans=IncentivesConfig())
-    assert empty.summary["expected_payout"] == 0.0 and empty.reps["expected_payout"].eq(0).all()
+    assert empty.summary.expected_payout == 0.0 and empty.reps["expected_payout"].eq(0).all()
 
 
 def test_calibrated_against_a_synthetic_truth() -> None:
@@ -279,7 +277,7 @@ def test_quarter_quotas_default_and_seasonal_weights() -> None:
     a = run(reps, units, draws=256, quarter_weights=np.array([0.1, 0.2, 0.3, 0.4]))
     b = run(reps, units, draws=256)
     assert a.summary != b.summary
-    assert a.summary["p_company_target"] == b.summary["p_company_target"]  # the year is the same
+    assert a.summary.p_company_target == b.summary.p_company_target  # the year is the same
     given = reps.assign(quota_q1=reps["quota"] * 0.1, quota_q2=reps["quota"] * 0.2,
                         quota_q3=reps["quota"] * 0.3, quota_q4=reps["quota"] * 0.4)
     c = run(given, units, draws=256)

@@ -19,7 +19,7 @@ from quotaopt.incentives import Z90, QuantileCurve
 from quotaopt.io import load_inputs
 from quotaopt.names import rep_names, unit_names, with_names
 from quotaopt.periods import average_deal_size, decompose, learn_month_weights
-from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, Summary
 
 PLAN_YEAR = 2027
 
@@ -125,5 +125,6 @@ def build_run(folder: Path, data: Path, capacity: pd.DataFrame, *, stretch: floa
     summary = {"scenario": "trk", "plan_year": PLAN_YEAR, "company_target": round(total / 1.1, 2),
                "total_quota": total, "over_assignment": 0.1, "reps": len(plan), "units": len(units),
                "solver": {"backend": "rule", "status": "optimal"}}
-    result = PlanResult(name="trk", plan_year=PLAN_YEAR, plan=plan, periods=periods, units=units, summary=summary)
+    result = PlanResult(name="trk", plan_year=PLAN_YEAR, plan=plan, periods=periods, units=units,
+                        summary=Summary.model_validate(summary))
     return commands.write_result(result, inputs, folder / "runs").path

@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
         load_scenario,
         read_run,
     )
-    from quotaopt.planning import Inputs, PlanResult, StoredRun
+    from quotaopt.planning import Inputs, PlanResult, StoredRun, Summary
 
 __version__ = "0.1.0"
 
@@ -61,12 +61,13 @@ _LAZY = {
     "Inputs": "quotaopt.planning",
     "PlanResult": "quotaopt.planning",
     "StoredRun": "quotaopt.planning",
+    "Summary": "quotaopt.planning",
     "generate_company": "quotaopt.datasets",
 }
 
 __all__ = [
     "BatchOutcome", "InfeasibleError", "InputError", "Inputs", "OutputError", "PlanResult", "QuotaOptError",
-    "SolverError", "StoredRun", "TrackOutcome", "__version__", "backtest", "batch", "compare", "demo", "frontier",
+    "SolverError", "StoredRun", "Summary", "TrackOutcome", "__version__", "backtest", "batch", "compare", "demo", "frontier",
     "generate_company", "load_actuals", "load_company", "load_inputs", "load_model", "load_scenario", "payout",
     "plan", "read_run", "simulate", "track", "train", "validate",
 ]

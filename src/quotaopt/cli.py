@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from quotaopt.errors import QuotaOptError
+
+if TYPE_CHECKING:
+    from quotaopt.planning import Summary
 
 
 class _FiniteFloat(click.ParamType[float]):
@@ -195,7 +198,7 @@ class _Progress:
             self.status.__exit__(*exc)
 
 
-def _echo_headline(summary: dict[str, Any], path: Path) -> None:
+def _echo_headline(summary: Summary, path: Path) -> None:
     from quotaopt.report.terminal import headline_lines
 
     for line in headline_lines(summary, path):
@@ -404,7 +407,8 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
     if outcome.replan is not None:
         for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
             click.echo(line)
-        for line in exception_lines(outcome.replan_summary.get("exceptions")):
+        summary = outcome.replan_summary
+        for line in exception_lines(None if summary is None else summary.record().get("exceptions")):
             click.echo(f"  {line}")
         click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
 

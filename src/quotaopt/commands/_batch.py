@@ -46,8 +46,8 @@ def run_one(task: BatchTask) -> BatchOutcome:
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return BatchOutcome(task.scenario, "failed", 1, message=f"internal error: {last}")
     s = result.summary
-    return BatchOutcome(task.scenario, "ok", 0, run=str(written.path), p_company_target=s.get("p_company_target"),
-                        total_quota=s.get("total_quota"), expected_payout=s.get("expected_payout"))
+    return BatchOutcome(task.scenario, "ok", 0, run=str(written.path), p_company_target=s.p_company_target,
+                        total_quota=s.total_quota, expected_payout=s.expected_payout)
 
 
 def batch(scenarios: Sequence[str | Path], out: str | Path | None = None, workers: int = 1,

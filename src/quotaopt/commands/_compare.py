@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from quotaopt.commands._compare_reps import RepComparison, compare_reps
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import probe_writable, read_run, resolve_run_path, write_file_atomic
-from quotaopt.planning import StoredRun
+from quotaopt.planning import StoredRun, Summary
 
 #: Headline rows of a comparison: (label, getter over summary.json).
 HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
@@ -32,8 +31,8 @@ HEADLINE_ROWS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _get(summary: dict[str, Any], path: tuple[str, ...]) -> object:
-    value: object = summary
+def _get(summary: Summary, path: tuple[str, ...]) -> object:
+    value: object = summary.record()
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
     return value
@@ -41,7 +40,7 @@ def _get(summary: dict[str, Any], path: tuple[str, ...]) -> object:
 
 def _labels(runs: Sequence[StoredRun]) -> list[str]:
     """Column labels: scenario name, made unique with the run id where names repeat."""
-    names = [str(r.summary.get("scenario", r.path.parent.name)) for r in runs]
+    names = [r.summary.scenario for r in runs]
     return [f"{n} ({r.run_id})" if names.count(n) > 1 else n for n, r in zip(names, runs, strict=True)]
 
 
@@ -158,7 +157,7 @@ def compare_tables(runs: Sequence[StoredRun], labels: Sequence[str]) -> pd.DataF
     for label, path in HEADLINE_ROWS:
         rows[("headline", label)] = [_get(r.summary, path) for r in runs]
     # Measures beside revenue (runs that plan them): each one's total quota, and company target where it has one.
-    measures = list(dict.fromkeys(m for r in runs for m in (r.summary.get("measures") or {})))
+    measures = list(dict.fromkeys(m for r in runs for m in (r.summary.measures or {})))
     for measure in measures:
         for key in ("total_quota", "company_target"):
             per_run = [_get(r.summary, ("measures", measure, key)) for r in runs]

@@ -56,7 +56,7 @@ def plan(scenario: str | Path, out: str | Path | None = None, progress: Callable
 
     >>> import quotaopt as qo
     >>> result, run = qo.plan(example, out=runs)
-    >>> result.summary["solver"]["status"], result.plan_year, len(result.plan), run.path.parent.name
+    >>> result.summary.solver.status, result.plan_year, len(result.plan), run.path.parent.name
     ('optimal', 2027, 60, 'example')
 
     With an edited workbook (its Overrides sheet) fed back:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import WrittenRun, csv_bytes, json_bytes, load_company, sha256_file, write_run
-from quotaopt.planning import Inputs, PlanResult, StoredRun
+from quotaopt.planning import Inputs, PlanResult, StoredRun, Summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +56,7 @@ def result_files(result: PlanResult) -> dict[str, bytes | Callable[[], bytes]]:
         "units.csv": csv_bytes(result.units),
         **({"plan_measures.csv": csv_bytes(result.measures)} if result.measures is not None else {}),
         **books,
-        "summary.json": json_bytes(result.summary),
+        "summary.json": json_bytes(result.summary.record()),
         "report.html": lambda: render_html(result),
         "plan.xlsx": lambda: render_xlsx(result),
     }
@@ -70,11 +70,12 @@ def _periods_file(result: PlanResult) -> pd.DataFrame:
     return periods_with_measures(result.periods, result.measure_periods)
 
 
-def headline(summary: dict[str, Any]) -> dict[str, Any]:
+def headline(summary: Summary) -> dict[str, Any]:
     """The figures the audit log and the terminal show for a run."""
-    keys = ("company_target", "total_quota", "over_assignment", "p_company_target", "expected_payout",
-            "cost_of_sales")
-    return {k: summary.get(k) for k in keys} | {"solver_status": summary.get("solver", {}).get("status")}
+    return {"company_target": summary.company_target, "total_quota": summary.total_quota,
+            "over_assignment": summary.over_assignment, "p_company_target": summary.p_company_target,
+            "expected_payout": summary.expected_payout, "cost_of_sales": summary.cost_of_sales,
+            "solver_status": None if summary.solver is None else summary.solver.status}
 
 def write_result(
     result: PlanResult,

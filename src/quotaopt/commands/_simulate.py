@@ -23,16 +23,16 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     >>> import quotaopt as qo
     >>> _, run = qo.plan(example, out=runs)
     >>> result, child = qo.simulate(run.path, draws=500, seed=1)
-    >>> child.manifest["parent_run"] == run.run_id, result.summary["simulation"]
-    (True, {'draws': 500, 'seed': 1})
+    >>> child.manifest["parent_run"] == run.run_id, result.summary.simulation
+    (True, SimulationSettings(draws=500, seed=1))
     """
     from quotaopt.planning import (
+        assemble,
         comparable_last,
         distributions,
         month_weights_of,
-        round_floats,
+        outcome_of,
         simulate_stage,
-        simulation_summary,
     )
 
     run = read_run(run_path)
@@ -49,7 +49,7 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     hires = company.reps.set_index("rep_id")["hire_date"]
     reps = run.plan.assign(hire_date=run.plan["rep_id"].map(hires))
     units = run.units.assign(parent_id=run.units["parent_id"].where(run.units["parent_id"].notna(), None))
-    sim = simulate_stage(inputs.scenario, reps, units, history, inputs.plan_year, float(run.summary["company_target"]),
+    sim = simulate_stage(inputs.scenario, reps, units, history, inputs.plan_year, float(run.summary.company_target),
                          month_weights_of(inputs.company, history))
     plan_table = run.plan.drop(columns=["p_attain", "expected_payout"]).merge(
         sim.reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
@@ -59,11 +59,10 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     unit_table = run.units.drop(columns=["p_attain"]).merge(sim.units[["unit_id", "p_attain"]], on="unit_id", how="left")
     unit_table["p_attain"] = unit_table["p_attain"].round(4)
     unit_table = unit_table[run.units.columns]
-    summary = round_floats({**run.summary, **simulation_summary(sim, plan_table, inputs.scenario,
-                                                                float(run.summary["company_target"]))})
-    result = PlanResult(name=inputs.scenario.name, plan_year=inputs.plan_year, plan=plan_table, periods=run.periods,
-                        units=unit_table, summary=summary, distributions=distributions(sim),
-                        comparable_last=comparable_last(reps, inputs.plan_year, len(inputs.scenario.allocation.ramp)))
+    result = assemble(inputs.scenario, inputs.plan_year, plan_table, run.periods, unit_table,
+                      outcome_of(sim, inputs.scenario), sections={}, base=run.summary,
+                      distributions=distributions(sim),
+                      comparable_last=comparable_last(reps, inputs.plan_year, len(inputs.scenario.allocation.ramp)))
     written = write_result(result, inputs, run.runs_root, parent_run=run.run_id,
                            extra_manifest={"derived_from": {"run": run.run_id, "action": "simulate",
                                                             "draws": draws, "seed": seed}})

@@ -9,7 +9,7 @@ parent is the tracked one (:func:`quotaopt.tracking.replan` returns it, this wri
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from quotaopt.io import (
     sha256_file,
     write_run,
 )
-from quotaopt.planning import PlanResult, StoredRun, apply_overrides, recorded_overrides
+from quotaopt.planning import PlanResult, StoredRun, Summary, apply_overrides, recorded_overrides
 from quotaopt.tracking import assess, parse_as_of, plan_year_of, run_scenario
 
 #: What a status page says about a re-plan (from its change record).
@@ -52,7 +52,7 @@ class TrackOutcome:
     status: pd.DataFrame
     meta: dict[str, Any]
     replan: WrittenRun | None = None
-    replan_summary: dict[str, Any] = field(default_factory=dict)
+    replan_summary: Summary | None = None
 
 
 
@@ -143,7 +143,8 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                     **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
     result.meta["actuals"] = {"file": str(actuals_file.resolve()), "sha256": sha256_file(actuals_file),
                               "rows": len(actuals)}
-    written, replan_summary = None, {}
+    written: WrittenRun | None = None
+    replan_summary: Summary | None = None
     if replan:
         from quotaopt.tracking import RecalibrationRequest
         from quotaopt.tracking import replan as make_replan

@@ -49,6 +49,7 @@ from quotaopt.incentives._simulate import (
     DEFAULT_QUARTER_NOISE,
     HIST_EDGES,
     QUARTER_COLUMNS,
+    SimulationFigures,
     SimulationResult,
     company_bookings,
     simulate,
@@ -58,7 +59,7 @@ __all__ = [
     "CoefficientCurve", "ScorecardCurve", "ScorecardExplanation", "explain_scorecard", "plan_curve",
     "read_attainments", "scorecard_payout",
     "BLOCK", "DEFAULT_QUARTER_NOISE", "HIST_EDGES", "MAX_SKEW", "QUARTER_COLUMNS", "Z90", "BandRow", "PayoutCurve",
-    "PayoutExplanation", "QuantileCurve", "SimulationResult", "block_rng", "calibration_table", "company_bookings",
+    "PayoutExplanation", "QuantileCurve", "SimulationFigures", "SimulationResult", "block_rng", "calibration_table", "company_bookings",
     "correlated_normals", "explain_payout", "find_plan", "payout", "payout_periods", "plan_for_rep",
     "render_explanation", "sample_bookings", "simulate", "split_quarters", "spread_quarters", "team_bonus",
 ]

@@ -23,8 +23,7 @@ noise is independent across reps (shared shocks act on the year).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -58,6 +57,41 @@ _CHUNK_ELEMENTS = 1 << 19
 MAX_TASKS = 16
 
 
+@dataclass(frozen=True)
+class SimulationFigures:
+    """The company-level figures of a Monte Carlo run.
+
+    Attributes
+    ----------
+    p_company_target : float
+        Share of draws in which the company books at least its target.
+    expected_payout, payout_p10, payout_p50, payout_p90 : float
+        Total payout per year: its mean and quantiles over the draws.
+    expected_bookings : float
+    cost_of_sales : float
+        Expected payout / expected bookings (NaN without bookings).
+    share_ge_100, share_80_100, share_lt_80 : float
+        Expected share of reps at >= 100%, 80-100% and < 80% of quota.
+    draws, seed : int
+    component_cost : dict or None
+        Scorecard plans only: plan -> component measure -> expected payout per year.
+    """
+
+    p_company_target: float
+    expected_payout: float
+    payout_p10: float
+    payout_p50: float
+    payout_p90: float
+    expected_bookings: float
+    cost_of_sales: float
+    share_ge_100: float
+    share_80_100: float
+    share_lt_80: float
+    draws: int
+    seed: int
+    component_cost: dict[str, dict[str, float]] | None = None
+
+
 @dataclass
 class SimulationResult:
     """What :func:`simulate` returns.
@@ -68,11 +102,8 @@ class SimulationResult:
         ``rep_id, p_attain, expected_payout, expected_bookings`` in input order.
     units : DataFrame
         ``unit_id, p_attain`` in input order.
-    summary : dict
-        ``p_company_target, expected_payout, payout_p10, payout_p50, payout_p90,
-        cost_of_sales, expected_bookings, share_ge_100, share_80_100, share_lt_80,
-        draws, seed``, and with scorecard plans ``component_cost`` (plan -> measure ->
-        expected payout of that component per year).
+    summary : SimulationFigures
+        The company-level figures (chance of the target, payouts, shares of reps).
     draws : dict of ndarray
         Per-draw ``company_bookings``, ``company_attainment`` (vs the target) and
         ``total_payout`` (empty when ``keep_draws`` is False).
@@ -82,7 +113,7 @@ class SimulationResult:
 
     reps: pd.DataFrame
     units: pd.DataFrame
-    summary: dict[str, Any]
+    summary: SimulationFigures
     draws: dict[str, np.ndarray] = field(default_factory=dict)
     attainment_histogram: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -481,7 +512,7 @@ def simulate(
         plans_cost: dict[str, dict[str, float]] = {}
         for (plan, measure), value in component_pay.items():
             plans_cost.setdefault(plan, {})[measure] = value / draws
-        result.summary["component_cost"] = plans_cost
+        result.summary = replace(result.summary, component_cost=plans_cost)
     return result
 
 
@@ -509,20 +540,20 @@ def _result(
     ge80 = float(hit80[st.valid].sum() / (draws * n_valid))
     mean_bookings = float(company.mean())
     mean_pay = float(total_pay.mean())
-    summary = {
-        "p_company_target": float(np.mean(company >= company_target)),
-        "expected_payout": mean_pay,
-        "payout_p10": float(np.quantile(total_pay, 0.1)),
-        "payout_p50": float(np.quantile(total_pay, 0.5)),
-        "payout_p90": float(np.quantile(total_pay, 0.9)),
-        "expected_bookings": mean_bookings,
-        "cost_of_sales": mean_pay / mean_bookings if mean_bookings > 0 else float("nan"),
-        "share_ge_100": ge100,
-        "share_80_100": ge80 - ge100,
-        "share_lt_80": 1.0 - ge80,
-        "draws": int(draws),
-        "seed": int(config.seed),
-    }
+    summary = SimulationFigures(
+        p_company_target=float(np.mean(company >= company_target)),
+        expected_payout=mean_pay,
+        payout_p10=float(np.quantile(total_pay, 0.1)),
+        payout_p50=float(np.quantile(total_pay, 0.5)),
+        payout_p90=float(np.quantile(total_pay, 0.9)),
+        expected_bookings=mean_bookings,
+        cost_of_sales=mean_pay / mean_bookings if mean_bookings > 0 else float("nan"),
+        share_ge_100=ge100,
+        share_80_100=ge80 - ge100,
+        share_lt_80=1.0 - ge80,
+        draws=int(draws),
+        seed=int(config.seed),
+    )
     kept: dict[str, np.ndarray] = {}
     if keep_draws:
         att = company / company_target if company_target > 0 else np.full(draws, np.nan)

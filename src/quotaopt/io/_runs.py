@@ -28,7 +28,7 @@ from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
-from quotaopt.planning import StoredRun
+from quotaopt.planning import StoredRun, Summary
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
@@ -59,6 +59,27 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def json_bytes(value: Any) -> bytes:
     """Stable, human-readable JSON bytes (sorted keys, trailing newline)."""
     return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
+
+
+def _summary_of(file: Path) -> Summary:
+    """A run's summary.json, checked against :class:`~quotaopt.planning.Summary`.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON, or a key is unknown, missing or of the wrong type (the
+        first such key is named, e.g. ``solver.status``).
+    """
+    from pydantic import ValidationError
+
+    try:
+        return Summary.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(str(file), f"is not JSON ({exc.msg}, line {exc.lineno})")]) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise InputError([Problem(str(file), f"does not fit summary.json: {first['msg']}", column=key)]) from None
 
 
 def check_runs_root(runs_root: Path, label: str = "--out") -> None:
@@ -226,7 +247,7 @@ def read_run(path: str | Path) -> StoredRun:
     return StoredRun(
         path=path,
         manifest=manifest,
-        summary=json.loads((path / "summary.json").read_text(encoding="utf-8")),
+        summary=_summary_of(path / "summary.json"),
         plan=pd.read_csv(path / "plan.csv", dtype=ids),
         units=pd.read_csv(path / "units.csv", dtype=ids),
         periods=periods,

@@ -4,8 +4,11 @@
   the stored model already read);
 - :func:`run_plan` -- the whole pipeline as one :class:`PlanResult` (no disk access);
 - the stages it runs, each callable alone: :func:`company_target`,
-  :func:`estimate_capacity`, :func:`simulate_stage`, :func:`simulation_summary`,
-  :func:`target_gap`, :func:`guardrail`;
+  :func:`estimate_capacity`, :func:`simulate_stage`, :func:`target_gap`, :func:`guardrail`;
+- :func:`assemble` -- the tables and the pieces only a caller knows into a :class:`PlanResult`
+  (``plan``, ``simulate`` and re-plans all end there); :class:`Outcome` -- the simulated
+  figures it needs, :func:`outcome_of` a simulation;
+- :class:`Summary` -- summary.json, defined in one place (its sections beside it);
 - :func:`frontier` -- the planning frontier over growth values;
 - :func:`with_locks` -- ``allocation.locks`` laid over reps.csv; :func:`capacity_key` and
   :data:`CapacityCache` -- fitted capacities kept between plans (the workbench);
@@ -14,6 +17,7 @@
   reps as locked quotas (:class:`Overrides`, read by :func:`quotaopt.io.read_overrides`).
 """
 
+from quotaopt.planning._assemble import Outcome, assemble, guardrail, outcome_of, target_gap
 from quotaopt.planning._frontier import COLUMNS as FRONTIER_COLUMNS
 from quotaopt.planning._frontier import DEFAULT_GROWTH, frontier, growth_values
 from quotaopt.planning._overrides import (
@@ -35,13 +39,10 @@ from quotaopt.planning._plan import (
     growth_base,
     growth_of,
     growth_text,
-    guardrail,
     month_weights_of,
     reachable_target,
     run_plan,
     simulate_stage,
-    simulation_summary,
-    target_gap,
     with_locks,
 )
 from quotaopt.planning._reachability import (
@@ -57,6 +58,7 @@ from quotaopt.planning._result import (
     StoredRun,
     round_floats,
 )
+from quotaopt.planning._summary import Summary
 
 __all__ = [
     "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "ID_HEADER", "OVERRIDES_SHEET", "PLAN_COLUMNS", "QUOTA_HEADER", "SHARE_TOL",
@@ -64,6 +66,6 @@ __all__ = [
     "comparable_last", "recorded_overrides", "with_locks",
     "StoredRun", "company_target", "distributions", "estimate_capacity", "expected_share", "frontier", "growth_base",
     "growth_of", "growth_text", "growth_values", "guardrail", "month_weights_of", "quota_total_for_share",
-    "reachable_target", "round_floats", "run_plan", "simulate_stage", "simulation_summary", "target_for_p_company",
-    "target_gap",
+    "reachable_target", "round_floats", "run_plan", "simulate_stage", "target_for_p_company",
+    "target_gap", "Outcome", "Summary", "assemble", "outcome_of",
 ]

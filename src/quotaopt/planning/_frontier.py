@@ -99,9 +99,9 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, executor
         sim = simulate_stage(scenario, planned, alloc.units, history, plan_year, target, weights, executor)
         s = sim.summary
         rows.append({**row, "total_quota": int(round(float(planned["quota"].sum()))),
-                     "p_company_target": s["p_company_target"], "reps_at_quota": s["share_ge_100"],
-                     "reps_80_100": s["share_80_100"], "reps_below_80": s["share_lt_80"],
-                     "expected_payout": round(s["expected_payout"], 2), "cost_of_sales": s["cost_of_sales"],
+                     "p_company_target": s.p_company_target, "reps_at_quota": s.share_ge_100,
+                     "reps_80_100": s.share_80_100, "reps_below_80": s.share_lt_80,
+                     "expected_payout": round(s.expected_payout, 2), "cost_of_sales": s.cost_of_sales,
                      "exceptions": len(alloc.exceptions),
                      "exceptions_amount": round(sum(e.amount for e in alloc.exceptions), 2), "status": "ok"})
     return pd.DataFrame(rows, columns=COLUMNS)

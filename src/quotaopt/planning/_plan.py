@@ -21,10 +21,11 @@ from quotaopt.capacity import TrainedModel
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.incentives import SimulationResult
-from quotaopt.money import MAX_AMOUNT, amount, amounts, count_units, decimals
+from quotaopt.money import MAX_AMOUNT, amounts, count_units, decimals
 from quotaopt.names import name_columns, rep_names, unit_names, with_names
 from quotaopt.parallel import Executor
-from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, round_floats
+from quotaopt.planning._assemble import assemble, outcome_of
+from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
@@ -243,20 +244,6 @@ def _units_table(alloc_units: pd.DataFrame, sim_units: pd.DataFrame, unit: float
     return units[name_columns(UNIT_COLUMNS, units)].sort_values(["level", "unit_id"], kind="stable").reset_index(drop=True)
 
 
-def _fairness(plan: pd.DataFrame) -> dict[str, float]:
-    stretch = plan["stretch"].to_numpy(dtype=float)
-    p = plan["p_attain"].to_numpy(dtype=float)
-    return {
-        "stretch_min": round(float(stretch.min()), 4),
-        "stretch_max": round(float(stretch.max()), 4),
-        "stretch_mean": round(float(stretch.mean()), 4),
-        "stretch_std": round(float(stretch.std()), 4),
-        "stretch_spread": round(float(stretch.max() - stretch.min()), 4),
-        "p_attain_min": round(float(p.min()), 4),
-        "p_attain_max": round(float(p.max()), 4),
-    }
-
-
 def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFrame:
     """Learned month weights by role, every rep's bookings counted (departed reps' too)."""
     from quotaopt.periods import learn_month_weights
@@ -291,54 +278,6 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
         noise = DEFAULT_QUARTER_NOISE
     return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
                     quarter_weights=quarter_weights, quarter_noise=noise, executor=executor)
-
-
-def simulation_summary(sim: Any, plan: pd.DataFrame, scenario: Scenario, target: float) -> dict[str, Any]:
-    """The summary.json keys that come from the simulation (with the target-capacity gap)."""
-    shares = {"ge_100": sim.summary["share_ge_100"], "80_100": sim.summary["share_80_100"],
-              "lt_80": sim.summary["share_lt_80"]}
-    return {
-        **{k: sim.summary[k] for k in ("p_company_target", "expected_payout", "payout_p10", "payout_p50",
-                                       "payout_p90", "cost_of_sales")},
-        "reps_expected": shares,
-        "target_gap": target_gap(plan, target, (sim.draws or {}).get("company_bookings"), shares),
-        "guardrail": guardrail(scenario, shares["ge_100"]),
-        "fairness": _fairness(plan),
-        "simulation": {"draws": scenario.simulation.draws, "seed": scenario.simulation.seed},
-        # Scorecard plans only: each component's expected payout per year (plan -> measure -> amount).
-        **({"incentive_components": sim.summary["component_cost"]} if "component_cost" in sim.summary else {}),
-    }
-
-
-def target_gap(plan: pd.DataFrame, target: float, company_draws: Any, shares: dict[str, float]) -> dict[str, Any]:
-    """The company target and the quota total against what the reps can sell (contract §4).
-
-    Capacity sums are the reps' own P10 / P50 / P90 added up; the company's simulated
-    bookings (``company_draws``, correlated, so narrower than the summed P10-P90) are
-    given beside them when there are any.
-    """
-    p10, p50, p90 = (float(plan[f"capacity_{q}"].sum()) for q in ("p10", "p50", "p90"))
-    quota = float(plan["quota"].sum())
-    draws = np.asarray([] if company_draws is None else company_draws, dtype=float)
-    booked = {f"bookings_{k}": float(np.quantile(draws, q)) for k, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))} \
-        if draws.size else {}
-    return {
-        "company_target": target, "total_quota": quota,
-        "capacity_p10": p10, "capacity_p50": p50, "capacity_p90": p90,
-        "target_over_p50": target / p50 - 1.0 if p50 > 0 else None,
-        "quota_over_p50": quota / p50 - 1.0 if p50 > 0 else None,
-        **booked, "reps_expected": shares,
-    }
-
-
-def guardrail(scenario: Scenario, share_at_quota: float) -> dict[str, Any]:
-    """``allocation.guardrail``: is the expected share of reps at quota below the minimum?"""
-    minimum = scenario.allocation.guardrail.min_share_at_quota
-    below = share_at_quota < minimum
-    message = (f"only {share_at_quota:.0%} of reps are expected to reach quota, below the guardrail "
-               f"{minimum:.0%} (allocation.guardrail.min_share_at_quota): the target asks more than most reps "
-               "can sell; lower it, or pick it with target.reps_at_quota") if below else None
-    return {"min_share_at_quota": minimum, "share_at_quota": share_at_quota, "below": below, "message": message}
 
 
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
@@ -477,37 +416,27 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
         with _stage(timings, "measures", progress):
             measures = plan_measures(scenario, company, plan_year, reps, plan, list(dict.fromkeys(periods["period"])),
                                      weights, executor=executor)
-    total_quota = amount(int(count_units(plan["quota"], unit).sum()), unit)  # summed in whole units: exact
-    summary = {
+    sections: dict[str, Any] = {
         "scenario": scenario.name,
-        "plan_year": plan_year,
         "company_target": round(target, 2),
         "target_basis": basis,
-        "total_quota": total_quota,
-        "over_assignment": total_quota / target - 1.0,
         "over_assignment_requested": scenario.target.over_assignment,
-        "reps": len(plan),
-        "units": len(units),
-        **simulation_summary(sim, plan, scenario, target),
-        # Timings vary run to run: they go to the manifest (below), never to summary.json.
         "solver": alloc.solver.record(),
         "capacity": capacity_info,
-        "binding_counts": {str(k): int(v) for k, v in plan["binding"].value_counts().sort_index().items()},
         "allocation_notes": alloc.notes,
         "exceptions": [e.record() for e in [*(books.exceptions if books else []), *alloc.exceptions]],
         "allocation_strict": scenario.allocation.strict,
         "bookings_credit_notes": int((history["amount"] < 0).sum()),
         **({"measures": measures.summary} if measures is not None else {}),
+        **({"assignment": books.summary} if books is not None else {}),
     }
-    if books is not None:
-        summary["assignment"] = books.summary
     timings.update(alloc.solver.timings.record())
-    return PlanResult(name=scenario.name, plan_year=plan_year, plan=plan, periods=periods, units=units,
-                      summary=round_floats(summary), distributions=distributions(sim), timings=timings,
-                      measures=None if measures is None else measures.table,
-                      measure_periods=None if measures is None else measures.periods,
-                      assignments=None if books is None else books.moves, books=None if books is None else books.books,
-                      comparable_last=comparable_last(reps, plan_year, len(scenario.allocation.ramp)))
+    return assemble(scenario, plan_year, plan, periods, units, outcome_of(sim, scenario), sections=sections,
+                    target=target, distributions=distributions(sim), timings=timings,
+                    measures=None if measures is None else measures.table,
+                    measure_periods=None if measures is None else measures.periods,
+                    assignments=None if books is None else books.moves, books=None if books is None else books.books,
+                    comparable_last=comparable_last(reps, plan_year, len(scenario.allocation.ramp)))
 
 
 def comparable_last(reps: pd.DataFrame, plan_year: int, ramp_quarters: int) -> frozenset[str]:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.planning._summary import Summary
+
 #: Column order of plan.csv (contract §4); ``manager`` follows ``team_name`` when the data has one
 #: (:func:`quotaopt.names.name_columns`).
 PLAN_COLUMNS = [
@@ -35,8 +37,9 @@ class PlanResult:
         rep_id, period, quota[, deals, touches].
     units : DataFrame
         Columns :data:`UNIT_COLUMNS`, every unit of the tree.
-    summary : dict
-        The content of summary.json (deterministic: no timings, no run id).
+    summary : Summary
+        The content of summary.json (deterministic: no timings, no run id), built by
+        :func:`quotaopt.planning.assemble`.
     distributions : dict of ndarray
         Per-draw arrays for charts: ``company_bookings`` (total bookings per draw),
         ``total_payout`` (per draw), ``rep_attainment`` (a sample of rep attainments).
@@ -62,7 +65,7 @@ class PlanResult:
     plan: pd.DataFrame
     periods: pd.DataFrame
     units: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Summary
     distributions: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     measures: pd.DataFrame | None = None
@@ -91,7 +94,7 @@ class StoredRun:
 
     path: Path
     manifest: dict[str, Any]
-    summary: dict[str, Any]
+    summary: Summary
     plan: pd.DataFrame
     units: pd.DataFrame
     periods: pd.DataFrame
@@ -106,3 +109,4 @@ class StoredRun:
     def runs_root(self) -> Path:
         """The runs folder this run lives in (``<root>/<scenario>/<run id>``)."""
         return self.path.parent.parent
+

@@ -41,7 +41,7 @@ def _titled(frame: pd.DataFrame, titles: dict[str, str]) -> tuple[pd.DataFrame, 
 
 def _summary(writer: Any, result: PlanResult) -> None:
     """The plan in words: one line per figure, the value formatted, a note beside it."""
-    s = result.summary
+    s = result.summary.record()
     sheet = writer.book.add_worksheet("Summary")
     title = writer.book.add_format({"bold": True, "font_size": 14})
     label = writer.book.add_format({"bold": True})
@@ -242,7 +242,7 @@ def _exceptions(writer: Any, result: PlanResult) -> None:
     sheet = writer.book.add_worksheet("Exceptions")
     columns = ["unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"]
     kinds = {"allowed": "stretch", "used": "stretch", "amount": "money", "reps": "integer"}
-    found = result.summary.get("exceptions") or []
+    found = result.summary.record().get("exceptions") or []
     for col, head in enumerate(columns):
         sheet.write_string(0, col, head, writer.header)
     row = 1

@@ -51,7 +51,7 @@ def _facts(a: dict[str, Any]) -> str:
 def books_html(result: PlanResult) -> str:
     """The Books section body (trusted markup; user text escaped)."""
     books = result.books
-    a = result.summary.get("assignment") or {}
+    a = result.summary.record().get("assignment") or {}
     if books is None or books.empty:
         return note("No books: the plan has no reps.")
     change = (books["moved_out"] + books["moved_in"]).abs()

@@ -189,7 +189,7 @@ def render_xlsx(result: PlanResult) -> bytes:
                                   "capacity_p50_before", "capacity_p50_after", "potential", "revenue")}
     for name, frame in books_sheets(result):
         writer.table(name, frame, money | {"accounts_before": "integer", "accounts_after": "integer"})
-    writer.details(result.summary)
+    writer.details(result.summary.record())
     book.close()
     return buffer.getvalue()
 

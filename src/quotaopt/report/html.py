@@ -129,11 +129,11 @@ def _gap(s: dict[str, Any]) -> str:
 
 
 def _exceptions(result: PlanResult) -> str:
-    found = result.summary.get("exceptions")
+    found = result.summary.record().get("exceptions")
     if found is None:
         return note("This run records no exceptions.")
     if not found:
-        strict = result.summary.get("allocation_strict")
+        strict = result.summary.record().get("allocation_strict")
         return note("Every limit holds: nothing had to give way." + (" (allocation.strict: true)" if strict else ""))
     columns = [("unit", "text", "Unit"), ("rep", "text", "Rep"), ("limit", "text", "Limit"),
                ("allowed", "stretch", "Allowed"), ("used", "stretch", "Used"), ("amount", "money", "Amount"),
@@ -188,7 +188,7 @@ def _capacity(result: PlanResult) -> str:
     records = ordered[[c for c, _, _ in columns]].to_numpy(dtype=object)
     rows = ["<tr>" + "".join(td(v, kind) for v, (_, kind, _) in zip(rec, columns, strict=True)) + "</tr>"
             for rec in records]
-    cap = (result.summary.get("capacity") or {})
+    cap = (result.summary.record().get("capacity") or {})
     intro = (f"Capacity model <b>{fmt(cap.get('model'), 'plain')}</b>, total capacity P50 "
              f"<b>{fmt(cap.get('total_p50'), 'money')}</b>, market what-if "
              f"{fmt(cap.get('market_growth'), 'signed')}. Points above the dashed line carry more than "
@@ -230,7 +230,7 @@ def _stretch(result: PlanResult) -> str:
     stretch = result.plan["stretch"].to_numpy(dtype=float) if "stretch" in result.plan else np.array([])
     if not np.isfinite(stretch).any():
         return note("No stretch values to show.")
-    fair = result.summary.get("fairness") or {}
+    fair = result.summary.record().get("fairness") or {}
     figure = chart(charts.histogram, stretch, "stretch", "Stretch distribution", "stretch = quota / capacity P50",
                    axis="plain", markers=[(1.0, "quota = capacity P50", charts.GREY),
                                           (float(np.nanmean(stretch)), "mean", charts.ORANGE)],
@@ -243,7 +243,7 @@ def _stretch(result: PlanResult) -> str:
 
 
 def _simulation(result: PlanResult) -> str:
-    s, dist = result.summary, result.distributions or {}
+    s, dist = result.summary.record(), result.distributions or {}
     specs: list[tuple[str, str, str, str, list[tuple[Any, str, str]], str]] = [
         ("company_bookings", "Company bookings across draws", "company bookings", "money",
          [(s.get("company_target"), "company target", BAND_COLOURS["red"]),
@@ -328,7 +328,7 @@ def _measures(result: PlanResult) -> str:
 
 def _binding(result: PlanResult) -> str:
     plan = result.plan
-    counts = result.summary.get("binding_counts")
+    counts = result.summary.record().get("binding_counts")
     if not counts and "binding" in plan:
         counts = {str(k): int(v) for k, v in plan["binding"].value_counts().items()}
     if not counts:
@@ -343,7 +343,7 @@ def _binding(result: PlanResult) -> str:
         more = f" and {len(reps) - BINDING_EXAMPLES:,} more" if len(reps) > BINDING_EXAMPLES else ""
         rows.append(f"<tr>{td(name)}{td(count, 'integer')}{td(int(count) / total, 'percent')}"
                     f'<td class="reps">{shown}{more}</td></tr>')
-    notes = result.summary.get("allocation_notes") or []
+    notes = result.summary.record().get("allocation_notes") or []
     gave_way = ("<p>Where the plan gave way:</p><ul>" + "".join(f"<li>{escape(str(n))}</li>" for n in notes)
                 + "</ul>") if notes else ""
     return (note("The constraint that set each rep's quota (column <code>binding</code> of plan.csv).")
@@ -358,14 +358,14 @@ def _who(rep: pd.Series) -> str:
 
 
 def _solver(result: PlanResult) -> str:
-    solver = result.summary.get("solver") or {}
+    solver = result.summary.record().get("solver") or {}
     status = str(solver.get("status") or "unknown")
     cls = "ok" if status == "optimal" else "warn"
     items = [("Status", escape(_solver_text(solver))), ("Backend", fmt(solver.get("backend"), "plain")),
              ("Objective", fmt(solver.get("objective"), "plain")), ("Best bound", fmt(solver.get("bound"), "plain")),
              ("Gap", "\u2014" if is_missing(solver.get("gap")) else f"{float(solver['gap']):.4%}"),
              ("Models solved", fmt(solver.get("n_solves"), "integer")),
-             ("Credit notes in history", fmt(result.summary.get("bookings_credit_notes"), "integer"))]
+             ("Credit notes in history", fmt(result.summary.record().get("bookings_credit_notes"), "integer"))]
     facts = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items)
     warn = "" if status == "optimal" else note(
         "The solver stopped (time limit or gap tolerance) before it could prove that no better plan exists: "
@@ -390,7 +390,7 @@ def render_html(result: PlanResult) -> bytes:
     """
     from quotaopt import __version__
 
-    s = result.summary
+    s = result.summary.record()
     name = escape(str(s.get("scenario", result.name)))
     year = escape(str(s.get("plan_year", result.plan_year)))
     bodies: dict[str, Callable[[], str]] = {

@@ -191,7 +191,7 @@ def run_scenario(run: StoredRun) -> Scenario:
 
 
 def plan_year_of(run: StoredRun) -> int:
-    year = run.manifest.get("plan_year", run.summary.get("plan_year"))
+    year = run.manifest.get("plan_year", run.summary.plan_year)
     if not isinstance(year, int):
         raise InputError([Problem(str(run.path / "manifest.json"), "has no plan_year", column="plan_year")])
     return year

@@ -26,6 +26,7 @@ from typing import Any
 
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem
+from quotaopt.planning import Summary
 from quotaopt.scenario import Scenario
 
 
@@ -90,13 +91,13 @@ def new_target(scenario: Scenario, company: CompanyData, plan_year: int, forecas
     return float(target), "growth"
 
 
-def recalibrate(summary: dict[str, Any], scenario: Scenario, company: CompanyData, plan_year: int,
+def recalibrate(summary: Summary, scenario: Scenario, company: CompanyData, plan_year: int,
                 forecast_p50: float, frozen_total: float, growth: float | None, reason: str) -> Recalibration:
     """The new target and total quota of a recalibrated re-plan.
 
     Parameters
     ----------
-    summary : dict
+    summary : Summary
         The parent run's summary.json (company target, total quota).
     scenario : Scenario
         The parent's resolved scenario (``allocation.unit``, the growth base).
@@ -121,8 +122,8 @@ def recalibrate(summary: dict[str, Any], scenario: Scenario, company: CompanyDat
         ``--growth`` or the forecast, and the smallest target that works).
     """
     unit = float(scenario.allocation.unit)
-    old_target = float(summary.get("company_target") or 0.0)
-    old_total = float(summary.get("total_quota") or 0.0)
+    old_target = float(summary.company_target or 0.0)
+    old_total = float(summary.total_quota or 0.0)
     coverage = old_total / old_target if old_target > 0 else 1.0 + scenario.target.over_assignment
     target, basis = new_target(scenario, company, plan_year, forecast_p50, growth)
     remaining = math.floor((target * coverage - frozen_total) / unit + 0.5) * unit

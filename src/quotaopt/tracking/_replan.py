@@ -51,17 +51,10 @@ import scipy.sparse as sp
 from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
-from quotaopt.money import amount, amounts, count_units, split_whole
+from quotaopt.money import amounts, count_units, split_whole
 from quotaopt.names import name_columns
-from quotaopt.planning import (
-    PLAN_COLUMNS,
-    UNIT_COLUMNS,
-    PlanResult,
-    StoredRun,
-    guardrail,
-    round_floats,
-    target_gap,
-)
+from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, Outcome, PlanResult, StoredRun, assemble
+from quotaopt.planning._assemble import payouts_of
 from quotaopt.scenario import AllocationConfig, Scenario
 from quotaopt.tracking import _status as tracking
 from quotaopt.tracking._assess import Assessment, hire_dates
@@ -279,7 +272,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     >>> change["recalibration"]["to_target"]  # doctest: +SKIP
     """
     start = time.perf_counter()
-    plan_year = int(run.manifest.get("plan_year") or run.summary["plan_year"])
+    plan_year = int(run.manifest.get("plan_year") or run.summary.plan_year)
     unit = float(scenario.allocation.unit)
     labels = sorted(pd.unique(run.periods["period"].astype("str")))
     frozen = frozen_labels(labels, plan_year, as_of)
@@ -351,14 +344,14 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     new_plan["change"] = (new_plan["quota"] / last - 1.0).where(last > 0).round(4)
     new_plan["p_attain"] = np.round(p_attain, 4)
     new_plan["binding"] = alloc.reps.set_index("rep_id")["binding"].reindex(plan["rep_id"].astype("str")).to_numpy()
-    summary = dict(run.summary)
+    sections: dict[str, Any] = {}
     recal = limits["recalibration"]
     if recal is not None:
-        summary["company_target"] = round(recal.to_target, 2)
-        summary["target_basis"] = {"kind": f"recalibrated ({recal.basis})", "growth": recal.growth,
-                                   "from_target": round(recal.from_target, 2), "reason": recal.reason,
-                                   "as_of": as_of.isoformat()}
-    target = float(summary.get("company_target") or 0.0)
+        sections["company_target"] = round(recal.to_target, 2)
+        sections["target_basis"] = {"kind": f"recalibrated ({recal.basis})", "growth": recal.growth,
+                                    "from_target": round(recal.from_target, 2), "reason": recal.reason,
+                                    "as_of": as_of.isoformat()}
+    target = float(sections.get("company_target", run.summary.company_target) or 0.0)
     units_quota = member.T @ new_quota
     root = int(np.flatnonzero(run.units["level"].to_numpy() == 0)[0])
     quotas = np.concatenate([units_quota, [target]])
@@ -370,40 +363,27 @@ def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: 
     units["p_attain"] = fc["p_attain_year"].to_numpy()[:-1].round(4)
     units = units[[c for c in name_columns(UNIT_COLUMNS, units) if c in units]]  # runs before names had none
     p80 = post.prob_at_least(rest, 0.8 * new_quota - actual)
-    stretch = new_plan["stretch"].to_numpy(dtype=float)
-    summary.update({
-        "total_quota": amount(int(count_units(new_quota, unit).sum()), unit),
-        "over_assignment": float(new_plan["quota"].sum()) / target - 1.0 if target > 0 else None,
-        "p_company_target": float(fc["p_attain_year"].iloc[-1]),
-        "reps_expected": {"ge_100": float(p_attain.mean()), "80_100": float((p80 - p_attain).mean()),
-                          "lt_80": float(1.0 - p80.mean())},
-        "fairness": {"stretch_min": float(stretch.min()), "stretch_max": float(stretch.max()),
-                     "stretch_mean": float(stretch.mean()), "stretch_std": float(stretch.std()),
-                     "stretch_spread": float(stretch.max() - stretch.min()),
-                     "p_attain_min": float(p_attain.min()), "p_attain_max": float(p_attain.max())},
+    pay = _payouts(scenario, new_plan, new_periods, units, target, run.summary.plan_year)
+    new_plan["expected_payout"] = pay.reps.set_index("rep_id")["expected_payout"].reindex(
+        new_plan["rep_id"]).round(2).to_numpy()
+    # The chance figures come from the posterior; the payouts from the simulator on its bands.
+    outcome = Outcome(p_company_target=float(fc["p_attain_year"].iloc[-1]),
+                      reps_expected={"ge_100": float(p_attain.mean()), "80_100": float((p80 - p_attain).mean()),
+                                     "lt_80": float(1.0 - p80.mean())},
+                      payouts=payouts_of(pay.summary))
+    change = _change(run, new_plan, units, frozen_set, as_of, reps_in, limits)
+    sections.update({
         "solver": alloc.solver.record(),
         "capacity": {"model": "posterior after actuals", "as_of": as_of.isoformat(),
                      "total_p50": float(annual[1].sum()), "actual_to_date": float(actual.sum())},
-        "binding_counts": {str(k): int(v) for k, v in new_plan["binding"].value_counts().sort_index().items()},
         "exceptions": limits["exceptions"],
+        "payout_basis": ("simulated on each rep's updated annual band (actuals + forecast); "
+                         "quarters already booked are not pinned"),
+        "replan": change,
     })
-    # The gap and the guardrail of this plan, not the parent's (the summary was copied from it).
-    shares = summary["reps_expected"]
-    summary["target_gap"] = target_gap(new_plan, target, None, shares)
-    summary["guardrail"] = guardrail(scenario, shares["ge_100"])
-    summary.pop("allocation_notes", None)
-    pay = _payouts(scenario, new_plan, new_periods, units, target, int(summary["plan_year"]))
-    new_plan["expected_payout"] = pay.reps.set_index("rep_id")["expected_payout"].reindex(
-        new_plan["rep_id"]).round(2).to_numpy()
-    summary.update({k: pay.summary[k] for k in ("expected_payout", "payout_p10", "payout_p50", "payout_p90",
-                                                "cost_of_sales")})
-    summary["payout_basis"] = ("simulated on each rep's updated annual band (actuals + forecast); "
-                               "quarters already booked are not pinned")
-    change = _change(run, new_plan, units, frozen_set, as_of, reps_in, limits)
-    summary["replan"] = change
-    result = PlanResult(name=str(summary.get("scenario", run.path.parent.name)), plan_year=int(summary["plan_year"]),
-                        plan=new_plan[[c for c in name_columns(PLAN_COLUMNS, new_plan) if c in new_plan]],
-                        periods=new_periods, units=units, summary=round_floats(summary))
+    result = assemble(scenario, run.summary.plan_year,
+                      new_plan[[c for c in name_columns(PLAN_COLUMNS, new_plan) if c in new_plan]], new_periods,
+                      units, outcome, sections=sections, base=run.summary, drop=("allocation_notes",), target=target)
     return result, change
 
 

@@ -38,7 +38,7 @@ def plan_view(session: ScenarioSession, settings: Settings, previous: Settings |
     reps = session.inputs.company.reps.set_index("rep_id")
     rows = views.grid(result, reps["name"] if "name" in reps else reps["team_id"].map(lambda _: ""), delta,
                       settings.locks, reps["locked_quota"].astype(float))
-    solver = result.summary.get("solver") or {}
+    solver = result.summary.record().get("solver") or {}
     status = str(solver.get("status") or "")
     gap = solver.get("gap")
     return PlanView(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quotaopt.planning import PlanResult
+from quotaopt.planning import PlanResult, Summary
 
 #: Most teammates named in the "who moved" line (all of them show in the grid).
 NAMED_MOVES = 8
@@ -38,8 +38,9 @@ def _pct(value: Any, signed: bool = False) -> str:
     return f"{float(value):+.1%}" if signed else f"{float(value):.1%}"
 
 
-def headline(summary: dict[str, Any]) -> list[Figure]:
+def headline(plan_summary: Summary) -> list[Figure]:
     """The headline cards of a plan: target, quota, chances, payout, cost, exceptions."""
+    summary = plan_summary.record()
     basis = summary.get("target_basis") or {}
     shares = summary.get("reps_expected") or {}
     growth = basis.get("growth")
@@ -61,8 +62,9 @@ def headline(summary: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def messages(summary: dict[str, Any]) -> list[str]:
+def messages(plan_summary: Summary) -> list[str]:
     """Warnings and exceptions in business words (the guardrail first)."""
+    summary = plan_summary.record()
     out = []
     guard = summary.get("guardrail") or {}
     if guard.get("below") and guard.get("message"):

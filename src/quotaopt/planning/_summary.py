@@ -1,0 +1,404 @@
+"""summary.json, defined in one place: the :class:`Summary` model and its sections.
+
+Every run's summary (``plan``, ``simulate``, ``track --replan``) is built by
+:func:`quotaopt.planning.assemble` and validated against these models before it is
+written, and :func:`quotaopt.io.read_run` validates it again when a run is read back,
+so a key that is misspelt, missing where it is required or of the wrong type is caught
+where it is made, never by a reader downstream. docs/CONTRACT.md §4 says what each key
+means; the field docs here say the same in brief.
+
+Sections are optional where the plan may not have them (``assignment`` only with
+assignment on, ``measures`` only with more than revenue, ``replan`` only on a re-plan);
+a key that a run did not set is not written (the file shows what the run made, and
+older runs read back unchanged). Numbers keep the type they were made with (``int``
+stays ``int``), so the file's bytes do not depend on the model.
+
+Examples
+--------
+>>> s = Summary.model_validate({"scenario": "demo", "plan_year": 2026, "company_target": 100.0})
+>>> s.plan_year, s.record()
+(2026, {'scenario': 'demo', 'plan_year': 2026, 'company_target': 100.0})
+>>> Summary.model_validate({"scenario": "demo", "plan_year": 2026, "company_target": 1.0, "colour": "red"})
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for Summary
+colour
+  Extra inputs are not permitted [type=extra_forbidden, input_value='red', input_type=str]
+...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AssignmentSolver", "AssignmentSummary", "BeforeAfter", "CapacitySummary", "CountMeasure", "Fairness",
+    "Guardrail", "LevelRecord", "LimitExceptionRecord", "LineMeasure", "MeasureSummary", "Moved", "Ratchet",
+    "RateMeasure", "ReasonFigures", "Recalibration", "Relaxed", "ReplanRecord", "RepsExpected",
+    "SimulationSettings", "SolverSummary", "Summary", "TargetBasis", "TargetGap", "UnitMoved",
+]
+
+#: A number as it was made: ``int`` stays ``int`` and ``float`` stays ``float`` (same bytes).
+Number = int | float
+
+
+class Section(BaseModel):
+    """Every section: unknown keys are refused, numbers keep their type, dumps show what was set."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready content: the keys that were set, by their names in the file."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+class RepsExpected(Section):
+    """Share of reps expected at >= 100%, 80-100% and < 80% of quota."""
+
+    ge_100: float
+    between_80_100: float = Field(alias="80_100")
+    lt_80: float
+
+
+class TargetBasis(Section):
+    """How the company target was set: ``kind`` and what it was set from."""
+
+    kind: str
+    growth: Number | None = None
+    base_year: int | None = None
+    base_bookings: Number | None = None
+    base: Number | None = None
+    absolute: Number | None = None
+    reps_at_quota: Number | None = None
+    expected_at_quota: Number | None = None
+    p_company: Number | None = None
+    from_target: Number | None = None
+    reason: str | None = None
+    as_of: str | None = None
+
+
+class TargetGap(Section):
+    """The target and the total quota against the sums of capacity P10/P50/P90 and simulated bookings."""
+
+    company_target: Number
+    total_quota: Number
+    capacity_p10: Number
+    capacity_p50: Number
+    capacity_p90: Number
+    target_over_p50: float | None = None
+    quota_over_p50: float | None = None
+    bookings_p10: float | None = None
+    bookings_p50: float | None = None
+    bookings_p90: float | None = None
+    reps_expected: RepsExpected
+
+
+class Guardrail(Section):
+    """``allocation.guardrail``: is the expected share of reps at quota below the minimum?"""
+
+    min_share_at_quota: float
+    share_at_quota: float
+    below: bool
+    message: str | None
+
+
+class Fairness(Section):
+    """Spread of stretch (quota / capacity P50) and of the chance of reaching quota."""
+
+    stretch_min: float
+    stretch_max: float
+    stretch_mean: float
+    stretch_std: float
+    stretch_spread: float
+    p_attain_min: float
+    p_attain_max: float
+
+
+class SimulationSettings(Section):
+    """The Monte Carlo's draws and seed."""
+
+    draws: int
+    seed: int
+
+
+class SolverSummary(Section):
+    """How the allocation solver did (:meth:`quotaopt.allocation.SolverReport.record`).
+
+    A plan always has ``backend`` and ``status``; the figures are absent where no model
+    was solved (quotas set by a rule).
+    """
+
+    backend: str
+    status: str
+    objective: float | None = None
+    gap: float | None = None
+    bound: float | None = None
+    n_vars: int | None = None
+    n_rows: int | None = None
+    n_solves: int | None = None
+    mode: str | None = None
+    unit_solver: str | None = None
+    fairness: str | None = None
+    max_deviation: float | None = None
+    sum_max_deviation: float | None = None
+    total_deviation: float | None = None
+    linearisation_error: float | None = None
+    #: Money each soft family gave (elastic allocation).
+    elastic: dict[str, float] | None = None
+
+
+class LevelRecord(Section):
+    """The company-level forecast: candidates, their weights, the combined growth and its error sd."""
+
+    year: int
+    growth: float
+    error_sd: float
+    candidates: dict[str, float]
+    weights: dict[str, float]
+    origins: list[int]
+
+
+class CapacitySummary(Section):
+    """How capacities were made (the model and what it weighed), or the re-plan's posterior."""
+
+    model: str
+    model_sha256: str | None = None
+    training_years: list[int] | None = None
+    validation_years: list[int] | None = None
+    #: Weight of each candidate for a rep's change from their own last year.
+    change_weights: dict[str, float] | None = None
+    level: LevelRecord | None = None
+    #: Held-out WAPE of each candidate per year (``year``, ``n``, ``wape_<candidate>``).
+    validation: list[dict[str, Number]] | None = None
+    market_growth: Number | None = None
+    total_p50: Number | None = None
+    history_months_short: int | None = None
+    rescored_on_new_books: bool | None = None
+    as_of: str | None = None
+    actual_to_date: Number | None = None
+
+
+class LimitExceptionRecord(Section):
+    """One soft limit that gave way (:class:`quotaopt.allocation.LimitException`)."""
+
+    unit: str
+    rep: str | None
+    limit: str
+    allowed: Number
+    used: Number
+    amount: Number
+    reps: int
+    message: str
+
+
+class BeforeAfter(Section):
+    """A figure before and after the assignment."""
+
+    before: Number | None
+    after: Number | None
+
+
+class ReasonFigures(Section):
+    """Accounts given a new owner for one reason, and their potential."""
+
+    accounts: int
+    potential: Number
+
+
+class AssignmentSolver(Section):
+    """How the assignment solves did."""
+
+    backend: str
+    status: str
+    objective: Number | None = None
+    bound: Number | None = None
+    gap: Number | None = None
+    mip_gap: Number | None = None
+    n_solves: int | None = None
+    n_vars: int | None = None
+    n_rows: int | None = None
+    time_limited: int | None = None
+
+
+class AssignmentSummary(Section):
+    """The ``assignment`` block: what the books before quotas moved, and how balanced they are."""
+
+    mode: str
+    band: Number
+    max_moved: Number
+    pools: int
+    accounts: int
+    decisions: int
+    accounts_moved: int
+    potential_moved: Number
+    revenue_moved: Number
+    accounts_assigned: int
+    potential_assigned: Number
+    by_reason: dict[str, ReasonFigures]
+    balance_spread: BeforeAfter
+    balance_worst: BeforeAfter
+    within_band: BeforeAfter
+    exceptions: int
+    solver: AssignmentSolver
+    capacity_p50: BeforeAfter | None = None
+    capacity_spread: BeforeAfter | None = None
+    capacity_rescored: bool | None = None
+
+
+class LineMeasure(Section):
+    """A product line's revenue quota (``revenue:<line>``)."""
+
+    total_quota: Number
+    company_mix: float
+    line_growth: float
+
+
+class CountMeasure(Section):
+    """A count measure (``new_customers``, ``deals``)."""
+
+    company_target: Number
+    target_basis: TargetBasis
+    total_quota: int
+    capacity_p50: Number
+    exceptions: list[LimitExceptionRecord]
+    solver_status: str
+
+
+class RateMeasure(Section):
+    """A rate measure (``repurchase_rate``)."""
+
+    company_target: Number
+    target_basis: TargetBasis
+    company_expected: Number
+    prior_strength: Number
+    shift: Number
+
+
+#: One planned measure beside revenue.
+MeasureSummary = LineMeasure | CountMeasure | RateMeasure
+
+
+class Moved(Section):
+    """A rep's remaining quota before and after the re-plan."""
+
+    rep_id: str
+    from_: Number = Field(alias="from")
+    to: Number
+
+
+class UnitMoved(Section):
+    """A unit's quota before and after the re-plan."""
+
+    unit_id: str
+    from_: Number = Field(alias="from")
+    to: Number
+
+
+class Relaxed(Section):
+    """A rep whose stretch bound gave way to max_change on the remaining part."""
+
+    rep_id: str
+    remaining_capacity_p50: Number
+    parent_remaining_quota: Number
+
+
+class Ratchet(Section):
+    """The no-ratchet rule in numbers."""
+
+    rule: str | bool
+    reps_ahead_of_pace: int
+    reps_ahead_raised: int
+    reps_held_at_ceiling: int
+    reps_ahead: list[str]
+
+
+class Recalibration(Section):
+    """A company target reset at a re-plan (``--recalibrate``)."""
+
+    from_target: Number
+    to_target: Number
+    basis: str
+    growth: Number | None
+    reason: str
+    from_total_quota: Number
+    to_total_quota: Number
+
+
+class ReplanRecord(Section):
+    """What a re-plan changed against its parent."""
+
+    parent_run: str
+    as_of: str
+    frozen_periods: list[str]
+    reps: int
+    reps_changed: int
+    quota_moved: Number
+    remaining_quota: Number
+    largest_increases: list[Moved]
+    largest_decreases: list[Moved]
+    units_changed: list[UnitMoved]
+    total_quota: Number
+    stretch_relaxed: list[Relaxed]
+    ratchet: Ratchet
+    exceptions: int
+    recalibration: Recalibration | None
+
+
+class Summary(Section):
+    """The content of summary.json (docs/CONTRACT.md §4): deterministic, no timings, no run id.
+
+    Attributes
+    ----------
+    scenario : str
+    plan_year : int
+    company_target : float
+        The target the plan was made for (before over-assignment).
+    total_quota : int or float
+        Sum of the reps' quotas, in whole ``allocation.unit``.
+    p_company_target : float
+        Simulated chance that the company books at least its target.
+    reps_expected : RepsExpected
+    target_gap, guardrail, fairness, solver, capacity, simulation : sections
+    exceptions : list of LimitExceptionRecord
+        Every soft limit that gave way.
+    measures, assignment, replan : sections, optional
+        Only where the run has them.
+    """
+
+    scenario: str
+    plan_year: int
+    company_target: Number
+    target_basis: TargetBasis | None = None
+    total_quota: Number | None = None
+    over_assignment: float | None = None
+    over_assignment_requested: Number | None = None
+    reps: int | None = None
+    units: int | None = None
+    p_company_target: float | None = None
+    expected_payout: Number | None = None
+    payout_p10: Number | None = None
+    payout_p50: Number | None = None
+    payout_p90: Number | None = None
+    cost_of_sales: Number | None = None
+    payout_basis: str | None = None
+    reps_expected: RepsExpected | None = None
+    target_gap: TargetGap | None = None
+    guardrail: Guardrail | None = None
+    fairness: Fairness | None = None
+    simulation: SimulationSettings | None = None
+    #: Scorecard plans only: plan -> component measure -> its expected payout per year.
+    incentive_components: dict[str, dict[str, Number]] | None = None
+    solver: SolverSummary | None = None
+    capacity: CapacitySummary | None = None
+    #: How many reps each limit bound (``binding`` of plan.csv).
+    binding_counts: dict[str, int] | None = None
+    #: Reps whose max_change yielded to stretch.
+    allocation_notes: list[str] | None = None
+    exceptions: list[LimitExceptionRecord] | None = None
+    allocation_strict: bool | None = None
+    bookings_credit_notes: int | None = None
+    measures: dict[str, MeasureSummary] | None = None
+    assignment: AssignmentSummary | None = None
+    replan: ReplanRecord | None = None
