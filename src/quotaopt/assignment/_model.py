@@ -389,3 +389,24 @@ def build_problem(gs: Groups, priority: bool) -> tuple[Problem, Columns]:
     problem = b.build()
     col_group = np.concatenate([gs.f_group[gs.p_f], *([gs.b_group] * 5)])
     return problem, Columns(x, e, o, u, ow, uw, col_group)
+
+
+def start_point(gs: Groups, cols: Columns, n_vars: int, choice: np.ndarray) -> np.ndarray:
+    """The columns of :func:`build_problem` at a whole assignment ``choice`` (one pair per free account).
+
+    Slacks at their least: the point is feasible wherever ``choice`` keeps continuity (every
+    cut holds at any whole assignment), and its objective is the exact cost of ``choice``.
+    """
+    slot = gs.p_slot[choice]
+    bal = slot < gs.n_balance
+    P = gs.fixed + np.bincount(slot[bal], weights=gs.v[bal], minlength=gs.n_balance)
+    n = gs.n_fixed + np.bincount(slot[bal], minlength=gs.n_balance)
+    work = np.isfinite(gs.n_hi)
+    x = np.zeros(n_vars)
+    x[cols.x[choice]] = 1.0
+    x[cols.e] = np.maximum(np.abs(P - gs.t) - gs.tau, 0.0)
+    x[cols.o] = np.maximum(P - gs.band_hi, 0.0)
+    x[cols.u] = np.maximum(gs.band_lo - P, 0.0)
+    x[cols.ow] = np.where(work, np.maximum(n - np.where(work, gs.n_hi, 0.0), 0.0), 0.0)
+    x[cols.uw] = np.where(work, np.maximum(np.where(work, gs.n_lo, 0.0) - n, 0.0), 0.0)
+    return x
