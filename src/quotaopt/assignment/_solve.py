@@ -79,7 +79,7 @@ def _milp(gs: Groups, priority: bool, solve: object, options: SolveOptions, what
     problem, cols = build_problem(gs, priority)
     if start is not None:
         # The heuristics' assignment as the first incumbent: HiGHS then stops as soon as its
-        # bound is within the gap of it (236 MILPs at 10,000 reps: 30% less time).
+        # bound is within the gap of it (236 MILPs at 10,000 reps: 19.9 -> 14.5 CPU s).
         problem = replace(problem, start=start_point(gs, cols, problem.n_vars, start))
     solution = solve(problem, options)  # type: ignore[operator]
     if solution.status == "infeasible":  # staying put (or any candidate) is always feasible
