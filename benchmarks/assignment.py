@@ -184,7 +184,10 @@ def speed(n_reps: int, workers: int, draws: int, tmp: Path, vacant: float = 0.0)
                   f"{s['n_solves']} solves; prepare {result.timings['assignment_prepare']:.1f} s, solve "
                   f"{result.timings['assignment_solve']:.1f} s, verify {result.timings['assignment_verify']:.1f} s")
         print(f"| assignment {mode} | {wall:.1f} | {cpu:.1f} | {s['status']} | {s['gap']:.2%} | {detail} |")
-    walls = {}
+        groups = s["groups"]
+        per_unit = (f"\nper unit (pool x tier): {groups['count']:,} groups, {groups['within_gap']:,} within "
+                    f"mip_gap {s['mip_gap']:.0%}; worst {groups['worst_gap']:.2%} ({groups['worst_unit']})\n")
+    walls, cpus = {}, {}
     pool_text = f"[{', '.join(pools)}]"
     for label, block in (("plan without assignment", ""),
                          ("plan with assignment (rebalance)", f"assignment: {{mode: rebalance, ka_pools: {pool_text}}}\n")):
@@ -193,11 +196,13 @@ def speed(n_reps: int, workers: int, draws: int, tmp: Path, vacant: float = 0.0)
         res = run_plan(load_inputs(root / "bench.yaml"), executor=parallel_executor(workers))
         shutdown_pools()
         walls[label] = wall = time.perf_counter() - t0
+        cpus[label] = cpu = cpu_seconds() - c0
         stages = ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items() if not k.startswith(("solver", "assign")))
-        print(f"| {label} | {wall:.1f} | {cpu_seconds() - c0:.1f} | {res.summary['solver']['status']} | "
+        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {res.summary['solver']['status']} | "
               f"{(res.summary['solver'].get('gap') or 0.0):.2%} | {stages} |")
     ratio = walls["plan with assignment (rebalance)"] / walls["plan without assignment"]
-    print(f"\nplan with / without assignment: {ratio:.2f}x wall\n")
+    cpu_ratio = cpus["plan with assignment (rebalance)"] / cpus["plan without assignment"]
+    print(f"\nplan with / without assignment: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU\n{per_unit}")
 
 
 def main() -> None:

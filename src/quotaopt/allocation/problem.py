@@ -54,6 +54,9 @@ class Problem:
     names : dict, optional
         Named index ranges (``{"q": slice(0, 10), ...}``) for the code that built the
         problem to read its solution back; backends ignore it.
+    start : ndarray, shape (n,), optional
+        A feasible point a backend may start a MILP from (HiGHS takes it as its first
+        incumbent; the others ignore it). It never changes what counts as optimal.
 
     Raises
     ------
@@ -71,6 +74,7 @@ class Problem:
     integer: np.ndarray
     offset: float = 0.0
     names: dict[str, slice] = field(default_factory=dict)
+    start: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         A = sp.csr_matrix(self.A, dtype=np.float64)
@@ -102,6 +106,8 @@ class Problem:
         object.__setattr__(self, "c", c)
         object.__setattr__(self, "integer", integer)
         object.__setattr__(self, "offset", float(self.offset))
+        if self.start is not None:
+            object.__setattr__(self, "start", _vector("start", self.start, n))
         for name, value in bounds.items():
             object.__setattr__(self, name, value)
 
@@ -151,6 +157,9 @@ class SolveOptions:
         How a backend that can choose solves a pure LP (HiGHS): interior point for the
         elastic model's large LP with near-tied columns, dual simplex for many small ones
         (the assignment's relaxations: 5 ms against 10-20 ms each).
+    presolve : bool
+        Whether a backend that can choose presolves (HiGHS). Off for the assignment's
+        small relaxations: 35% less time on 80 groups at 10,000 reps, same bounds.
     """
 
     time_limit: float = 60.0
@@ -158,6 +167,7 @@ class SolveOptions:
     threads: int = 1
     seed: int = 0
     lp_algorithm: Literal["ipm", "simplex"] = "ipm"
+    presolve: bool = True
 
 
 @dataclass

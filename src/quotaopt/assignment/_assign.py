@@ -68,8 +68,9 @@ def _chunks(gs: Groups, offset: np.ndarray | None = None) -> list[np.ndarray]:
 MILP_ROUNDS = 3
 
 
-def solve_groups(prep: Prepared, executor: Executor | None = None) -> tuple[np.ndarray, Stats, Groups]:
-    """The owner (active rep index) of every account, the solver figures, and the groups solved.
+def solve_groups(prep: Prepared, executor: Executor | None = None
+                 ) -> tuple[np.ndarray, Stats, Groups, dict[str, Any]]:
+    """The owner (active rep index) of every account, the solver figures, the groups solved, how they ended.
 
     Heuristics per chunk first; then, while the whole assignment is beyond ``mip_gap``,
     MILPs for the groups with the largest gaps in money, enough of them to close twice
@@ -85,7 +86,11 @@ def solve_groups(prep: Prepared, executor: Executor | None = None) -> tuple[np.n
     stats = Stats()
 
     def run(chunks: list[np.ndarray], milp: bool) -> None:
-        tasks = [Task(gs.take(chunk), cfg.solver.backend, options, lexicographic, milp) for chunk in chunks]
+        tasks = []
+        for chunk in chunks:
+            part = gs.take(chunk)
+            tasks.append(Task(part, cfg.solver.backend, options, lexicographic, milp,
+                              owner[part.f_acc] if milp else None))
         for res in (mapper(solve_chunk, tasks) if tasks else []):
             local = np.searchsorted(gs.gid, res.gid)
             better = res.objective < value[local] if milp else np.ones(local.size, dtype=bool)
@@ -120,12 +125,22 @@ def solve_groups(prep: Prepared, executor: Executor | None = None) -> tuple[np.n
         run(_chunks(gs.take(take), offset=take), milp=True)
     stats.objective, stats.bound = float(value.sum()), float(bound.sum())
     stats.status = "optimal" if stats.gap <= options.mip_gap + 1e-12 else "feasible"
-    return owner, stats, gs
+    return owner, stats, gs, _group_record(prep, gs, value, bound, options.mip_gap)
 
 
-def _solver_record(stats: Stats, backend: str, mip_gap: float) -> dict[str, Any]:
+def _group_record(prep: Prepared, gs: Groups, value: np.ndarray, bound: np.ndarray, mip_gap: float) -> dict[str, Any]:
+    """How the groups (pool x tier) ended: how many, how many within ``mip_gap``, the worst."""
+    gaps = np.array([relative_gap(float(v), float(b)) if v - b > 1e-6 else 0.0 for v, b in zip(value, bound, strict=True)])
+    worst = int(np.argmax(gaps)) if gaps.size else -1
+    unit = prep.group_name(int(gs.gid[worst])) if worst >= 0 else None
+    return {"count": int(gaps.size), "within_gap": int((gaps <= mip_gap + 1e-12).sum()),
+            "worst_gap": float(gaps.max()) if gaps.size else 0.0, "worst_unit": unit}
+
+
+def _solver_record(stats: Stats, backend: str, mip_gap: float, groups: dict[str, Any]) -> dict[str, Any]:
     return {"backend": backend, "status": stats.status, "objective": stats.objective, "bound": stats.bound,
-            "gap": stats.gap, "mip_gap": mip_gap, "n_solves": stats.n_solves, "n_vars": stats.n_vars}
+            "gap": stats.gap, "mip_gap": mip_gap, "n_solves": stats.n_solves, "n_vars": stats.n_vars,
+            "groups": groups}
 
 
 def assign_accounts(company: CompanyData, plan_year: int, config: AssignmentConfig, allocation: AllocationConfig,
@@ -181,7 +196,7 @@ def assign_accounts(company: CompanyData, plan_year: int, config: AssignmentConf
     prep = prepare(company, plan_year, config, allocation, capacity=capacity, label=label)
     timings["assignment_prepare"] = time.perf_counter() - start
     start = time.perf_counter()
-    owner, stats, gs = solve_groups(prep, executor)
+    owner, stats, gs, groups = solve_groups(prep, executor)
     timings["assignment_solve"] = time.perf_counter() - start
     start = time.perf_counter()
     verify(prep, owner)
@@ -193,7 +208,8 @@ def assign_accounts(company: CompanyData, plan_year: int, config: AssignmentConf
     moves = moves_table(prep, owner, why)
     accounts = company.accounts.copy() if company.accounts is not None else pd.DataFrame()
     accounts["rep_id"] = prep.rep_ids[owner]
-    summary = figures(prep, bal, moves, len(found), _solver_record(stats, config.solver.backend, config.solver.mip_gap))
+    summary = figures(prep, bal, moves, len(found), _solver_record(stats, config.solver.backend, config.solver.mip_gap,
+                                                                      groups))
     timings["assignment_verify"] = time.perf_counter() - start
     return AssignmentResult(accounts=accounts, moves=moves, books=books_table(prep, bal), summary=summary,
                             exceptions=found, timings=timings)

@@ -31,7 +31,7 @@ import numpy as np
 from quotaopt.allocation.backends import get_backend
 from quotaopt.allocation.decompose import Stats
 from quotaopt.allocation.problem import SolveOptions, relative_gap
-from quotaopt.assignment._model import Groups, build_problem
+from quotaopt.assignment._model import Groups, build_problem, start_point
 from quotaopt.assignment._search import improve, objective, repair, round_relaxation
 from quotaopt.errors import SolverError
 
@@ -52,6 +52,8 @@ class Task:
     options: SolveOptions
     lexicographic: bool
     milp: bool = False
+    #: MILPs: the current owner (rep index) of each free account, where the backend may start.
+    start: np.ndarray | None = None
 
 
 @dataclass
@@ -71,10 +73,14 @@ def _gap(objective: float, bound: float) -> float:
     return 0.0 if objective - bound <= _ABS else relative_gap(objective, bound)
 
 
-def _milp(gs: Groups, priority: bool, solve: object, options: SolveOptions,
-          what: str) -> tuple[np.ndarray | None, float, float, str]:
-    """One group's MILP: (choice or None, proven bound, seconds, message)."""
+def _milp(gs: Groups, priority: bool, solve: object, options: SolveOptions, what: str,
+          start: np.ndarray | None = None) -> tuple[np.ndarray | None, float, float, str]:
+    """One group's MILP: (choice or None, proven bound, seconds, message); ``start``: a choice to start from."""
     problem, cols = build_problem(gs, priority)
+    if start is not None:
+        # The heuristics' assignment as the first incumbent: HiGHS then stops as soon as its
+        # bound is within the gap of it (236 MILPs at 10,000 reps: 19.9 -> 14.5 CPU s).
+        problem = replace(problem, start=start_point(gs, cols, problem.n_vars, start))
     solution = solve(problem, options)  # type: ignore[operator]
     if solution.status == "infeasible":  # staying put (or any candidate) is always feasible
         raise SolverError(f"{what}: the backend found the assignment infeasible ({solution.message})")
@@ -89,7 +95,7 @@ def _relax(gs: Groups, weighted: bool, solve: object, options: SolveOptions,
     """Each group's LP relaxation: (bound per group, x over all pairs); -inf where it failed."""
     bound = np.full(gs.n_groups, -np.inf)
     x = np.zeros(gs.p_f.size)
-    lp_options = replace(options, lp_algorithm="simplex")
+    lp_options = replace(options, lp_algorithm="simplex", presolve=False)
     p_group = gs.f_group[gs.p_f]
     for g in range(gs.n_groups):
         start = time.perf_counter()
@@ -118,15 +124,18 @@ def solve_chunk(task: Task) -> ChunkResult:
     if task.milp:
         bound = np.full(gs.n_groups, -np.inf)
         value = np.full(gs.n_groups, np.inf)
-        choice = _stay(gs)
+        choice = _stay(gs) if task.start is None else _choice_of(gs, task.start)
         for g in range(gs.n_groups):
+            pairs = _pairs_of(gs, g)
             found, bound[g], seconds, message = _milp(gs.take(np.array([g])), weighted, solve, options,
-                                                      f"assignment group {int(gs.gid[g])}")
+                                                      f"assignment group {int(gs.gid[g])}",
+                                                      None if task.start is None
+                                                      else choice[gs.f_group == g] - pairs.start)
             stats.time_s += seconds
             stats.n_solves += 1
             stats.messages = [m for m in dict.fromkeys([*stats.messages, message])][:5]
             if found is not None:
-                choice[gs.f_group == g] = _pairs_of(gs, g).start + found
+                choice[gs.f_group == g] = pairs.start + found
         value = objective(gs, choice, cost)
     else:
         bound, x = _relax(gs, weighted, solve, options, stats)
@@ -158,6 +167,15 @@ def _pairs_of(gs: Groups, g: int) -> slice:
     start = int(np.searchsorted(gs.p_f, f[0]))
     stop = int(np.searchsorted(gs.p_f, f[-1], side="right"))
     return slice(start, stop)
+
+
+def _choice_of(gs: Groups, rep: np.ndarray) -> np.ndarray:
+    """The pair of each free account whose rep is ``rep`` (its owner where ``rep`` is no candidate)."""
+    hit = gs.p_rep == rep[gs.p_f]
+    key = hit.astype(float) + 0.5 * gs.p_home
+    order = np.lexsort((-key, gs.p_f))
+    first = np.flatnonzero(np.r_[True, np.diff(gs.p_f[order]) != 0])
+    return order[first]
 
 
 def _stay(gs: Groups) -> np.ndarray:

@@ -83,6 +83,8 @@ def solve(problem: Problem, options: SolveOptions) -> Solution:
         # 42 s for 122,000 columns at 100,000 reps); the assignment's many small
         # relaxations ask for the simplex (2x faster there).
         h.setOptionValue("solver", options.lp_algorithm)
+    if not options.presolve:
+        h.setOptionValue("presolve", "off")
     A = problem.A
     n, m = problem.n_vars, problem.n_rows
     h.passModel(
@@ -102,6 +104,11 @@ def solve(problem: Problem, options: SolveOptions) -> Solution:
         A.data,
         problem.integer.astype(np.int32),
     )
+    if problem.start is not None and problem.integer.any():
+        incumbent = _core.HighsSolution()
+        incumbent.col_value = problem.start.tolist()
+        incumbent.value_valid = True
+        h.setSolution(incumbent)  # HiGHS checks it; an infeasible start is dropped, never trusted
     h.run()
     native = h.getModelStatus()
     info = h.getInfo()
