@@ -198,8 +198,9 @@ def speed(n_reps: int, workers: int, draws: int, tmp: Path, vacant: float = 0.0)
         walls[label] = wall = time.perf_counter() - t0
         cpus[label] = cpu = cpu_seconds() - c0
         stages = ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items() if not k.startswith(("solver", "assign")))
-        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {res.summary['solver']['status']} | "
-              f"{(res.summary['solver'].get('gap') or 0.0):.2%} | {stages} |")
+        solver = res.summary.solver
+        status, gap = ("-", 0.0) if solver is None else (solver.status, solver.gap or 0.0)
+        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {status} | {gap:.2%} | {stages} |")
     ratio = walls["plan with assignment (rebalance)"] / walls["plan without assignment"]
     cpu_ratio = cpus["plan with assignment (rebalance)"] / cpus["plan without assignment"]
     print(f"\nplan with / without assignment: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU\n{per_unit}")

@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "AssignmentSolver", "AssignmentSummary", "BeforeAfter", "CapacitySummary", "CountMeasure", "Fairness",
+    "AssignmentGroups", "AssignmentSolver", "AssignmentSummary", "BeforeAfter", "CapacitySummary", "CountMeasure", "Fairness",
     "Guardrail", "LevelRecord", "LimitExceptionRecord", "LineMeasure", "MeasureSummary", "Moved", "Ratchet",
     "RateMeasure", "ReasonFigures", "Recalibration", "Relaxed", "ReplanRecord", "RepsExpected",
     "SimulationSettings", "SolverSummary", "Summary", "TargetBasis", "TargetGap", "UnitMoved",
@@ -207,6 +207,15 @@ class ReasonFigures(Section):
     potential: Number
 
 
+class AssignmentGroups(Section):
+    """How the groups (pool x tier) ended: how many, how many within ``mip_gap``, the worst."""
+
+    count: int
+    within_gap: int
+    worst_gap: Number
+    worst_unit: str | None
+
+
 class AssignmentSolver(Section):
     """How the assignment solves did."""
 
@@ -220,6 +229,7 @@ class AssignmentSolver(Section):
     n_vars: int | None = None
     n_rows: int | None = None
     time_limited: int | None = None
+    groups: AssignmentGroups | None = None
 
 
 class AssignmentSummary(Section):
