@@ -91,12 +91,12 @@ def test_new_customer_target_split_in_whole_customers() -> None:
     scenario = validate_scenario({"measures": ["revenue", "new_customers"]})
     plan = plan_count("new_customers", reps, teams, expected, scenario, counts, 2027)
     assert plan.quota.tolist() == [2, 3, 5] and plan.quota.dtype == np.int64
-    assert plan.summary["company_target"] == 10 and plan.summary["exceptions"] == []
+    assert plan.summary.company_target == 10 and plan.summary.exceptions == []
     # Growth +100%: 20 customers; stretch 1.3 carries 13, so stretch gives way evenly: 4, 6, 10 (stretch 2).
     doubled = validate_scenario({"measures": ["revenue", "new_customers"],
                                  "measure_targets": {"new_customers": {"growth": 1.0}}})
     plan = plan_count("new_customers", reps, teams, expected, doubled, counts, 2027)
-    assert plan.quota.tolist() == [4, 6, 10] and plan.summary["exceptions"]
+    assert plan.quota.tolist() == [4, 6, 10] and plan.summary.exceptions
     # An absolute company number of 7: whole customers adding up to 7.
     seven = validate_scenario({"measures": ["revenue", "new_customers"],
                                "measure_targets": {"new_customers": {"company": 7}}})
@@ -140,7 +140,7 @@ def test_repurchase_rate_target_per_rep_by_hand() -> None:
     np.testing.assert_allclose(plan.expected, [exp_a, exp_b])
     # 2026's rate 12 / 20 = 0.6, grown 10% -> 0.66; equal pools, so both move by 0.66 - 0.6 = 0.06.
     np.testing.assert_allclose(plan.quota, [exp_a + 0.06, exp_b + 0.06])
-    assert plan.summary["company_target"] == pytest.approx(0.66)
+    assert plan.summary.company_target == pytest.approx(0.66)
     # An ambitious 0.95: A is held at 1 and B carries the rest: (1 + q_b) / 2 = 0.95 -> q_b = 0.9.
     high = plan_rate(frame, np.array(["A", "B"]), 2027, MeasureTarget(company=0.95))
     np.testing.assert_allclose(high.quota, [1.0, 0.9])
@@ -251,7 +251,7 @@ def test_counts_far_below_capacity_with_a_rep_under_one_customer() -> None:
     scenario = validate_scenario({"measures": ["revenue", "new_customers"]})
     plan = plan_count("new_customers", reps, teams, expected, scenario, counts, 2027)
     assert int(plan.quota.sum()) == 6 and plan.quota[0] == 0 and (plan.quota >= 0).all()
-    assert {e["limit"] for e in plan.summary["exceptions"]} >= {"stretch_min"}
+    assert {e.limit for e in plan.summary.exceptions} >= {"stretch_min"}
 
 
 def test_track_reports_every_measure(tmp_path: Path) -> None:

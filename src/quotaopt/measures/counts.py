@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from quotaopt.measures.records import CountMeasure
 from quotaopt.parallel import Executor
+from quotaopt.records import LimitExceptionRecord, TargetBasis
 from quotaopt.scenario import MeasureTarget, Scenario
 
 __all__ = ["CountPlan", "SHRINK", "expected_counts", "plan_count"]
@@ -79,7 +81,7 @@ class CountPlan:
     capacity_p50: np.ndarray
     p_attain: np.ndarray
     binding: np.ndarray
-    summary: dict[str, Any]
+    summary: CountMeasure
 
 
 def plan_count(name: str, reps: pd.DataFrame, teams: pd.DataFrame, expected: np.ndarray, scenario: Scenario,
@@ -105,8 +107,8 @@ def plan_count(name: str, reps: pd.DataFrame, teams: pd.DataFrame, expected: np.
     alloc = allocate(frame, tree, total, config, plan_year, executor=executor)
     quota = np.rint(alloc.reps["quota"].to_numpy(dtype=np.float64)).astype(np.int64)
     p_attain = stats.poisson.sf(quota - 1, expected)  # P(count >= quota)
-    summary = {"company_target": target, "target_basis": basis, "total_quota": int(quota.sum()),
-               "capacity_p50": float(expected.sum()),
-               "exceptions": [e.record() for e in alloc.exceptions],
-               "solver_status": alloc.solver.status}
+    summary = CountMeasure(company_target=target, target_basis=TargetBasis.model_validate(basis),
+                           total_quota=int(quota.sum()), capacity_p50=float(expected.sum()),
+                           exceptions=[LimitExceptionRecord.model_validate(e.record()) for e in alloc.exceptions],
+                           solver_status=alloc.solver.status)
     return CountPlan(quota, expected, p_attain, alloc.reps["binding"].to_numpy(dtype=object), summary)

@@ -27,6 +27,7 @@ from quotaopt.measures import history as hist
 from quotaopt.measures.counts import expected_counts, plan_count
 from quotaopt.measures.lines import forecast_line_shares
 from quotaopt.measures.rates import plan_rate
+from quotaopt.measures.records import LineMeasure, MeasureSummary
 from quotaopt.measures.rounding import split_by_largest_remainder
 from quotaopt.money import amounts, split_whole
 from quotaopt.parallel import Executor
@@ -46,7 +47,7 @@ class MeasuresResult:
 
     table: pd.DataFrame
     periods: pd.DataFrame
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, MeasureSummary] = field(default_factory=dict)
 
 
 def _rows(name: str, rep_ids: np.ndarray, quota: Any, capacity: np.ndarray, p_attain: np.ndarray,
@@ -142,7 +143,7 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
     tables = [_rows("revenue", ids, revenue["quota"].to_numpy(), revenue["capacity_p50"].to_numpy(),
                     revenue["p_attain"].to_numpy(), revenue["binding"].to_numpy())]
     periods: list[pd.DataFrame] = []
-    summary: dict[str, Any] = {}
+    summary: dict[str, MeasureSummary] = {}
     history = company.bookings[company.bookings["date"].dt.year < plan_year]
     unit = scenario.allocation.unit
     measures = [(i, parse_measure(m)) for i, m in enumerate(scenario.measures)]
@@ -164,8 +165,9 @@ def plan_measures(scenario: Scenario, company: CompanyData, plan_year: int, reps
             tables.append(_rows(name, ids, quota_out, quantiles[:, 1] * s, curve.prob_at_least(quota[None, :])[0],
                                 "revenue_split"))
             periods.append(_period_frames(name, reps.assign(quota=quota), scenario, plan_year, unit, month_weights))
-            summary[name] = {"total_quota": float(quota.sum()), "company_mix": round(float(shares.company_mix[k]), 6),
-                             "line_growth": round(float(shares.line_growth[k]), 6)}
+            summary[name] = LineMeasure(total_quota=float(quota.sum()),
+                                        company_mix=round(float(shares.company_mix[k]), 6),
+                                        line_growth=round(float(shares.line_growth[k]), 6))
 
     yearly = history.groupby([history["rep_id"], history["date"].dt.year.rename("year")])["amount"].sum()
     for _, m in measures:

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from quotaopt.measures.records import RateMeasure
+from quotaopt.records import TargetBasis
 from quotaopt.scenario import MeasureTarget
 
 __all__ = ["RatePlan", "plan_rate"]
@@ -35,7 +37,7 @@ class RatePlan:
     expected: np.ndarray
     pool: np.ndarray
     p_attain: np.ndarray
-    summary: dict[str, Any]
+    summary: RateMeasure
 
 
 def _prior_strength(again: np.ndarray, pool: np.ndarray, mean: float) -> float:
@@ -90,6 +92,7 @@ def plan_rate(repurchase: pd.DataFrame, rep_ids: np.ndarray, plan_year: int,
     quota = np.clip(expected + shift, 0.0, 1.0)
     need = np.ceil(quota * pool - 1e-9)
     p_attain = np.where(pool > 0, stats.binom.sf(need - 1, pool, expected), np.nan)
-    summary = {"company_target": target, "target_basis": basis, "company_expected": float(
-        np.average(expected, weights=weight)), "prior_strength": strength, "shift": shift}
+    summary = RateMeasure(company_target=target, target_basis=TargetBasis.model_validate(basis),
+                          company_expected=float(np.average(expected, weights=weight)), prior_strength=strength,
+                          shift=shift)
     return RatePlan(quota, expected, pool, p_attain, summary)

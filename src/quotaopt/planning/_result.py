@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.planning._summary import Summary
+from quotaopt.records import Record
 
 #: Column order of plan.csv (contract §4); ``manager`` follows ``team_name`` when the data has one
 #: (:func:`quotaopt.names.name_columns`).
@@ -77,6 +78,8 @@ class PlanResult:
 
 def round_floats(value: Any, digits: int = 6) -> Any:
     """Round every float in a nested structure, so summary.json is stable across platforms."""
+    if isinstance(value, Record):
+        return round_floats(value.record(), digits)
     if isinstance(value, dict):
         return {k: round_floats(v, digits) for k, v in value.items()}
     if isinstance(value, list | tuple):

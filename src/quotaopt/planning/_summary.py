@@ -29,9 +29,11 @@ colour
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
+from quotaopt.measures.records import CountMeasure, LineMeasure, MeasureSummary, RateMeasure
+from quotaopt.records import LimitExceptionRecord, Number, TargetBasis
+from quotaopt.records import Record as Section
 
 __all__ = [
     "AssignmentGroups", "AssignmentSolver", "AssignmentSummary", "BeforeAfter", "CapacitySummary", "CountMeasure", "Fairness",
@@ -40,43 +42,12 @@ __all__ = [
     "SimulationSettings", "SolverSummary", "Summary", "TargetBasis", "TargetGap", "UnitMoved",
 ]
 
-#: A number as it was made: ``int`` stays ``int`` and ``float`` stays ``float`` (same bytes).
-Number = int | float
-
-
-class Section(BaseModel):
-    """Every section: unknown keys are refused, numbers keep their type, dumps show what was set."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    def record(self) -> dict[str, Any]:
-        """JSON-ready content: the keys that were set, by their names in the file."""
-        return self.model_dump(by_alias=True, exclude_unset=True)
-
-
 class RepsExpected(Section):
     """Share of reps expected at >= 100%, 80-100% and < 80% of quota."""
 
     ge_100: float
     between_80_100: float = Field(alias="80_100")
     lt_80: float
-
-
-class TargetBasis(Section):
-    """How the company target was set: ``kind`` and what it was set from."""
-
-    kind: str
-    growth: Number | None = None
-    base_year: int | None = None
-    base_bookings: Number | None = None
-    base: Number | None = None
-    absolute: Number | None = None
-    reps_at_quota: Number | None = None
-    expected_at_quota: Number | None = None
-    p_company: Number | None = None
-    from_target: Number | None = None
-    reason: str | None = None
-    as_of: str | None = None
 
 
 class TargetGap(Section):
@@ -180,19 +151,6 @@ class CapacitySummary(Section):
     actual_to_date: Number | None = None
 
 
-class LimitExceptionRecord(Section):
-    """One soft limit that gave way (:class:`quotaopt.allocation.LimitException`)."""
-
-    unit: str
-    rep: str | None
-    limit: str
-    allowed: Number
-    used: Number
-    amount: Number
-    reps: int
-    message: str
-
-
 class BeforeAfter(Section):
     """A figure before and after the assignment."""
 
@@ -255,39 +213,6 @@ class AssignmentSummary(Section):
     capacity_p50: BeforeAfter | None = None
     capacity_spread: BeforeAfter | None = None
     capacity_rescored: bool | None = None
-
-
-class LineMeasure(Section):
-    """A product line's revenue quota (``revenue:<line>``)."""
-
-    total_quota: Number
-    company_mix: float
-    line_growth: float
-
-
-class CountMeasure(Section):
-    """A count measure (``new_customers``, ``deals``)."""
-
-    company_target: Number
-    target_basis: TargetBasis
-    total_quota: int
-    capacity_p50: Number
-    exceptions: list[LimitExceptionRecord]
-    solver_status: str
-
-
-class RateMeasure(Section):
-    """A rate measure (``repurchase_rate``)."""
-
-    company_target: Number
-    target_basis: TargetBasis
-    company_expected: Number
-    prior_strength: Number
-    shift: Number
-
-
-#: One planned measure beside revenue.
-MeasureSummary = LineMeasure | CountMeasure | RateMeasure
 
 
 class Moved(Section):
