@@ -19,6 +19,7 @@ from quotaopt.company import ROLES, STATUSES, CompanyData
 from quotaopt.data_source import DataSource, Dialect
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import _hints as hints
+from quotaopt.io._memory import release_freed_memory
 from quotaopt.io._problems import ProblemLog, RowProblems
 from quotaopt.io._readers import RawTable, Reader
 from quotaopt.io._sources import SCHEMA, read_file, read_source
@@ -554,11 +555,15 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
         problems.append(Problem(labels["bookings"], "has no rows (expected at least one year of history)"))
     if problems:
         raise problems.error()
-    return CompanyData(folder=read.folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
-                       bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
-                       accounts=_canonical(accounts, ["account_id"]), territories=_canonical(territories, ["territory_id"]),
-                       capacity=_canonical(capacity, ["rep_id"]), files=read.files, source=read.shown,
-                       reads=read.record)
+    company = CompanyData(folder=read.folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
+                          bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
+                          accounts=_canonical(accounts, ["account_id"]),
+                          territories=_canonical(territories, ["territory_id"]),
+                          capacity=_canonical(capacity, ["rep_id"]), files=read.files, source=read.shown,
+                          reads=read.record)
+    del teams, reps, territories, accounts, bookings, capacity, read
+    release_freed_memory()  # the temporaries of reading go back to the system, not just to malloc
+    return company
 
 
 #: Bookings are sorted by what they are first: rows that tie on date and amount hold equal
