@@ -4,7 +4,8 @@
   red/yellow/green by working days (:mod:`._status`);
 - :func:`update`, :func:`rep_forecast`, :func:`unit_forecast` -- the chance of still
   making the year given the actuals so far (:mod:`._forecast`), read through what past
-  years say about a year's first months (:func:`fit_history`);
+  years say about a year's first months (:func:`fit_history`) and about what a team's
+  reps share (:func:`team_share`);
 - :func:`assess` -- all of it for a run at an as-of date (:class:`Assessment`);
 - :func:`replan` -- the remaining periods re-optimised; past periods stay. It returns
   the new plan and its change record: ``quotaopt track --replan``
@@ -30,6 +31,7 @@ from quotaopt.tracking._forecast import (
     Posterior,
     deal_noise,
     draw_rest,
+    level_variance,
     luck_var,
     rep_forecast,
     unit_forecast,
@@ -46,6 +48,7 @@ from quotaopt.tracking._replan import (
     split_remaining,
     verify_replan,
 )
+from quotaopt.tracking._shared import MIN_TEAMS, TeamShare, team_share
 from quotaopt.tracking._status import (
     CALIBRATION_DEVIATION,
     PACE_DIGITS,
@@ -64,10 +67,10 @@ from quotaopt.tracking._status import (
 __all__ = [
     "MEASURE_STATUS_COLUMNS", "measure_status",
     "CALIBRATION_DEVIATION", "CLIP", "DEFAULT_DEALS", "MIN_EXPECTED_DEALS", "MIN_LEVEL_SHARE", "MIN_POINTS",
-    "PACE_DIGITS", "QUANTILES", "STATUSES", "STATUS_COLUMNS", "Assessment", "HistoryFit", "Posterior",
+    "MIN_TEAMS", "PACE_DIGITS", "QUANTILES", "STATUSES", "STATUS_COLUMNS", "Assessment", "HistoryFit", "Posterior", "TeamShare",
     "Recalibration", "RecalibrationRequest", "actual_to_date", "ahead_of_pace", "assess", "calibrate_flags", "carry",
     "check_request", "deal_noise", "draw_rest", "elapsed_share", "fit_history", "frozen_labels", "hire_dates",
-    "luck_var", "new_target", "pace_and_status", "parse_as_of", "plan_to_date", "plan_year_of", "quarter_end_shares",
+    "level_variance", "luck_var", "new_target", "pace_and_status", "parse_as_of", "plan_to_date", "plan_year_of", "quarter_end_shares",
     "ratchet_ceiling", "recalibrate", "rep_forecast", "replan", "round_significant", "run_scenario",
-    "split_points", "split_remaining", "status_table", "unit_forecast", "unit_members", "update", "verify_replan",
+    "split_points", "split_remaining", "status_table", "team_share", "unit_forecast", "unit_members", "update", "verify_replan",
 ]

@@ -22,8 +22,16 @@ from quotaopt.errors import InputError, Problem
 from quotaopt.planning import StoredRun
 from quotaopt.scenario import Scenario, validate_scenario
 from quotaopt.tracking import _status as tracking
-from quotaopt.tracking._forecast import Posterior, deal_noise, rep_forecast, unit_forecast, update
+from quotaopt.tracking._forecast import (
+    Posterior,
+    deal_noise,
+    level_variance,
+    rep_forecast,
+    unit_forecast,
+    update,
+)
 from quotaopt.tracking._history import fit_history
+from quotaopt.tracking._shared import team_share
 
 
 @dataclass
@@ -141,7 +149,14 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     done = fit.share_done(done)
     codes, _ = pd.factorize(plan["team_id"].astype("str"))
     corr = scenario.simulation.correlation
-    post = update(capacity, actual, done, deal_size, kappa, codes, corr.company, corr.team)
+    # Shared shocks in log units, the same for every rep: the team's learned from past years
+    # (quotaopt.tracking._shared), the company's and a history too short for teams from the
+    # correlation shares of the reps' mean level variance.
+    mean_tau2 = float(np.mean(level_variance(capacity, kappa))) if len(capacity) else 0.0
+    company_var, fallback = corr.company * mean_tau2, corr.team * mean_tau2
+    learned = team_share(history, plan["rep_id"], plan["team_id"], hires, len(scenario.allocation.ramp), fallback)
+    team_var = learned.team_var if learned is not None else fallback
+    post = update(capacity, actual, done, deal_size, kappa, codes, company_var, team_var)
     reps_fc = rep_forecast(post, actual, done, quota)
     member = tracking.unit_members(run.units, plan["team_id"])
     n_draws = int(draws if draws is not None else scenario.simulation.draws)
@@ -172,7 +187,10 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
         "forecast": {"method": "bayesian level update + correlated draws (quotaopt.tracking_forecast)",
                      "draws": n_draws, "seed": scenario.simulation.seed,
                      "history": {role: {k: round(v, 6) for k, v in got.items()} for role, got in fit.by_role.items()},
-                     "correlation": {"company": corr.company, "team": corr.team}},
+                     "correlation": {"company": corr.company, "team": corr.team},
+                     "shared": {"company_var": round(company_var, 6), "team_var": round(team_var, 6),
+                                "team_from": "history" if learned is not None else "simulation.correlation.team",
+                                **({"history": learned.as_dict()} if learned is not None else {})}},
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": split_of(run.periods["period"]),
         "quarter": view.meta,

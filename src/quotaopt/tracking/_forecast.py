@@ -11,9 +11,13 @@ the variance of a compound-Poisson sum of about ``f x L / deal size`` deals,
 **Prior.** The plan's capacity band is the predictive distribution of ``Y``; read as a
 log-normal it has log-variance ``sigma^2 = ((log P90 - log P10) / 2 z90)^2``. The level
 takes what deal luck does not explain: ``tau^2 = max(sigma^2 - v(1), 0.2 sigma^2)``,
-``log L ~ N(log P50 + v(1)/2, tau^2)``. Levels are correlated like the simulator's
-draws (:mod:`quotaopt.incentives`): ``log L_i - mean = tau_i (sqrt(c) G + sqrt(t) H_team +
-sqrt(1-c-t) O_i)`` with ``c, t = simulation.correlation``.
+``log L ~ N(log P50 + v(1)/2, tau^2)``. Levels share a company and a team shock, the same
+log amount for every rep they touch (a market that falls 5% takes 5% off every rep, whatever
+the width of its band): ``log L_i - mean = s_C G + s_T H_team + O_i`` with ``G, H ~ N(0, 1)``
+and ``O_i ~ N(0, max(tau_i^2 - s_C^2 - s_T^2, MIN_LEVEL_SHARE tau_i^2))``. ``s_T^2`` is what
+the company's past years show teams share (:mod:`quotaopt.tracking._shared`), ``s_C^2`` the
+``simulation.correlation.company`` share of the reps' mean ``tau^2`` (one company gives one
+shock a year: too few to learn from; the year's actuals read it quickly anyway).
 
 **Update.** The booked amount to date ``A`` over the expected share done ``u`` is a noisy
 reading of the level: ``y = log(A / u) + v(u)/2 - mean = (log L - mean) + N(0, v(u))``
@@ -24,7 +28,7 @@ there the log-normal stand-in for a mostly-zero compound-Poisson sum is biased u
 (half a deal over a week of the year reads as a level many times the plan), and
 summed over every rep that bias would move the company's forecast by multiples. The
 forecast is then the plan's own until the year has told something. The posterior of
-the shared factors ``(G, H)`` is Gaussian (precision ``I + sum a a' tau^2 / w``), and
+the shared factors ``(G, H)`` is Gaussian (precision ``I + sum a a' / w``, ``a = (s_C, s_T)``), and
 given them each rep's own factor has a closed-form normal posterior. Every rep's
 pace therefore informs its team's and the company's factor, and through them every
 other rep: a team that is behind pulls its members' forecasts down.
@@ -39,6 +43,7 @@ correlated draws (shared factors drawn from their posterior, one block generator
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -119,7 +124,7 @@ class Posterior:
     kappa : ndarray
         Deal-luck coefficient per rep.
     prior_mean, tau, own, lam, y : ndarray
-        Prior mean of ``log L``, level sd, own-factor sd ``tau sqrt(1-c-t)``, weight of the
+        Prior mean of ``log L``, level sd, own-factor sd, weight of the
         rep's own reading (0 without one) and the reading itself.
     team : ndarray
         Team code per rep (index of its factor after the company factor).
@@ -127,8 +132,8 @@ class Posterior:
         Posterior mean of ``(G, H_1..H_K)``.
     shared_chol : ndarray
         Lower Cholesky factor of the shared factors' posterior precision.
-    c, t : float
-        Company and team shares of the level variance.
+    company_sd, team_sd : float
+        Log-level sd of the company and the team shock (``s_C``, ``s_T``).
     """
 
     mean: np.ndarray
@@ -142,8 +147,8 @@ class Posterior:
     team: np.ndarray
     shared_mean: np.ndarray
     shared_chol: np.ndarray
-    c: float
-    t: float
+    company_sd: float
+    team_sd: float
 
     def lognormal(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(M, S)``: bookings over a future share ``fraction`` of the year are ``exp(N(M, S^2))``.
@@ -174,8 +179,27 @@ class Posterior:
         return np.where(need <= 0, 1.0, np.where(np.isfinite(m), tail, 0.0))
 
 
+def level_variance(capacity: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    """``tau^2`` per rep: the part of the capacity band's log-variance that deal luck does not explain.
+
+    Parameters
+    ----------
+    capacity : ndarray
+        (reps, 3) annual P10, P50, P90.
+    kappa : ndarray
+        Deal-luck coefficient per rep (:func:`deal_noise`).
+    """
+    cap = np.asarray(capacity, dtype=np.float64)
+    p50 = np.maximum(cap[:, 1], 1e-9)
+    p10 = np.clip(cap[:, 0], 1e-3 * p50, p50)
+    p90 = np.maximum(cap[:, 2], p50)
+    sigma2 = ((np.log(p90) - np.log(p10)) / (2.0 * Z90)) ** 2
+    v1 = luck_var(kappa, np.ones_like(p50))
+    return cast("np.ndarray", np.maximum(np.maximum(sigma2 - v1, MIN_LEVEL_SHARE * sigma2), _MIN_VAR))
+
+
 def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size: np.ndarray, kappa: np.ndarray,
-           team_codes: np.ndarray, company: float, team: float) -> Posterior:
+           team_codes: np.ndarray, company_var: float, team_var: float) -> Posterior:
     """Bayesian update of every rep's level from its actuals to date.
 
     Parameters
@@ -190,8 +214,10 @@ def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size
         From :func:`deal_noise`.
     team_codes : ndarray
         0..K-1, the rep's team.
-    company, team : float
-        Correlation shares of the level (``simulation.correlation``).
+    company_var, team_var : float
+        Log-variance of the company and the team shock (``s_C^2``, ``s_T^2``), the same for
+        every rep; each rep's own factor takes the rest of its ``tau^2`` (at least
+        :data:`MIN_LEVEL_SHARE` of it).
 
     Returns
     -------
@@ -199,14 +225,11 @@ def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size
     """
     cap = np.asarray(capacity, dtype=np.float64)
     p50 = np.maximum(cap[:, 1], 1e-9)
-    p10 = np.clip(cap[:, 0], 1e-3 * p50, p50)
-    p90 = np.maximum(cap[:, 2], p50)
-    sigma2 = ((np.log(p90) - np.log(p10)) / (2.0 * Z90)) ** 2
-    v1 = luck_var(kappa, np.ones_like(p50))
-    tau2 = np.maximum(np.maximum(sigma2 - v1, MIN_LEVEL_SHARE * sigma2), _MIN_VAR)
+    tau2 = level_variance(cap, kappa)
     tau = np.sqrt(tau2)
-    prior_mean = np.log(p50) + v1 / 2.0
-    own2 = tau2 * max(0.0, 1.0 - company - team)
+    prior_mean = np.log(p50) + luck_var(kappa, np.ones_like(p50)) / 2.0
+    sc, st = np.sqrt(max(company_var, 0.0)), np.sqrt(max(team_var, 0.0))
+    own2 = np.maximum(tau2 - sc**2 - st**2, MIN_LEVEL_SHARE * tau2)
 
     u = np.clip(np.asarray(done, dtype=np.float64), 0.0, 1.0)
     # Chosen from what was expected, never from what was booked, so it biases nothing.
@@ -220,15 +243,14 @@ def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size
 
     codes = np.asarray(team_codes, dtype=np.int64)
     k = int(codes.max()) + 1 if len(codes) else 0
-    sc, st = np.sqrt(company), np.sqrt(team)
-    gain = np.where(observed, tau2 / w, 0.0)
-    lift = np.where(observed, tau * y / w, 0.0)
+    gain = np.where(observed, 1.0 / w, 0.0)
+    lift = np.where(observed, y / w, 0.0)
     per_team = np.bincount(codes, weights=gain, minlength=k)
     precision = np.eye(k + 1)
-    precision[0, 0] += company * gain.sum()
+    precision[0, 0] += sc * sc * gain.sum()
     precision[0, 1:] += sc * st * per_team
     precision[1:, 0] += sc * st * per_team
-    precision[np.arange(1, k + 1), np.arange(1, k + 1)] += team * per_team
+    precision[np.arange(1, k + 1), np.arange(1, k + 1)] += st * st * per_team
     rhs = np.concatenate([[sc * lift.sum()], st * np.bincount(codes, weights=lift, minlength=k)])
     chol = cho_factor(precision, lower=True)
     shared_mean = cho_solve(chol, rhs)
@@ -238,12 +260,12 @@ def update(capacity: np.ndarray, actual: np.ndarray, done: np.ndarray, deal_size
     lam = np.where(observed, own2 / np.where(observed, own2 + d, 1.0), 0.0)
     own_post = np.where(observed, own2 * d / np.where(observed, own2 + d, 1.0), own2)
     a_mean = sc * shared_mean[0] + st * shared_mean[1 + codes]
-    a_var = (company * shared_cov[0, 0] + 2.0 * sc * st * shared_cov[0, 1 + codes]
-             + team * shared_cov[1 + codes, 1 + codes])
-    mean = prior_mean + (1.0 - lam) * tau * a_mean + lam * y
-    var = (1.0 - lam) ** 2 * tau2 * a_var + own_post
+    a_var = (sc * sc * shared_cov[0, 0] + 2.0 * sc * st * shared_cov[0, 1 + codes]
+             + st * st * shared_cov[1 + codes, 1 + codes])
+    mean = prior_mean + (1.0 - lam) * a_mean + lam * y
+    var = (1.0 - lam) ** 2 * a_var + own_post
     return Posterior(mean, var, np.asarray(kappa, dtype=np.float64), prior_mean, tau, np.sqrt(own2), lam, y, codes,
-                     shared_mean, np.tril(chol[0]), company, team)
+                     shared_mean, np.tril(chol[0]), float(sc), float(st))
 
 
 def rep_forecast(post: Posterior, actual: np.ndarray, done: np.ndarray, quota: np.ndarray) -> pd.DataFrame:
@@ -271,10 +293,10 @@ def draw_rest(post: Posterior, rest: np.ndarray, rng: np.random.Generator, n_dra
     own_noise = rng.standard_normal((n_draws, n))
     luck = rng.standard_normal((n_draws, n))
     shared = post.shared_mean[:, None] + solve_triangular(post.shared_chol.T, xi, lower=False)
-    common = np.sqrt(post.c) * shared[0][:, None] + np.sqrt(post.t) * shared[1 + post.team].T
+    common = post.company_sd * shared[0][:, None] + post.team_sd * shared[1 + post.team].T
     # Given the shared factors, the own factor's posterior sd is own x sqrt(1 - lam).
     own_sd = post.own * np.sqrt(1.0 - post.lam)
-    log_level = post.prior_mean + (1.0 - post.lam) * post.tau * common + post.lam * post.y + own_sd * own_noise
+    log_level = post.prior_mean + (1.0 - post.lam) * common + post.lam * post.y + own_sd * own_noise
     v = luck_var(post.kappa, rest)
     has = rest > 0
     v_ok = np.where(has, v, 0.0)
