@@ -461,12 +461,19 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: runs/<scenario>/analysis.html beside the scenario).")
-def analyze(scenario: Path, out_file: Path | None) -> None:
-    """The history view: bookings by period and unit, the 80% accounts, reps' growth (analysis.html)."""
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the tables by measure (product lines, new customers, repurchase rate) as JSON.")
+def analyze(scenario: Path, out_file: Path | None, json_file: Path | None) -> None:
+    """The history view: bookings by period and unit, the 80% accounts, reps' growth, product lines,
+    new customers and repurchase rate (analysis.html)."""
     from quotaopt.commands import analyze as write_analysis
 
-    path = write_analysis(scenario, out_file)
-    click.echo(f"page: {path}")
+    outcome = write_analysis(scenario, out_file, json_file)
+    click.echo(f"page: {outcome.path}")
+    if outcome.tables is not None:
+        click.echo(f"tables: {outcome.tables}")
+    for line in outcome.summary:
+        click.echo(line)
 
 
 @main.command()
