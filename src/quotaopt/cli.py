@@ -83,16 +83,21 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Share of seats left vacant in the last history year (their accounts name a departed rep).")
 @click.option("--imbalance", type=click.FloatRange(0, 3), default=0.0, show_default=True,
               help="Log-sd of uneven book sizes.")
+@click.option("--churn", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
+              help="Yearly share of buying accounts that stop; as many prospects start (truth/account_life).")
+@click.option("--activities", is_flag=True,
+              help="Also write activities.csv (visits, conversion, collection_days, satisfaction per rep and month).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
              overwrite: bool, product_lines: int, opportunities: bool, unowned: float, vacant: float,
-             imbalance: float) -> None:
+             imbalance: float, churn: float, activities: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
                             actuals_through=through, fmt=fmt, overwrite=overwrite, product_lines=product_lines,
-                            opportunities=opportunities, unowned=unowned, vacant=vacant, imbalance=imbalance)
+                            opportunities=opportunities, unowned=unowned, vacant=vacant, imbalance=imbalance,
+                            churn=churn, activities=activities)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
