@@ -346,12 +346,16 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @click.option("--attainment", "attainments", multiple=True, metavar="MEASURE=A",
               help="A scorecard measure's attainment, e.g. activity:visits=1.1 (repeat; revenue may "
               "come from --quota and --sales instead).")
+@click.option("--activities", "activities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --rep: read each activity:<metric> attainment from this activities.csv.")
+@click.option("--rep", "rep_id", default=None, help="With --activities: the rep whose rows and role's targets count.")
 def payout(scenario: Path, plan_name: str, quota: float | None, sales: float | None,
-           attainments: tuple[str, ...]) -> None:
+           attainments: tuple[str, ...], activities: Path | None, rep_id: str | None) -> None:
     """Compute one payout and explain it band by band (component by component for a scorecard)."""
     from quotaopt.commands import payout as explain
 
-    click.echo(explain(scenario, plan_name, quota, sales, attainments).render())
+    click.echo(explain(scenario, plan_name, quota, sales, attainments, activities_path=activities,
+                       rep=rep_id).render())
 
 
 @main.command()
@@ -382,15 +386,17 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 @click.option("--opportunities", "opportunities", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The CRM pipeline (opportunities.csv): forecast the quarter and the year from it too.")
 @click.option("--horizon", default=None, help="Answer for the last quarter ending within this horizon (e.g. 30d).")
+@click.option("--activities", "activities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Process metrics of the plan year (activities.csv): pace against the scenario's targets.")
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
-          reason: str | None, opportunities: Path | None, horizon: str | None) -> None:
+          reason: str | None, opportunities: Path | None, horizon: str | None, activities: Path | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
     from quotaopt.commands import track as track_run
     from quotaopt.report.replan_note import exception_lines, replan_lines
 
     with _Progress():
         outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason,
-                            opportunities_path=opportunities, horizon=horizon)
+                            opportunities_path=opportunities, horizon=horizon, activities_path=activities)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -404,6 +410,9 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
         top = quarter.iloc[0]
         click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
                    f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
+    if "activities" in outcome.meta:
+        counts = outcome.meta["activities"]["status"]
+        click.echo("activities: " + ", ".join(f"{c} {counts[c]}" for c in ("green", "yellow", "red")))
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
