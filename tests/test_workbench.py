@@ -222,13 +222,14 @@ def test_one_solve_at_a_time_per_scenario(example: Path, monkeypatch: pytest.Mon
     assert len(session.capacity_cache) == 1  # fitted once for the three
 
 
-def test_analyze_writes_the_four_views(example: Path) -> None:
+def test_analyze_writes_every_view(example: Path) -> None:
     result = CliRunner().invoke(main, ["analyze", str(example)])
     assert result.exit_code == 0, result.output
     page = example.parent / "runs" / "example" / "analysis.html"
-    assert result.output.strip() == f"page: {page}"
+    assert result.output.splitlines() == [f"page: {page}", "new customers: 2025 264, 2026 105",
+                                          "repurchase rate: 2025 79.8% of 1,028, 2026 78.9% of 1,084"]
     html = page.read_text()
-    for sid in ("periods", "units", "pareto", "growth"):
+    for sid in ("periods", "units", "pareto", "growth", "customers", "repurchase"):
         assert f'<section id="{sid}">' in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html  # self-contained
     missing = CliRunner().invoke(main, ["analyze", str(example.parent / "nope.yaml")])

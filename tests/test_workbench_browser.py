@@ -197,7 +197,7 @@ def test_history_and_analysis_page(browser_page, tmp_path: Path) -> None:
 
     page, base, scenario, errors = browser_page
     page.goto(f"{base}/s/example/history")
-    for sid in ("periods", "units", "pareto", "growth"):
+    for sid in ("periods", "units", "pareto", "growth", "customers", "repurchase"):
         assert page.locator(f"section#{sid} svg").count() == 1, sid
     out = tmp_path / "analysis.html"
     result = CliRunner().invoke(main, ["analyze", str(scenario), "--out", str(out)])
@@ -205,10 +205,11 @@ def test_history_and_analysis_page(browser_page, tmp_path: Path) -> None:
     page.goto(out.as_uri())
     text = page.inner_text("main")
     for heading in ("Bookings by quarter and month", "Bookings by region and unit",
-                    "The accounts that carry 80% of revenue", "Reps' year-on-year growth"):
+                    "The accounts that carry 80% of revenue", "Reps' year-on-year growth",
+                    "New customers by year and unit", "Repurchase rate by year and unit"):
         assert heading in text
     assert re.search(r"\d[\d,]* of [\d,]+ accounts \([\d.]+%\) carry 80% of 2026's account revenue",
                      page.inner_text("#pareto-count"))
-    assert page.locator("svg.chart").count() == 4
+    assert page.locator("svg.chart").count() == 6  # the example has account ids, no product lines
     page.screenshot(path=str(ARTIFACTS / "05-analysis.png"), full_page=True)
     assert errors == [], errors

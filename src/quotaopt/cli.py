@@ -86,16 +86,21 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Share of seats left vacant in the last history year (their accounts name a departed rep).")
 @click.option("--imbalance", type=click.FloatRange(0, 3), default=0.0, show_default=True,
               help="Log-sd of uneven book sizes.")
+@click.option("--churn", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
+              help="Yearly share of buying accounts that stop; as many prospects start (truth/account_life).")
+@click.option("--activities", is_flag=True,
+              help="Also write activities.csv (visits, conversion, collection_days, satisfaction per rep and month).")
 def generate(n_reps: int, out_dir: Path, seed: int, years: int, end_year: int, actuals_through: Any, fmt: str,
              overwrite: bool, product_lines: int, opportunities: bool, unowned: float, vacant: float,
-             imbalance: float) -> None:
+             imbalance: float, churn: float, activities: bool) -> None:
     """Write a synthetic company (contract §1) and its ground truth (truth/)."""
     from quotaopt.datasets import generate_company
 
     through = actuals_through.date() if actuals_through is not None else None
     path = generate_company(out_dir, n_reps=n_reps, years=years, seed=seed, end_year=end_year,
                             actuals_through=through, fmt=fmt, overwrite=overwrite, product_lines=product_lines,
-                            opportunities=opportunities, unowned=unowned, vacant=vacant, imbalance=imbalance)
+                            opportunities=opportunities, unowned=unowned, vacant=vacant, imbalance=imbalance,
+                            churn=churn, activities=activities)
     click.echo(f"wrote synthetic company with {n_reps} reps and {years} years of history to {path}")
 
 
@@ -344,12 +349,16 @@ def batch(ctx: click.Context, scenarios: tuple[Path, ...], workers: int, schedul
 @click.option("--attainment", "attainments", multiple=True, metavar="MEASURE=A",
               help="A scorecard measure's attainment, e.g. activity:visits=1.1 (repeat; revenue may "
               "come from --quota and --sales instead).")
+@click.option("--activities", "activities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --rep: read each activity:<metric> attainment from this activities.csv.")
+@click.option("--rep", "rep_id", default=None, help="With --activities: the rep whose rows and role's targets count.")
 def payout(scenario: Path, plan_name: str, quota: float | None, sales: float | None,
-           attainments: tuple[str, ...]) -> None:
+           attainments: tuple[str, ...], activities: Path | None, rep_id: str | None) -> None:
     """Compute one payout and explain it band by band (component by component for a scorecard)."""
     from quotaopt.commands import payout as explain
 
-    click.echo(explain(scenario, plan_name, quota, sales, attainments).render())
+    click.echo(explain(scenario, plan_name, quota, sales, attainments, activities_path=activities,
+                       rep=rep_id).render())
 
 
 @main.command()
@@ -380,15 +389,17 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
 @click.option("--opportunities", "opportunities", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The CRM pipeline (opportunities.csv): forecast the quarter and the year from it too.")
 @click.option("--horizon", default=None, help="Answer for the last quarter ending within this horizon (e.g. 30d).")
+@click.option("--activities", "activities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Process metrics of the plan year (activities.csv): pace against the scenario's targets.")
 def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool, growth: float | None,
-          reason: str | None, opportunities: Path | None, horizon: str | None) -> None:
+          reason: str | None, opportunities: Path | None, horizon: str | None, activities: Path | None) -> None:
     """Actuals against plan: pace, status colours, chance of making the year."""
     from quotaopt.commands import track as track_run
     from quotaopt.report.replan_note import exception_lines, replan_lines
 
     with _Progress():
         outcome = track_run(run, actuals, as_of, replan=replan, recalibrate=recalibrate, growth=growth, reason=reason,
-                            opportunities_path=opportunities, horizon=horizon)
+                            opportunities_path=opportunities, horizon=horizon, activities_path=activities)
     status = outcome.status
     for kind in ("rep", "unit"):
         rows = status[status["kind"] == kind] if "kind" in status else status
@@ -402,6 +413,9 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
         top = quarter.iloc[0]
         click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
                    f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
+    if "activities" in outcome.meta:
+        counts = outcome.meta["activities"]["status"]
+        click.echo("activities: " + ", ".join(f"{c} {counts[c]}" for c in ("green", "yellow", "red")))
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
@@ -465,12 +479,19 @@ def backtest(scenario: Path, year: int | None, years: int | None, more_years: tu
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: runs/<scenario>/analysis.html beside the scenario).")
-def analyze(scenario: Path, out_file: Path | None) -> None:
-    """The history view: bookings by period and unit, the 80% accounts, reps' growth (analysis.html)."""
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the tables by measure (product lines, new customers, repurchase rate) as JSON.")
+def analyze(scenario: Path, out_file: Path | None, json_file: Path | None) -> None:
+    """The history view: bookings by period and unit, the 80% accounts, reps' growth, product lines,
+    new customers and repurchase rate (analysis.html)."""
     from quotaopt.commands import analyze as write_analysis
 
-    path = write_analysis(scenario, out_file)
-    click.echo(f"page: {path}")
+    outcome = write_analysis(scenario, out_file, json_file)
+    click.echo(f"page: {outcome.path}")
+    if outcome.tables is not None:
+        click.echo(f"tables: {outcome.tables}")
+    for line in outcome.summary:
+        click.echo(line)
 
 
 @main.command()

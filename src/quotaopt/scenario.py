@@ -499,6 +499,32 @@ class TrackingConfig(_Strict):
         return self
 
 
+class ActivityMetric(_Strict):
+    """One process metric of ``activities.csv``: how its rows add up and its yearly target per role."""
+
+    aggregate: Literal["sum", "mean"] = Field(
+        "sum", description="sum: the rows add up (visits; the target is the year's total, pro-rated by working "
+        "days); mean: their average (conversion, satisfaction; the target is the level). Default sum.")
+    better: Literal["higher", "lower"] = Field(
+        "higher", description="lower: less is better (collection_days): pace = target / actual. Default higher.")
+    targets: dict[Literal["ka", "longtail"], Annotated[float, Field(ge=0, le=MAX_AMOUNT)]] = Field(
+        default_factory=dict, description="Target per role (ka, longtail); a role left out has none. Default none.")
+
+    @model_validator(mode="after")
+    def _positive_lower(self) -> ActivityMetric:
+        if self.better == "lower" and any(v <= 0 for v in self.targets.values()):
+            raise ValueError("a lower-is-better target must be above 0 (pace = target / actual)")
+        return self
+
+
+class ActivitiesConfig(_Strict):
+    """Process metrics tracked beside the plan (``track --activities``) and paid on (``activity:<metric>``)."""
+
+    metrics: dict[Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")],
+                  ActivityMetric] = Field(
+        default_factory=dict, description="By metric name as activities.csv writes it. Default none.")
+
+
 class ReplanConfig(_Strict):
     """How ``track --replan`` re-optimises the rest of the year."""
 
@@ -643,6 +669,7 @@ class Scenario(_Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     replan: ReplanConfig = Field(default_factory=ReplanConfig)
     assignment: AssignmentConfig = Field(default_factory=AssignmentConfig)
+    activities: ActivitiesConfig = Field(default_factory=ActivitiesConfig)
 
     # Where the file was read from; not a key of the file.
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -12,11 +12,11 @@ results.
 - :func:`batch`, :func:`compare` -- many scenarios planned, runs side by side;
   :func:`compare_by_rep` -- every rep and unit that moved between runs, and why;
 - :func:`validate`, :func:`payout` -- inputs checked, one payout explained;
-- :func:`analyze` -- the history view of a scenario's data (analysis.html);
+- :func:`analyze` -- the history view of a scenario's data (analysis.html), by measure too;
 - :func:`demo` -- the sample company written and planned.
 """
 
-from quotaopt.commands._analyze import analyze
+from quotaopt.commands._analyze import AnalysisOutcome, analyze
 from quotaopt.commands._batch import BatchOutcome, BatchTask, batch, batch_exit_code, outcome_rows
 from quotaopt.commands._capacity import backtest, train
 from quotaopt.commands._compare import HEADLINE_ROWS, compare, compare_by_rep
@@ -43,7 +43,7 @@ from quotaopt.commands._track import (
 from quotaopt.commands._validate import Validation, payout, validate
 
 __all__ = [
-    "EXAMPLE_GENERATOR", "EXAMPLE_SCENARIO", "HEADLINE_ROWS", "INFEASIBILITY_FILE", "REPLAN_FACTS", "BatchOutcome",
+    "AnalysisOutcome", "EXAMPLE_GENERATOR", "EXAMPLE_SCENARIO", "HEADLINE_ROWS", "INFEASIBILITY_FILE", "REPLAN_FACTS", "BatchOutcome",
     "BatchTask", "RepComparison", "TrackOutcome", "Validation", "analyze", "backtest", "batch", "batch_exit_code",
     "compare", "compare_by_rep", "compare_reps", "default_runs_root", "demo",
     "frontier", "headline", "infeasible_with_details", "input_hashes", "inputs_of_run", "outcome_rows",

@@ -65,7 +65,7 @@ def write_track_folder(run_path: Path, as_of: dt.date, files: dict[str, bytes]) 
 def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, replan: bool = False,
               draws: int | None = None, recalibrate: bool = False, growth: float | None = None,
               reason: str | None = None, opportunities_path: str | Path | None = None,
-              horizon: str | int | None = None) -> TrackOutcome:
+              horizon: str | int | None = None, activities_path: str | Path | None = None) -> TrackOutcome:
     """Track a run against actuals at a date; optionally re-plan the rest of the year.
 
     Parameters
@@ -92,6 +92,9 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
         add the pipeline; status.html shows the funnel; ``stalled.csv`` and ``funnel.csv`` are written.
     horizon : str or int, optional
         ``30d``: answer p_attain_quarter for the last quarter ending within 30 days.
+    activities_path : str or Path, optional
+        activities.csv (or .parquet, .xlsx) of the plan year: ``status_activities.csv`` gives
+        each rep's pace on every metric of the run's ``activities.metrics``.
 
     Returns
     -------
@@ -130,6 +133,12 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     # Actuals come from the same export as the history: the same dialect reads them.
     actuals = load_actuals(actuals_file, company, plan_year, dialect=Dialect(**{k: getattr(source, k)
                                                                                 for k in Dialect.model_fields}))
+    activities = None
+    if activities_path is not None:
+        from quotaopt.io import load_activities
+
+        activities = load_activities(activities_path, company, plan_year,
+                                     dialect=Dialect(**{k: getattr(source, k) for k in Dialect.model_fields}))
     opps = None
     if opportunities_path is not None:
         opps = load_opportunities(opportunities_path, company, [s.lower() for s in scenario.tracking.stages])
@@ -167,6 +176,21 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                     scenario.tracking.green)
         extra["status_measures.csv"] = csv_bytes(by_measure)
         result.meta["outputs"]["status_measures.csv"] = sha256_bytes(extra["status_measures.csv"])
+    if activities is not None:
+        from quotaopt.tracking import activity_status, hire_dates
+
+        by_metric = activity_status(activities, scenario.activities, run.plan["rep_id"].astype(str),
+                                    run.plan["role"], hire_dates(run.plan, company), plan_year, day,
+                                    scenario.tracking.red, scenario.tracking.green)
+        extra["status_activities.csv"] = csv_bytes(by_metric)
+        result.meta["outputs"]["status_activities.csv"] = sha256_bytes(extra["status_activities.csv"])
+        assert activities_path is not None
+        named = activities["metric"].isin(list(scenario.activities.metrics))
+        result.meta["activities"] = {"file": str(Path(activities_path).resolve()),
+                                     "sha256": sha256_file(Path(activities_path)), "rows": len(activities),
+                                     "rows_without_target": int((~named).sum()),
+                                     "status": {c: int((by_metric["status"] == c).sum())
+                                                for c in ("green", "yellow", "red")}}
     extra_html, extra_files = pipeline_files(result, run, opps, day)
     for name, data in extra_files.items():
         result.meta["outputs"][name] = sha256_bytes(data)

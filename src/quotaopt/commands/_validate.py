@@ -18,6 +18,7 @@ from quotaopt.incentives import (
 )
 from quotaopt.io import load_inputs, load_scenario
 from quotaopt.measures.plan import check_measure_inputs
+from quotaopt.scenario import IncentivePlan
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,17 @@ def validate(scenario: str | Path) -> Validation:
 
 
 def payout(scenario: str | Path, plan: str, quota: float | None, sales: float | None,
-           attainments: Sequence[str] = ()) -> PayoutExplanation | ScorecardExplanation:
+           attainments: Sequence[str] = (), activities_path: str | Path | None = None,
+           rep: str | None = None) -> PayoutExplanation | ScorecardExplanation:
     """One payout under a scenario's incentive plan, explained band by band (``.render()`` for text).
 
     A scorecard plan (``components``) reads each measure's attainment from ``attainments``
     (``MEASURE=A``; revenue may come from ``quota`` and ``sales``) and is explained
-    component by component.
+    component by component. With ``activities_path`` and ``rep`` each ``activity:<metric>``
+    the plan reads and ``attainments`` does not give is that rep's attainment over the file's
+    rows (plan year) against its role's target in ``activities.metrics``
+    (:func:`quotaopt.tracking.activity_attainment`; a quarterly plan counts a quarter of a
+    ``sum`` metric's yearly target).
 
     Examples
     --------
@@ -81,9 +87,33 @@ def payout(scenario: str | Path, plan: str, quota: float | None, sales: float | 
     """
     loaded = load_scenario(scenario)
     chosen = find_plan(loaded.incentives.plans, plan, label=str(scenario))
+    if (activities_path is None) != (rep is None):
+        raise InputError([Problem("payout", "give --activities and --rep together", column="--activities")])
     if chosen.components:
-        return explain_scorecard(chosen, read_attainments(chosen, attainments, quota, sales))
+        pairs = list(attainments)
+        if activities_path is not None and rep is not None:
+            pairs += _activity_pairs(scenario, chosen, activities_path, rep, pairs)
+        return explain_scorecard(chosen, read_attainments(chosen, pairs, quota, sales))
     if quota is None or sales is None or attainments:
         raise InputError([Problem(str(scenario), f"plan {plan!r} is paid on revenue: give --quota and --sales"
                                   + (", not --attainment" if attainments else ""), column="--plan")])
     return explain_payout(chosen, quota, sales)
+
+
+def _activity_pairs(scenario: str | Path, plan: IncentivePlan, path: str | Path, rep: str,
+                    given: Sequence[str]) -> list[str]:
+    """``activity:<metric>=A`` for each activity the plan reads and ``given`` lacks, from the rep's rows."""
+    from quotaopt.incentives import ScorecardCurve
+    from quotaopt.io import load_activities
+    from quotaopt.tracking import activity_attainment
+
+    inputs = load_inputs(scenario, model_search=(Path.cwd(),))
+    assert inputs.scenario is not None
+    reps = inputs.company.reps.set_index(inputs.company.reps["rep_id"].astype(str))
+    if rep not in reps.index:
+        raise InputError([Problem("payout", f"rep {rep[:60]!r} is not in reps.csv", column="--rep")])
+    rows = load_activities(path, inputs.company, inputs.plan_year)
+    found = activity_attainment(rows, inputs.scenario.activities, rep, str(reps.loc[rep, "role"]),
+                                share=0.25 if plan.period == "quarter" else 1.0)
+    named = {pair.partition("=")[0] for pair in given}
+    return [f"{m}={a!r}" for m, a in found.items() if m in ScorecardCurve.from_plan(plan).measures and m not in named]

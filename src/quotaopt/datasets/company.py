@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pandas as pd
 
 from quotaopt.company import parse_date_in_year
 from quotaopt.datasets import books as books_mod
+from quotaopt.datasets import customers as customers_mod
 from quotaopt.datasets import lines as lines_mod
 from quotaopt.datasets import org as org_mod
 from quotaopt.datasets import sales as sales_mod
@@ -101,6 +103,8 @@ def generate_company(
     vacant: float = 0.0,
     imbalance: float = 0.0,
     opportunities: bool = False,
+    churn: float = 0.0,
+    activities: bool = False,
 ) -> Path:
     """Generate a synthetic company data folder (contract §1) with a known ground truth.
 
@@ -149,6 +153,18 @@ def generate_company(
         the bookings as it stood on that date, with weekly snapshots
         (:mod:`quotaopt.datasets.pipeline`), and every opportunity's outcome in
         ``truth/opportunities``. Seeds of everything else stay as they are.
+    churn : float
+        Yearly probability (0 to 0.5) that an active account stops buying; each seat acquires
+        as many of its prospects as it lost (:mod:`quotaopt.datasets.customers`). Deals keep
+        their count, date, rep and amount, only their accounts move; ``truth/account_life``
+        (account_id, start_year, end_year) says when each account could buy. Default 0:
+        every account buys all along, and every file is as without the option.
+    activities : bool
+        Also write ``activities.<fmt>`` (rep_id, date, metric, value: visits, conversion,
+        collection_days, satisfaction per rep and month of the history), correlated with the
+        rep's bookings (:mod:`quotaopt.datasets.activities`); with ``actuals_through``,
+        ``activities_actuals.<fmt>`` holds the plan year's rows to that date. Truth:
+        ``truth/plan_year_activities`` and ``truth/activity_levels``. Default off.
 
     Returns
     -------
@@ -175,6 +191,8 @@ def generate_company(
     """
     book_options = {"unowned": unowned, "vacant": vacant, "imbalance": imbalance}
     problems = _check_args(n_reps, years, seed, end_year, fmt, book_options)
+    if isinstance(churn, bool) or not isinstance(churn, int | float) or not 0.0 <= churn <= customers_mod.MAX_CHURN:
+        problems.append(_problem("churn", f"must be a number in [0, {customers_mod.MAX_CHURN:g}] (got {churn!r})"))
     if isinstance(product_lines, bool) or not isinstance(product_lines, int | np.integer) \
             or not 0 <= product_lines <= len(lines_mod.LINE_NAMES):
         problems.append(_problem("product_lines", f"must be a whole number in [0, {len(lines_mod.LINE_NAMES)}] "
@@ -207,6 +225,13 @@ def generate_company(
     base, by_role = seasonality(rng_season)
     sales = sales_mod.simulate(org, staff, books, cal, by_role, rng_sales)
     quota = last_quotas(org, staff, sales, cal)
+    lives = None
+    if churn > 0:
+        # Its own stream (child 7 of the seed): only the accounts deals land on move.
+        rng_customers = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+        lives = customers_mod.account_lives(books, len(cal), float(churn), rng_customers)
+        sales = dataclasses.replace(sales, deals=customers_mod.repick_accounts(sales.deals, books, staff, lives,
+                                                                                rng_customers))
 
     ids = tables.Ids(staff, books, 0 if logos is None else len(logos.team))
     line_names = None
@@ -236,6 +261,20 @@ def generate_company(
     if product_lines:
         truth["line_mix"] = lines_mod.line_mix_table(line_truth, ids.rep, sales.employed,
                                                      [y.year for y in cal[1:]])
+    if lives is not None:
+        truth["account_life"] = customers_mod.account_life_table(lives, ids.account, [y.year for y in cal])
+    if activities:
+        from quotaopt.datasets import activities as activities_mod
+
+        # Child 8 of the seed, drawn after everything else: no other file moves.
+        rng_activities = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(8,)))
+        rows = activities_mod.simulate_activities(org, staff, books, sales, cal, rng_activities)
+        data["activities"] = activities_mod.activities_table(rows[:-1], ids.rep)
+        plan_rows = activities_mod.activities_table(rows[-1:], ids.rep)
+        if through is not None:
+            data["activities_actuals"] = tables.until(plan_rows, through.isoformat())
+        truth["plan_year_activities"] = plan_rows
+        truth["activity_levels"] = activities_mod.levels_table(rows, ids.rep, [y.year for y in cal[1:]])
     if with_books:
         truth["account_value"] = tables.account_value_table(books, logos, ids, years)
         truth["rep_rate"] = tables.rep_rate_table(org, staff, books, sales, ids, years)
@@ -251,6 +290,8 @@ def generate_company(
         "seed": int(seed), "n_reps": int(n_reps), "years": int(years), "end_year": int(end_year),
         "actuals_through": None if through is None else through.isoformat(), "fmt": fmt,
         **({"opportunities": True} if opportunities else {}),
+        **({"churn": float(churn)} if churn > 0 else {}),
+        **({"activities": True} if activities else {}),
     }
     meta = _meta(args, cal, sales, counts)
     if product_lines:
@@ -258,6 +299,17 @@ def generate_company(
                                  "company_mix": np.round(line_truth.company_mix, 6).tolist(),
                                  "relative_growth": np.round(line_truth.growth, 6).tolist(),
                                  "season": np.round(line_truth.season, 6).tolist()}
+    if lives is not None:
+        meta["customers"] = {"churn": float(churn), "initial_active_share": round(customers_mod.initial_active_share(churn, len(cal)), 6),
+                             "anchor": "each seat's account of largest potential stays active"}
+    if activities:
+        from quotaopt.datasets import activities as activities_mod
+
+        meta["activities"] = {"metrics": list(activities_mod.METRICS), "visits": activities_mod.VISITS,
+                              "conversion": activities_mod.CONVERSION,
+                              "collection_days": activities_mod.COLLECTION_DAYS,
+                              "satisfaction": activities_mod.SATISFACTION, "elasticity": activities_mod.ELASTICITY,
+                              "rep_sd": activities_mod.REP_SD, "month_sd": activities_mod.MONTH_SD}
     if with_books:
         meta.update(book_options)
         meta["params"]["median_book"] = {k: round(v, 2) for k, v in books.median_book.items()}

@@ -51,7 +51,8 @@ class Sales:
     team_shock : ndarray of shape (n_teams, n_years)
     deals : dict of ndarray
         ``year`` (index), ``date`` (datetime64[D]), ``rep``, ``account``, ``amount``
-        (cents), ``seq`` (creation order, a stable tie-breaker).
+        (cents), ``seq`` (creation order, a stable tie-breaker, and each row's position),
+        ``origin`` (the ``seq`` of the deal a credit note refunds; a deal's own).
     """
 
     capacity: np.ndarray
@@ -84,6 +85,7 @@ def _credit_notes(
     delay = rng.integers(CREDIT_DELAY_BDAYS[0], CREDIT_DELAY_BDAYS[1] + 1, len(hit))
     date = np.minimum(np.busday_offset(deals["date"][hit], delay, roll="forward", busdaycal=BUSDAYS), cap[hit])
     out = {k: v[hit] for k, v in deals.items()}
+    out["origin"] = hit  # the refunded deal, by position (made global once the deals have their seq)
     out["date"] = date
     out["amount"] = -np.maximum(np.round(deals["amount"][hit] * share, 2), 0.01)
     return out
@@ -158,6 +160,8 @@ def simulate(
             part["seq"] = np.arange(seq0, seq0 + n)
             seq0 += n
             parts.append(part)
+        deals["origin"] = deals["seq"]  # a deal is its own origin; a credit note names the deal it refunds
+        credits["origin"] = deals["seq"][credits["origin"]]
 
     deals_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     flat = deals_all["rep"] * n_years + deals_all["year"]

@@ -8,6 +8,7 @@ all of them. The commands (:mod:`quotaopt.commands`) call it at the edges; the s
 below it get frames and typed results, never a path to open.
 """
 
+from quotaopt.io._activities import load_activities
 from quotaopt.io._atomic import STAGING, Staging, publish, replace_folder, write_file_atomic
 from quotaopt.io._audit import AUDIT_LOG
 from quotaopt.io._audit import locked as locked_audit_log
@@ -62,7 +63,7 @@ __all__ = [
     "RUN_LIST_COLUMNS", "STAGING", "list_runs", "read_overrides", "resolve_run_path", "write_latest",
     "TRUSTED_TYPES", "Staging", "WrittenRun", "append_audit", "check_company_out_dir", "check_runs_root",
     "clean_stale_staging", "csv_bytes", "json_bytes", "load_actuals", "load_company", "load_inputs", "load_model",
-    "load_opportunities", "load_scenario", "load_truth_capacity", "load_trusted_model", "locked_audit_log",
+    "load_activities", "load_opportunities", "load_scenario", "load_truth_capacity", "load_trusted_model", "locked_audit_log",
     "probe_writable", "problems_csv", "problems_document", "publish", "read_audit_log", "read_run",
     "regular_file_problem",
     "replace_folder", "require_regular_file", "resolve_model_dir", "save_model", "sha256_bytes", "sha256_file",

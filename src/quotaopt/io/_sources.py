@@ -51,13 +51,14 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "actuals": (("date", "rep_id", "amount"), ("account_id",)),
     "opportunities": (("opportunity_id", "rep_id", "amount", "stage", "close_date"),
                       ("created_date", "account_id", "probability", "status", "snapshot_date")),
+    "activities": (("rep_id", "date", "metric", "value"), ()),
 }
 
 #: Columns read as numbers; text in them is parsed in the file's dialect.
 NUMERIC: dict[str, set[str]] = {
     "teams": {"target"}, "reps": {"fte", "last_quota", "locked_quota"}, "bookings": {"amount"},
     "accounts": {"potential"}, "territories": {"potential", "market_growth"}, "capacity": {"p50", "p10", "p90"},
-    "actuals": {"amount"}, "opportunities": {"amount", "probability"},
+    "actuals": {"amount"}, "opportunities": {"amount", "probability"}, "activities": {"value"},
 }
 
 #: Columns that name a database row in messages (tables have no line numbers).

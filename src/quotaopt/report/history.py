@@ -26,6 +26,12 @@ import pandas as pd
 from quotaopt.company import CompanyData
 from quotaopt.report import _assets, charts
 from quotaopt.report._markup import chart, note, table, td
+from quotaopt.report.history_measures import (
+    MeasureViews,
+    measure_sections,
+    measure_views,
+    unit_totals,
+)
 
 #: The share of revenue the Pareto view looks for.
 PARETO_SHARE = 0.8
@@ -63,6 +69,8 @@ class HistoryViews:
         the first is not positive), joined (True when hired during the first year).
     growth_years : tuple of int or None
         The two complete years compared.
+    measures : MeasureViews or None
+        Product lines, new customers and repurchases (:mod:`quotaopt.report.history_measures`).
     """
 
     quarters: pd.DataFrame
@@ -74,6 +82,7 @@ class HistoryViews:
     unassigned: float
     growth: pd.DataFrame
     growth_years: tuple[int, int] | None
+    measures: MeasureViews | None = None
 
 
 def complete_years(company: CompanyData) -> list[int]:
@@ -92,42 +101,13 @@ def _by_period(bookings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return quarters, months
 
 
-def _subtree_of(teams: pd.DataFrame) -> dict[str, list[str]]:
-    """Each team's ancestors, itself included (the tree is checked acyclic when loaded)."""
-    parent = dict(zip(teams["team_id"].astype(str), teams["parent_id"], strict=True))
-    chains: dict[str, list[str]] = {}
-    for team in parent:
-        chain, node = [], team
-        while isinstance(node, str) and node in parent and node not in chain:
-            chain.append(node)
-            node = parent[node]
-        chains[team] = chain
-    return chains
-
-
 def _by_unit(company: CompanyData) -> pd.DataFrame:
-    from quotaopt.report._markup import _tree_order
-
-    teams = company.teams
     team_of = company.reps.set_index("rep_id")["team_id"].astype(str)
     bookings = company.bookings.assign(year=company.bookings["date"].dt.year,
                                        team_id=company.bookings["rep_id"].map(team_of))
     per_team = bookings.groupby(["team_id", "year"])["amount"].sum().unstack("year").fillna(0.0)
     years = sorted(int(y) for y in per_team.columns)
-    totals = {str(t): np.zeros(len(years)) for t in teams["team_id"]}
-    for team, chain in _subtree_of(teams).items():
-        if team in per_team.index:
-            row = per_team.loc[team].reindex(years).fillna(0.0).to_numpy(float)
-            for unit in chain:
-                totals[unit] = totals[unit] + row
-    units = teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id", "name"]].reset_index(drop=True)
-    depth = {pos: d for pos, d in _tree_order(units)}
-    units["level"] = [depth[pos] for pos in range(len(units))]
-    order = [pos for pos, _ in _tree_order(units)]
-    frame = units.iloc[order].reset_index(drop=True)
-    for i, year in enumerate(years):
-        frame[year] = [totals[str(u)][i] for u in frame["unit_id"]]
-    return frame.drop(columns=["parent_id"])
+    return unit_totals(company.teams, per_team.reindex(columns=years).fillna(0.0))
 
 
 def _pareto(bookings: pd.DataFrame, year: int | None) -> tuple[pd.DataFrame, int, float]:
@@ -186,7 +166,7 @@ def history_views(company: CompanyData, before: int | None = None) -> HistoryVie
     growth, growth_years = _growth(seen, years)
     return HistoryViews(quarters=quarters, months=months, units=_by_unit(seen), pareto=pareto,
                         pareto_year=years[-1] if years else None, pareto_count=count, unassigned=unassigned,
-                        growth=growth, growth_years=growth_years)
+                        growth=growth, growth_years=growth_years, measures=measure_views(seen, bookings, years))
 
 
 # -- charts ---------------------------------------------------------------------------------
@@ -339,13 +319,25 @@ def _growth_html(views: HistoryViews) -> str:
             + table(["Rep", "Name", "Team", "Role", "Status", str(first), str(second), "Growth", "Joined"], rows))
 
 
+def _sections(views: HistoryViews) -> list[tuple[str, str]]:
+    """(id, label) of every section shown: the four views, then the measure views that have data."""
+    extra = [] if views.measures is None else [(sid, label) for sid, label, _ in measure_sections(views.measures)]
+    return SECTIONS + extra
+
+
 def history_sections(views: HistoryViews) -> str:
-    """The four views as ``<section>`` elements (the workbench shows the same)."""
+    """The views as ``<section>`` elements (the workbench shows the same).
+
+    The four bookings views always, then those of :mod:`quotaopt.report.history_measures`
+    that have data (product lines, new customers, repurchase rate).
+    """
     titles = {"periods": "Bookings by quarter and month", "units": "Bookings by region and unit",
               "pareto": f"The accounts that carry {PARETO_SHARE:.0%} of revenue",
               "growth": "Reps' year-on-year growth"}
     bodies = {"periods": _periods_html, "units": _units_html, "pareto": _pareto_html, "growth": _growth_html}
-    return "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid](views)}</section>' for sid, _ in SECTIONS)
+    base = "".join(f'<section id="{sid}"><h2>{titles[sid]}</h2>{bodies[sid](views)}</section>' for sid, _ in SECTIONS)
+    extra = "" if views.measures is None else "".join(html for _, _, html in measure_sections(views.measures))
+    return base + extra
 
 
 PAGE = _assets.HEAD + """<header><h1>History: {name}</h1><p class="sub">{span}</p><nav>{nav}</nav></header>
@@ -359,14 +351,18 @@ PAGE = _assets.HEAD + """<header><h1>History: {name}</h1><p class="sub">{span}</
 """
 
 
-def render_analysis(company: CompanyData, name: str, before: int | None = None) -> bytes:
-    """``analysis.html``: the four views on one self-contained page (no network, inline SVG)."""
+def render_analysis(company: CompanyData, name: str, before: int | None = None,
+                    views: HistoryViews | None = None) -> bytes:
+    """``analysis.html``: every view on one self-contained page (no network, inline SVG).
+
+    ``views`` are :func:`history_views` of the same company and year, when already computed.
+    """
     from quotaopt import __version__
 
-    views = history_views(company, before)
+    views = history_views(company, before) if views is None else views
     years = list(views.quarters.index)
     span = f"Bookings {years[0]}-{years[-1]}" if years else "No bookings"
-    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in SECTIONS)
+    nav = "".join(f'<a href="#{sid}">{label}</a>' for sid, label in _sections(views))
     page = PAGE.format(title=f"History {escape(name)}", name=escape(name), span=escape(span), nav=nav,
                        sections=history_sections(views), version=escape(__version__), css=_assets.CSS,
                        script=_assets.SCRIPT)

@@ -14,6 +14,11 @@
 Nothing here reads or writes a file.
 """
 
+from quotaopt.tracking._activities import (
+    ACTIVITY_STATUS_COLUMNS,
+    activity_attainment,
+    activity_status,
+)
 from quotaopt.tracking._assess import (
     Assessment,
     assess,
@@ -65,6 +70,7 @@ from quotaopt.tracking._status import (
 )
 
 __all__ = [
+    "ACTIVITY_STATUS_COLUMNS", "activity_attainment", "activity_status",
     "MEASURE_STATUS_COLUMNS", "measure_status",
     "CALIBRATION_DEVIATION", "CLIP", "DEFAULT_DEALS", "MIN_EXPECTED_DEALS", "MIN_LEVEL_SHARE", "MIN_POINTS",
     "MIN_TEAMS", "PACE_DIGITS", "QUANTILES", "STATUSES", "STATUS_COLUMNS", "Assessment", "HistoryFit", "Posterior", "TeamShare",
