@@ -12,9 +12,7 @@ import pandas as pd
 
 from quotaopt.company import CompanyData
 from quotaopt.data_source import Dialect
-from quotaopt.errors import InputError, Problem
-from quotaopt.io._company import _Checker, _missing_columns
-from quotaopt.io._sources import read_file
+from quotaopt.io._company import checked_file
 
 __all__ = ["load_activities"]
 
@@ -44,17 +42,7 @@ def load_activities(path: str | Path, company: CompanyData, plan_year: int,
     InputError
         Every problem found, as ``file:row:column: message``; nothing is written.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError([Problem(str(path), "activities file not found")])
-    dialect = dialect or Dialect()
-    table, problems = read_file(path, "activities", dialect)
-    if table is None or problems:
-        raise InputError(problems)
-    problems = _missing_columns(table, "activities", dialect)
-    if problems:
-        raise InputError(problems)
-    check = _Checker(table, dialect)
+    check = checked_file(path, "activities", "activities", dialect)
     out = pd.DataFrame(index=check.frame.index)
     out["rep_id"] = check.text("rep_id", required=True)
     check.exists(out["rep_id"], "rep_id", company.reps["rep_id"], "reps.csv")

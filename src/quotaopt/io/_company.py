@@ -581,6 +581,28 @@ def _canonical(frame: pd.DataFrame | None, keys: list[str]) -> Any:
     return out
 
 
+def checked_file(path: str | Path, stem: str, what: str, dialect: Dialect | None = None) -> _Checker:
+    """One plan-year file (actuals, activities) read with its dialect and its columns checked.
+
+    Raises
+    ------
+    InputError
+        The file is missing (``what`` names it: "actuals file not found"), cannot be read,
+        or lacks a required column of ``stem``'s schema.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError([Problem(str(path), f"{what} file not found")])
+    dialect = dialect or Dialect()
+    table, problems = read_file(path, stem, dialect)
+    if table is None or problems:
+        raise InputError(problems)
+    missing = _missing_columns(table, stem, dialect)
+    if missing:
+        raise InputError(missing)
+    return _Checker(table, dialect)
+
+
 def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect: Dialect | None = None
                  ) -> pd.DataFrame:
     """Load actuals for tracking: bookings columns, known reps, dates inside the plan year.
@@ -593,17 +615,7 @@ def load_actuals(path: str | Path, company: CompanyData, plan_year: int, dialect
     InputError
         Unknown reps, dates outside the plan year, non-numeric amounts, with file and row.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError([Problem(str(path), "actuals file not found")])
-    dialect = dialect or Dialect()
-    table, problems = read_file(path, "actuals", dialect)
-    if table is None or problems:
-        raise InputError(problems)
-    missing = _missing_columns(table, "actuals", dialect)
-    if missing:
-        raise InputError(missing)
-    check = _Checker(table, dialect)
+    check = checked_file(path, "actuals", "actuals", dialect)
     labels = {"reps": "reps.csv", "accounts": "accounts.csv"}
     out = _load_bookings(check.frame, check, company.reps["rep_id"],
                          None if company.accounts is None else company.accounts["account_id"], labels)
