@@ -136,7 +136,7 @@ def quality(seeds: list[int], n_reps: int, tmp: Path) -> None:
             _, _, result = capacity_on_new_books(scenario, company, 2027, estimate_capacity)
             seconds = time.perf_counter() - start
             assert result is not None
-            s = result.summary
+            s = result.summary.record()
             # The truth's own yardstick: each rep's rate (what they sell on a median book).
             fte = company.active_reps.set_index("rep_id")["fte"]
             yard = result.books.assign(capacity_p50_before=result.books["rep_id"].map(rate * fte).to_numpy(float))
@@ -179,8 +179,9 @@ def speed(n_reps: int, workers: int, draws: int, tmp: Path, vacant: float = 0.0)
                                  executor=parallel_executor(workers))
         shutdown_pools()
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-        s = result.summary["solver"]
-        detail = (f"{result.summary['decisions']:,} decisions, {result.summary['accounts_moved']:,} moved, "
+        figures = result.summary.record()
+        s = figures["solver"]
+        detail = (f"{figures['decisions']:,} decisions, {figures['accounts_moved']:,} moved, "
                   f"{s['n_solves']} solves; prepare {result.timings['assignment_prepare']:.1f} s, solve "
                   f"{result.timings['assignment_solve']:.1f} s, verify {result.timings['assignment_verify']:.1f} s")
         print(f"| assignment {mode} | {wall:.1f} | {cpu:.1f} | {s['status']} | {s['gap']:.2%} | {detail} |")

@@ -80,7 +80,7 @@ def test_three_new_key_accounts_split_evenly(backend: str) -> None:
     assert got["K2"] == got["K3"] != got["K1"]
     assert potential_after(result) == {"a": 60.0, "b": 60.0}
     assert set(result.moves["reason"]) == {"priority"}
-    assert result.summary["balance_spread"]["after"] == 0.0
+    assert result.summary.balance_spread.after == 0.0
     assert result.exceptions == []
 
 
@@ -112,7 +112,7 @@ def test_rebalance_without_continuity(backend: str) -> None:
     assert owners(result) == {"K1": "a", "K2": "b", "K4": "b", "K3": "b"}
     assert potential_after(result) == {"a": 70.0, "b": 50.0}
     assert set(result.moves["reason"]) == {"balance"}
-    assert result.summary["accounts_moved"] == 2 and result.summary["potential_moved"] == 30000.0
+    assert result.summary.accounts_moved == 2 and result.summary.potential_moved == 30000.0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -151,7 +151,7 @@ def test_departed_owner_book_is_always_assigned(backend: str) -> None:
     assert owners(result) == {"A1": "a", "B1": "b", "D": "b", "L": "c"}
     assert dict(zip(result.moves["account_id"], result.moves["reason"], strict=True)) == {
         "D": "departed owner", "L": "departed owner"}
-    assert result.summary["accounts_moved"] == 0 and result.summary["accounts_assigned"] == 2
+    assert result.summary.accounts_moved == 0 and result.summary.accounts_assigned == 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -206,4 +206,4 @@ def test_workload_band_spreads_accounts(backend: str) -> None:
     assert sorted(potential_after(held).values()) == [50.0, 70.0]
     assert sorted(held.books["accounts_after"]) == [2, 5]
     assert held.exceptions == []
-    assert held.summary["solver"]["objective"] == pytest.approx(17_600.0)
+    assert held.summary.solver.objective == pytest.approx(17_600.0)

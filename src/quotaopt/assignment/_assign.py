@@ -19,6 +19,7 @@ from quotaopt.assignment._solve import CHUNK_PAIRS, Task, solve_chunk
 from quotaopt.assignment._strict import needed_bands, refuse
 from quotaopt.assignment._tables import books_table, figures, moves_table, reasons
 from quotaopt.assignment._verify import measure, verify
+from quotaopt.assignment.records import AssignmentSummary
 from quotaopt.company import CompanyData
 from quotaopt.parallel import Executor
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
@@ -38,7 +39,7 @@ class AssignmentResult:
     books : DataFrame
         One row per active rep (:data:`BOOK_COLUMNS`); the capacity columns are filled by
         the caller once capacities are re-scored.
-    summary : dict
+    summary : AssignmentSummary
         The ``assignment`` block of summary.json.
     exceptions : list of LimitException
         Soft limits that gave way (band, workload, locks that could not hold).
@@ -49,7 +50,7 @@ class AssignmentResult:
     accounts: pd.DataFrame
     moves: pd.DataFrame
     books: pd.DataFrame
-    summary: dict[str, Any]
+    summary: AssignmentSummary
     exceptions: list[LimitException] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from quotaopt.assignment._assign import AssignmentResult, assign_accounts
 from quotaopt.assignment._tables import per_capacity_spread
+from quotaopt.assignment.records import AssignmentSummary
 from quotaopt.company import CompanyData
 from quotaopt.parallel import Executor
 from quotaopt.scenario import Scenario
@@ -77,8 +78,9 @@ def _fill_capacity(result: AssignmentResult, before: pd.DataFrame, after: pd.Dat
     for when, frame in (("before", before), ("after", after)):
         p50 = frame.set_index("rep_id")["capacity_p50"]
         books[f"capacity_p50_{when}"] = books["rep_id"].map(p50).to_numpy(dtype=float)
-    result.summary["capacity_rescored"] = rescored
-    result.summary["capacity_p50"] = {"before": float(np.nansum(books["capacity_p50_before"])),
-                                      "after": float(np.nansum(books["capacity_p50_after"]))}
-    result.summary["capacity_spread"] = {"before": per_capacity_spread(books, after=False),
-                                         "after": per_capacity_spread(books, after=True)}
+    result.summary = AssignmentSummary.model_validate({
+        **result.summary.record(), "capacity_rescored": rescored,
+        "capacity_p50": {"before": float(np.nansum(books["capacity_p50_before"])),
+                         "after": float(np.nansum(books["capacity_p50_after"]))},
+        "capacity_spread": {"before": per_capacity_spread(books, after=False),
+                            "after": per_capacity_spread(books, after=True)}})

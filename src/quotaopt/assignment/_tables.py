@@ -9,6 +9,7 @@ import pandas as pd
 
 from quotaopt.assignment._inputs import DEPARTED, LEAVE, OWNED, UNOWNED, Prepared
 from quotaopt.assignment._verify import Balance
+from quotaopt.assignment.records import AssignmentSummary
 
 #: Column order of assignments.csv (contract §4).
 MOVE_COLUMNS = ["account_id", "from", "to", "reason", "unit", "tier", "potential", "revenue"]
@@ -91,7 +92,8 @@ def per_capacity_spread(books: pd.DataFrame, after: bool) -> float | None:
     return float(np.abs(rel.dropna() - 1.0).mean()) if rel.notna().any() else None
 
 
-def figures(prep: Prepared, bal: Balance, moves: pd.DataFrame, n_exceptions: int, solver: dict[str, Any]) -> dict[str, Any]:
+def figures(prep: Prepared, bal: Balance, moves: pd.DataFrame, n_exceptions: int,
+            solver: dict[str, Any]) -> AssignmentSummary:
     """The summary.json ``assignment`` block (capacity spreads added once capacities are re-scored)."""
     cfg = prep.config
     ratio_before, ratio_after = bal.ratio(False), bal.ratio(True)
@@ -107,7 +109,7 @@ def figures(prep: Prepared, bal: Balance, moves: pd.DataFrame, n_exceptions: int
     assigned = moves[moves["reason"] != "balance"]
     by_reason = {r: {"accounts": int((moves["reason"] == r).sum()),
                      "potential": float(moves.loc[moves["reason"] == r, "potential"].sum())} for r in REASONS}
-    return {
+    return AssignmentSummary.model_validate({
         "mode": cfg.mode, "band": cfg.band, "max_moved": cfg.max_moved, "pools": int(prep.pool_ids.size),
         "accounts": prep.n_accounts, "decisions": int(prep.acc_free.sum()),
         "accounts_moved": len(moved), "potential_moved": float(moved["potential"].sum()),
@@ -118,4 +120,4 @@ def figures(prep: Prepared, bal: Balance, moves: pd.DataFrame, n_exceptions: int
         "balance_worst": {"before": worst(ratio_before), "after": worst(ratio_after)},
         "within_band": {"before": within(ratio_before), "after": within(ratio_after)},
         "exceptions": n_exceptions, "solver": solver,
-    }
+    })

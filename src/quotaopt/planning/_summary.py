@@ -31,6 +31,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from quotaopt.assignment.records import (
+    AssignmentGroups,
+    AssignmentSolver,
+    AssignmentSummary,
+    BeforeAfter,
+    ReasonFigures,
+)
 from quotaopt.measures.records import CountMeasure, LineMeasure, MeasureSummary, RateMeasure
 from quotaopt.records import LimitExceptionRecord, Number, TargetBasis
 from quotaopt.records import Record as Section
@@ -149,70 +156,6 @@ class CapacitySummary(Section):
     rescored_on_new_books: bool | None = None
     as_of: str | None = None
     actual_to_date: Number | None = None
-
-
-class BeforeAfter(Section):
-    """A figure before and after the assignment."""
-
-    before: Number | None
-    after: Number | None
-
-
-class ReasonFigures(Section):
-    """Accounts given a new owner for one reason, and their potential."""
-
-    accounts: int
-    potential: Number
-
-
-class AssignmentGroups(Section):
-    """How the groups (pool x tier) ended: how many, how many within ``mip_gap``, the worst."""
-
-    count: int
-    within_gap: int
-    worst_gap: Number
-    worst_unit: str | None
-
-
-class AssignmentSolver(Section):
-    """How the assignment solves did."""
-
-    backend: str
-    status: str
-    objective: Number | None = None
-    bound: Number | None = None
-    gap: Number | None = None
-    mip_gap: Number | None = None
-    n_solves: int | None = None
-    n_vars: int | None = None
-    n_rows: int | None = None
-    time_limited: int | None = None
-    groups: AssignmentGroups | None = None
-
-
-class AssignmentSummary(Section):
-    """The ``assignment`` block: what the books before quotas moved, and how balanced they are."""
-
-    mode: str
-    band: Number
-    max_moved: Number
-    pools: int
-    accounts: int
-    decisions: int
-    accounts_moved: int
-    potential_moved: Number
-    revenue_moved: Number
-    accounts_assigned: int
-    potential_assigned: Number
-    by_reason: dict[str, ReasonFigures]
-    balance_spread: BeforeAfter
-    balance_worst: BeforeAfter
-    within_band: BeforeAfter
-    exceptions: int
-    solver: AssignmentSolver
-    capacity_p50: BeforeAfter | None = None
-    capacity_spread: BeforeAfter | None = None
-    capacity_rescored: bool | None = None
 
 
 class Moved(Section):
