@@ -29,6 +29,7 @@ from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
 from quotaopt.planning import StoredRun, Summary
+from quotaopt.records import Record
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
@@ -57,7 +58,19 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def json_bytes(value: Any) -> bytes:
-    """Stable, human-readable JSON bytes (sorted keys, trailing newline)."""
+    """Stable, human-readable JSON bytes (sorted keys, trailing newline).
+
+    A summary section (:class:`~quotaopt.records.Record`, e.g. a ``Summary``) is written as
+    its :meth:`~quotaopt.records.Record.record`, never as the text of the object.
+
+    Examples
+    --------
+    >>> from quotaopt.records import TargetBasis
+    >>> json_bytes(TargetBasis(kind="growth", growth=0.1)) == json_bytes({"kind": "growth", "growth": 0.1})
+    True
+    """
+    if isinstance(value, Record):
+        value = value.record()
     return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
 
 
