@@ -27,17 +27,25 @@ noise (``reversion``: a lucky or unlucky year is not assumed to repeat) --, the 
 a missing column means unknown, never 0%), and statsforecast's AutoETS on the level
 series (``auto_ets``, once it has enough years). Each is scored by a rolling origin over
 the company's own past years: forecast year ``s`` from the years before ``s``, compare
-with what happened. The weights are inverse mean squared errors, each shrunk toward
-:data:`PRIOR_SD` by :data:`PRIOR_WEIGHT` pseudo-years, so a company with two known
-years gets nearly equal weights and one with fifteen trusts its record. The same
-rolling-origin errors of the combination give the spread of the level's error, which
-widens every rep's band.
+with what happened -- and, because a company has few past years, over each team's own
+level series too (the company's growth plus the team's step; at most
+:data:`MAX_TEAM_SERIES` teams, each counting as one more series of the same kind: which
+rule suits this company's levels shows in its teams as well; AutoETS, costly per series,
+is scored on the company alone). A candidate's weight is the likelihood of its record,
+``mse ** -(n / 2)`` for ``n`` errors (Bayesian model averaging with normal errors), its
+mean squared error shrunk toward :data:`PRIOR_SD` by :data:`PRIOR_WEIGHT` pseudo-errors,
+one ``n`` (the largest record's) for every candidate and the power capped at :data:`TEMPER`, because the errors of teams and of neighbouring
+years are far from independent. A company with two known years and no teams gets nearly
+equal weights; one whose teams have a long record trusts it. The same rolling-origin
+errors of the combination (on the company's own level) give the spread of the level's
+error, which widens every rep's band.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import cast
 
 import numpy as np
@@ -61,6 +69,11 @@ TREND_PRIOR_SD, LEVEL_NOISE_SD, LEVEL_NOISE_DOF = 0.05, 0.07, 2
 MAX_ORIGINS = 15
 #: Fewest known levels before AutoETS is asked (it refuses tiny series).
 ETS_MIN_LEVELS = 5
+#: Most teams whose own level series add to the candidates' record (spread evenly over the teams).
+MAX_TEAM_SERIES = 200
+#: Largest power of a candidate's likelihood: half its record's size, capped, because the
+#: errors of one company's teams and of neighbouring years are far from independent.
+TEMPER = 3.0
 #: Log growth of a forecast is kept within this range (a level cannot collapse or explode in a year).
 GROWTH_RANGE = (-1.0, 1.0)
 
@@ -81,6 +94,8 @@ class ChainIndex:
         Log growth of the second half-year over the previous year's second half, same reps.
     team_step : ndarray of shape (teams, years)
         Each team's log growth into the year minus the company's (NaN when unknown).
+    team_h2_step : ndarray of shape (teams, years), optional
+        The same for the second half-year's growth (None: not measured).
     """
 
     years: np.ndarray
@@ -88,6 +103,12 @@ class ChainIndex:
     growth: np.ndarray
     h2_growth: np.ndarray
     team_step: np.ndarray
+    team_h2_step: np.ndarray | None = None
+
+    @cached_property
+    def team_record(self) -> TeamRecord:
+        """The candidates' record over the teams' own level series (built once, on first use)."""
+        return TeamRecord(self)
 
     def level(self, year: int) -> float:
         """The index of an observed ``year`` (1 in the first year)."""
@@ -138,6 +159,7 @@ def chain(panel: RepPanel) -> ChainIndex:
     k = len(years)
     growth, h2_growth = np.full(k, np.nan), np.full(k, np.nan)
     team_step = np.full((len(panel.team_ids), k), np.nan)
+    team_h2_step = np.full((len(panel.team_ids), k), np.nan)
     log_level = np.zeros(k)
     for j in range(1, k):
         log_level[j] = log_level[j - 1]
@@ -157,7 +179,14 @@ def chain(panel: RepPanel) -> ChainIndex:
         t_before = np.bincount(teams, weights=panel.total[pool, j - 1], minlength=len(panel.team_ids))
         with np.errstate(divide="ignore", invalid="ignore"):
             team_step[:, j] = np.where((t_now > 0) & (t_before > 0), np.log(t_now / t_before) - growth[j], np.nan)
-    return ChainIndex(years=years, log_level=log_level, growth=growth, h2_growth=h2_growth, team_step=team_step)
+        if np.isfinite(h2_growth[j]):
+            h_now = np.bincount(teams, weights=panel.h2[pool, j], minlength=len(panel.team_ids))
+            h_before = np.bincount(teams, weights=panel.h2[pool, j - 1], minlength=len(panel.team_ids))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                team_h2_step[:, j] = np.where((h_now > 0) & (h_before > 0),
+                                              np.log(h_now / h_before) - h2_growth[j], np.nan)
+    return ChainIndex(years=years, log_level=log_level, growth=growth, h2_growth=h2_growth, team_step=team_step,
+                      team_h2_step=team_h2_step)
 
 
 def planners_growth(territories: pd.DataFrame | None) -> float | None:
@@ -285,43 +314,118 @@ class LevelForecast:
                 "origins": sorted({int(y) for e in self.errors.values() for y in e})}
 
 
-def _weights(cands: dict[str, float], errors: dict[str, dict[int, float]]) -> dict[str, float]:
-    """Inverse shrunk mean squared error of each candidate, normalised (module docstring)."""
-    inv = {}
+def team_indexes(index: ChainIndex) -> list[ChainIndex]:
+    """Each team's own level series: the company's growth plus the team's step (module docstring).
+
+    At most :data:`MAX_TEAM_SERIES`, spread evenly over the teams; a year after a hole
+    repeats the level, as in the company's index.
+
+    Examples
+    --------
+    >>> idx = ChainIndex(np.array([2020, 2021]), np.log([1.0, 1.1]), np.array([np.nan, np.log(1.1)]),
+    ...                  np.full(2, np.nan), np.array([[np.nan, 0.05], [np.nan, np.nan]]))
+    >>> [round(float(t.growth[1]), 4) for t in team_indexes(idx)]
+    [0.1453]
+    """
+    teams = index.team_step.shape[0]
+    if teams == 0:
+        return []
+    picks = np.unique(np.linspace(0, teams - 1, min(teams, MAX_TEAM_SERIES)).round().astype("int64"))
+    out = []
+    for t in picks:
+        growth = index.growth + index.team_step[t]
+        if not np.isfinite(growth).any():
+            continue
+        h2 = (index.h2_growth + index.team_h2_step[t] if index.team_h2_step is not None
+              else np.full(len(growth), np.nan))
+        log_level = np.cumsum(np.where(np.isfinite(growth), growth, 0.0))
+        out.append(ChainIndex(years=index.years, log_level=log_level, growth=growth, h2_growth=h2,
+                              team_step=np.zeros((0, len(growth)))))
+    return out
+
+
+def _errors(index: ChainIndex, ets: bool, before: int | None = None) -> dict[str, dict[int, float]]:
+    """Candidate -> {origin: forecast minus realised log growth}, over the last :data:`MAX_ORIGINS` origins."""
+    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True)
+               if np.isfinite(g) and (before is None or s < before)][-MAX_ORIGINS:]
+    errors: dict[str, dict[int, float]] = {}
+    for s in origins:
+        realised = index.realised_growth(s)
+        assert realised is not None
+        for name, value in candidates(index, s, None, ets=ets).items():
+            errors.setdefault(name, {})[s] = value - realised
+    return errors
+
+
+class TeamRecord:
+    """The candidates' errors over every team's own level series, by origin (computed once per index)."""
+
+    def __init__(self, index: ChainIndex) -> None:
+        by_name: dict[str, tuple[list[int], list[float]]] = {}
+        for team in team_indexes(index):
+            for name, errs in _errors(team, ets=False).items():
+                years, values = by_name.setdefault(name, ([], []))
+                years.extend(errs)
+                values.extend(errs.values())
+        self.origins = {k: np.asarray(v[0], dtype="int64") for k, v in by_name.items()}
+        self.squares = {k: np.asarray(v[1], dtype="float64") ** 2 for k, v in by_name.items()}
+
+    def before(self, name: str, year: int) -> tuple[int, float]:
+        """How many team errors of ``name`` were made before ``year``, and their sum of squares."""
+        if name not in self.origins:
+            return 0, 0.0
+        mine = self.origins[name] < year
+        return int(mine.sum()), float(self.squares[name][mine].sum())
+
+
+def _weights(cands: dict[str, float], errors: dict[str, dict[int, float]],
+             teams: TeamRecord | None = None, year: int | None = None) -> dict[str, float]:
+    """Each candidate's tempered likelihood from its record, normalised (module docstring).
+
+    One power for every candidate -- half the largest record's size, capped at
+    :data:`TEMPER` --, so a candidate with a shorter record (AutoETS, scored on the
+    company alone, or one that needs more years) is judged by the same yardstick, its
+    mean squared error simply nearer the prior.
+    """
+    records = {}
     for name in cands:
         e = np.asarray(list(errors.get(name, {}).values()), dtype="float64")
-        mse = (PRIOR_WEIGHT * PRIOR_SD**2 + float((e**2).sum())) / (PRIOR_WEIGHT + len(e))
-        inv[name] = 1.0 / mse
-    total = sum(inv.values())
-    return {k: v / total for k, v in inv.items()}
+        n, sse = len(e), float((e**2).sum())
+        if teams is not None and year is not None:
+            n_team, sse_team = teams.before(name, year)
+            n, sse = n + n_team, sse + sse_team
+        records[name] = (n, (PRIOR_WEIGHT * PRIOR_SD**2 + sse) / (PRIOR_WEIGHT + n))
+    power = min(TEMPER, 0.5 * (PRIOR_WEIGHT + max(n for n, _ in records.values())))
+    log_w = {name: -power * float(np.log(mse)) for name, (_, mse) in records.items()}
+    top = max(log_w.values())
+    w = {k: float(np.exp(v - top)) for k, v in log_w.items()}
+    total = sum(w.values())
+    return {k: v / total for k, v in w.items()}
 
 
-def forecast_level(index: ChainIndex, year: int, planners: float | None = None) -> LevelForecast | None:
+def forecast_level(index: ChainIndex, year: int, planners: float | None = None,
+                   teams: TeamRecord | None = None) -> LevelForecast | None:
     """Combine the :func:`candidates` for ``year`` by their rolling-origin record (module docstring).
 
     None when ``year - 1`` is not observed. The planners' growth is known for the plan
-    year only, so it has no record: it enters with the prior error.
+    year only, so it has no record: it enters with the prior error. ``teams``: the
+    record over the teams' own series (built from ``index`` when not given).
     """
     cands = candidates(index, year, planners)
     if not cands:
         return None
-    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True) if s < year and np.isfinite(g)]
-    origins = origins[-MAX_ORIGINS:]
-    errors: dict[str, dict[int, float]] = {}
+    teams = index.team_record if teams is None else teams
+    errors = _errors(index, ets=True, before=year)
     combined_errors = []
-    for s in origins:
+    for s in sorted({y for errs in errors.values() for y in errs}):
         past = candidates(index, s, None)
-        if not past:
-            continue
         realised = index.realised_growth(s)
         assert realised is not None
-        for name, value in past.items():
-            errors.setdefault(name, {})[s] = value - realised
         # The combination as it would have been made at s, from the record before s.
         record = {n: {y: e for y, e in errs.items() if y < s} for n, errs in errors.items()}
-        w = _weights(past, record)
+        w = _weights(past, record, teams, s)
         combined_errors.append(sum(w[n] * past[n] for n in past) - realised)
-    weights = _weights(cands, errors)
+    weights = _weights(cands, errors, teams, year)
     growth = float(sum(weights[n] * cands[n] for n in cands))
     e = np.asarray(combined_errors, dtype="float64")
     sd = float(np.sqrt((PRIOR_WEIGHT * PRIOR_SD**2 + (e**2).sum()) / (PRIOR_WEIGHT + len(e))))
