@@ -349,9 +349,13 @@ def team_indexes(index: ChainIndex) -> list[ChainIndex]:
 
 
 def _errors(index: ChainIndex, ets: bool, before: int | None = None) -> dict[str, dict[int, float]]:
-    """Candidate -> {origin: forecast minus realised log growth}, over the last :data:`MAX_ORIGINS` origins."""
-    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True)
-               if np.isfinite(g) and (before is None or s < before)][-MAX_ORIGINS:]
+    """Candidate -> {origin: forecast minus realised log growth}.
+
+    With ``before``: the last :data:`MAX_ORIGINS` origins before it; without: every origin.
+    """
+    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True) if np.isfinite(g)]
+    if before is not None:
+        origins = [s for s in origins if s < before][-MAX_ORIGINS:]
     errors: dict[str, dict[int, float]] = {}
     for s in origins:
         realised = index.realised_growth(s)
@@ -375,10 +379,11 @@ class TeamRecord:
         self.squares = {k: np.asarray(v[1], dtype="float64") ** 2 for k, v in by_name.items()}
 
     def before(self, name: str, year: int) -> tuple[int, float]:
-        """How many team errors of ``name`` were made before ``year``, and their sum of squares."""
+        """How many team errors of ``name`` were made in the :data:`MAX_ORIGINS` years before ``year``, and their
+        sum of squares (the window the company's own record is read over)."""
         if name not in self.origins:
             return 0, 0.0
-        mine = self.origins[name] < year
+        mine = (self.origins[name] < year) & (self.origins[name] >= year - MAX_ORIGINS)
         return int(mine.sum()), float(self.squares[name][mine].sum())
 
 
