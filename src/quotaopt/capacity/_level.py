@@ -34,8 +34,9 @@ rule suits this company's levels shows in its teams as well; AutoETS, costly per
 is scored on the company alone). A candidate's weight is the likelihood of its record,
 ``mse ** -(n / 2)`` for ``n`` errors (Bayesian model averaging with normal errors), its
 mean squared error shrunk toward :data:`PRIOR_SD` by :data:`PRIOR_WEIGHT` pseudo-errors,
-one ``n`` (the largest record's) for every candidate and the power capped at :data:`TEMPER`, because the errors of teams and of neighbouring
-years are far from independent. A company with two known years and no teams gets nearly
+one ``n`` (the largest record's) for every candidate and the power capped at
+:data:`TEMPER`, because the errors of teams and of neighbouring years are far from
+independent. A company with two known years and no teams gets nearly
 equal weights; one whose teams have a long record trusts it. The same rolling-origin
 errors of the combination (on the company's own level) give the spread of the level's
 error, which widens every rep's band.
@@ -153,6 +154,14 @@ def _link_pool(panel: RepPanel, year: int) -> np.ndarray:
     return cast("np.ndarray", pool & ~drop)
 
 
+def _team_step(teams: np.ndarray, now: np.ndarray, before: np.ndarray, company: float, n_teams: int) -> np.ndarray:
+    """Each team's log growth from ``before`` to ``now`` (sums of its reps) minus the company's (NaN: unknown)."""
+    t_now = np.bincount(teams, weights=now, minlength=n_teams)
+    t_before = np.bincount(teams, weights=before, minlength=n_teams)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((t_now > 0) & (t_before > 0), np.log(t_now / t_before) - company, np.nan)
+
+
 def chain(panel: RepPanel) -> ChainIndex:
     """The :class:`ChainIndex` of a panel (see the module docstring)."""
     years = panel.years
@@ -175,16 +184,11 @@ def chain(panel: RepPanel) -> ChainIndex:
         if h_now > 0 and h_before > 0:
             h2_growth[j] = float(np.log(h_now / h_before))
         teams = panel.team[pool]
-        t_now = np.bincount(teams, weights=panel.total[pool, j], minlength=len(panel.team_ids))
-        t_before = np.bincount(teams, weights=panel.total[pool, j - 1], minlength=len(panel.team_ids))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            team_step[:, j] = np.where((t_now > 0) & (t_before > 0), np.log(t_now / t_before) - growth[j], np.nan)
+        team_step[:, j] = _team_step(teams, panel.total[pool, j], panel.total[pool, j - 1], growth[j],
+                                     len(panel.team_ids))
         if np.isfinite(h2_growth[j]):
-            h_now = np.bincount(teams, weights=panel.h2[pool, j], minlength=len(panel.team_ids))
-            h_before = np.bincount(teams, weights=panel.h2[pool, j - 1], minlength=len(panel.team_ids))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                team_h2_step[:, j] = np.where((h_now > 0) & (h_before > 0),
-                                              np.log(h_now / h_before) - h2_growth[j], np.nan)
+            team_h2_step[:, j] = _team_step(teams, panel.h2[pool, j], panel.h2[pool, j - 1], h2_growth[j],
+                                            len(panel.team_ids))
     return ChainIndex(years=years, log_level=log_level, growth=growth, h2_growth=h2_growth, team_step=team_step,
                       team_h2_step=team_h2_step)
 
@@ -345,9 +349,13 @@ def team_indexes(index: ChainIndex) -> list[ChainIndex]:
 
 
 def _errors(index: ChainIndex, ets: bool, before: int | None = None) -> dict[str, dict[int, float]]:
-    """Candidate -> {origin: forecast minus realised log growth}, over the last :data:`MAX_ORIGINS` origins."""
-    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True)
-               if np.isfinite(g) and (before is None or s < before)][-MAX_ORIGINS:]
+    """Candidate -> {origin: forecast minus realised log growth}.
+
+    With ``before``: the last :data:`MAX_ORIGINS` origins before it; without: every origin.
+    """
+    origins = [int(s) for s, g in zip(index.years, index.growth, strict=True) if np.isfinite(g)]
+    if before is not None:
+        origins = [s for s in origins if s < before][-MAX_ORIGINS:]
     errors: dict[str, dict[int, float]] = {}
     for s in origins:
         realised = index.realised_growth(s)
@@ -371,10 +379,11 @@ class TeamRecord:
         self.squares = {k: np.asarray(v[1], dtype="float64") ** 2 for k, v in by_name.items()}
 
     def before(self, name: str, year: int) -> tuple[int, float]:
-        """How many team errors of ``name`` were made before ``year``, and their sum of squares."""
+        """How many team errors of ``name`` were made in the :data:`MAX_ORIGINS` years before ``year``, and their
+        sum of squares (the window the company's own record is read over)."""
         if name not in self.origins:
             return 0, 0.0
-        mine = self.origins[name] < year
+        mine = (self.origins[name] < year) & (self.origins[name] >= year - MAX_ORIGINS)
         return int(mine.sum()), float(self.squares[name][mine].sum())
 
 
