@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.org_tree import OrgTree
 
 __all__ = ["ROLES", "STATUSES", "CompanyData", "check_plan_year", "parse_date_in_year"]
 
@@ -55,6 +57,17 @@ class CompanyData:
     files: dict[str, str] = field(default_factory=dict)
     source: str = ""
     reads: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def org(self) -> OrgTree:
+        """The unit tree of ``teams``, built once and shared by every stage that walks it.
+
+        Raises
+        ------
+        InputError
+            When ``teams`` is not one tree (the loader has checked this already).
+        """
+        return OrgTree.from_table(self.teams)
 
     @property
     def active_reps(self) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.incentives import SimulationResult
 from quotaopt.money import MAX_AMOUNT, amounts, count_units, decimals
 from quotaopt.names import name_columns, rep_names, unit_names, with_names
+from quotaopt.org_tree import OrgTree
 from quotaopt.parallel import Executor
 from quotaopt.planning._assemble import assemble, outcome_of
 from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
@@ -253,12 +254,12 @@ def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFram
 
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
                    plan_year: int, target: float, month_weights: pd.DataFrame,
-                   executor: Executor | None = None) -> SimulationResult:
+                   executor: Executor | None = None, org: OrgTree | None = None) -> SimulationResult:
     """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
 
     ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
     ``executor`` (:mod:`quotaopt.parallel`) only changes where the chunks of draws run,
-    never the results. ``month_weights``: :func:`month_weights_of`
+    never the results; ``org`` is the tree of ``units`` when the caller has it. ``month_weights``: :func:`month_weights_of`
     the company (the same shape the periods were split by).
     """
     from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
@@ -277,7 +278,7 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     if not np.isfinite(noise):
         noise = DEFAULT_QUARTER_NOISE
     return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
-                    quarter_weights=quarter_weights, quarter_noise=noise, executor=executor)
+                    quarter_weights=quarter_weights, quarter_noise=noise, executor=executor, org=org)
 
 
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
@@ -291,13 +292,13 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
     cover = 1.0 + cfg.over_assignment
     if cfg.reps_at_quota is not None:
         total, expected = reachability.quota_total_for_share(reps, company.teams, scenario, plan_year,
-                                                             cfg.reps_at_quota, executor=executor)
+                                                             cfg.reps_at_quota, executor=executor, org=company.org)
         target = total / cover
         basis: dict[str, Any] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
                                  "expected_at_quota": round(expected, 6)}
     else:
         units = company.teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id"]]
-        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0)
+        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0, company.org)
         basis = {"kind": "p_company", "p_company": cfg.p_company}
     try:
         base_year, base = growth_base(scenario, company, plan_year)
@@ -390,7 +391,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
     with _stage(timings, "allocation", progress):
         try:
             alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year,
-                             executor=executor)
+                             executor=executor, org=company.org)
         except InfeasibleError as exc:
             exc.growth = growth_text(scenario, company, plan_year)
             raise
@@ -403,7 +404,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
                             scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
 
     with _stage(timings, "simulation", progress):
-        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor)
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor, company.org)
 
     unit = scenario.allocation.unit
     plan = _plan_table(reps, alloc.reps, sim.reps, unit, rep_names(company.active_reps, company.teams))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from quotaopt.org_tree import OrgTree
 from quotaopt.planning._summary import Summary
 from quotaopt.records import Record
 
@@ -107,6 +109,11 @@ class StoredRun:
     @property
     def run_id(self) -> str:
         return str(self.manifest.get("run_id", self.path.name))
+
+    @cached_property
+    def org(self) -> OrgTree:
+        """The unit tree of units.csv, built once for every stage that walks it (tracking, simulation)."""
+        return OrgTree.from_table(self.units, "unit_id", source=str(self.path / "units.csv"))
 
     @property
     def runs_root(self) -> Path:

@@ -158,7 +158,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     team_var = learned.team_var if learned is not None else fallback
     post = update(capacity, actual, done, deal_size, kappa, codes, company_var, team_var)
     reps_fc = rep_forecast(post, actual, done, quota)
-    member = tracking.unit_members(run.units, plan["team_id"])
+    member = tracking.unit_members(run.units, plan["team_id"], run.org)
     n_draws = int(draws if draws is not None else scenario.simulation.draws)
     units_fc = unit_forecast(post, actual, done, member, run.units["quota"].to_numpy(dtype=np.float64),
                              n_draws, scenario.simulation.seed)
@@ -176,7 +176,8 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
                    opportunities, role_of, tuple(s.lower() for s in cfg.stages), horizon_days)
     if view.year_reps is not None and view.year_units is not None:  # the pipeline forecasts the year too
         reps_fc, units_fc = view.year_reps, view.year_units
-    status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green)
+    status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green,
+                                   member=member)
     status = add_quarter_columns(status, plan, run.units, view)
     counts = {kind: {s: int(((status["kind"] == kind) & (status["status"] == s)).sum()) for s in tracking.STATUSES}
               for kind in ("unit", "rep")}

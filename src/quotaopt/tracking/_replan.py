@@ -294,7 +294,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     share = np.where(quota > 0, np.divide(quota - frozen_q_arr, quota, out=np.zeros_like(quota), where=quota > 0),
                      1.0 - days_before)
     post = assessment.posterior
-    member = tracking.unit_members(run.units, plan["team_id"])
+    member = tracking.unit_members(run.units, plan["team_id"], run.org)
     ahead = ahead_of_pace(assessment.plan_to_date, assessment.actual)
     ceiling = ratchet_ceiling(quota - frozen_q_arr, ahead, scenario.replan.ratchet)
     reps_in, teams_in, _ = _alloc_frames(run, company, post.quantiles(share), frozen_q_arr, member,
