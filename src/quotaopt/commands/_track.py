@@ -33,7 +33,14 @@ from quotaopt.io import (
     sha256_file,
     write_run,
 )
-from quotaopt.planning import PlanResult, StoredRun, Summary, apply_overrides, recorded_overrides
+from quotaopt.planning import (
+    PlanResult,
+    ReplanRecord,
+    StoredRun,
+    Summary,
+    apply_overrides,
+    recorded_overrides,
+)
 from quotaopt.tracking import assess, parse_as_of, plan_year_of, run_scenario
 
 #: What a status page says about a re-plan (from its change record).
@@ -162,8 +169,9 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
         new_result, change = make_replan(run, company, scenario, result, day, request)
         written = write_replan(run, new_result, change, result.meta)
         replan_summary = new_result.summary
+        facts = change.record()
         result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path),
-                                 **{k: change[k] for k in REPLAN_FACTS}}
+                                 **{k: facts[k] for k in REPLAN_FACTS}}
     status_bytes = csv_bytes(result.status)
     result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
     extra = {}
@@ -205,8 +213,9 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     return TrackOutcome(run.path, path, result.status, result.meta, written, replan_summary)
 
 
-def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
+def write_replan(run: StoredRun, result: PlanResult, record: ReplanRecord, track_meta: dict[str, Any]) -> WrittenRun:
     """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
+    change = record.record()
     actuals = track_meta.get("actuals") or {}
     manifest = {
         "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
