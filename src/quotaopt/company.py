@@ -15,12 +15,43 @@ import pandas as pd
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.org_tree import OrgTree
+from quotaopt.records import Record
 
-__all__ = ["ROLES", "STATUSES", "CompanyData", "check_plan_year", "parse_date_in_year"]
+__all__ = ["ROLES", "STATUSES", "CompanyData", "DataRead", "TableRead", "check_plan_year", "parse_date_in_year"]
 
 ROLES = ("ka", "longtail")
 #: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
 STATUSES = ("active", "departed", "leave")
+
+
+class TableRead(Record):
+    """What the manifest records about reading one table (the keys a read set, only)."""
+
+    #: The file (``path[sheet]`` in a workbook); a database read records its ``query``.
+    source: str | None = None
+    query: str | None = None
+    rows: int | None = None
+    #: Totals lines and rows ``data.skip_rows_labelled`` names, left out.
+    skipped_rows: int | None = None
+    #: Of a database read's column names and values (a file is hashed in ``files``).
+    sha256: str | None = None
+
+
+class DataRead(Record):
+    """What the manifest records about the read (``data_read``): its kind, where, and each table.
+
+    Examples
+    --------
+    >>> DataRead(kind="folder", path="co", tables={"reps": TableRead(source="co/reps.csv", rows=3)}).record()
+    {'kind': 'folder', 'path': 'co', 'tables': {'reps': {'source': 'co/reps.csv', 'rows': 3}}}
+    >>> DataRead().record()  # a company built in memory
+    {}
+    """
+
+    kind: str | None = None  # folder, workbook or database
+    path: str | None = None
+    url: str | None = None  # the database's, without its password
+    tables: dict[str, TableRead] | None = None
 
 
 @dataclass
@@ -42,7 +73,7 @@ class CompanyData:
     source : str
         Where the data came from, as shown: the folder, the workbook, or the database URL
         without its password.
-    reads : dict
+    reads : DataRead
         What the manifest records about the read: kind, and per table its source (the
         query for a database), rows read, rows skipped and hash.
     """
@@ -56,7 +87,7 @@ class CompanyData:
     capacity: pd.DataFrame | None = None
     files: dict[str, str] = field(default_factory=dict)
     source: str = ""
-    reads: dict[str, Any] = field(default_factory=dict)
+    reads: DataRead = field(default_factory=DataRead)
 
     @cached_property
     def org(self) -> OrgTree:

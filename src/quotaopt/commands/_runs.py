@@ -90,7 +90,7 @@ def write_result(
     manifest = {
         "scenario": inputs.scenario.resolved(),
         "scenario_file": str(inputs.scenario.source),
-        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.get("kind") != "database"
+        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.kind != "database"
         else inputs.company.source,
         "data_read": inputs.company.reads,
         "plan_year": inputs.plan_year,

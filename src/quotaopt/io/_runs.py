@@ -71,7 +71,12 @@ def json_bytes(value: Any) -> bytes:
     """
     if isinstance(value, Record):
         value = value.record()
-    return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
+    return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=_plain) + "\n").encode("utf-8")
+
+
+def _plain(value: object) -> object:
+    """What :func:`json_bytes` writes for a value JSON has no type for: a record's content, else its text."""
+    return value.record() if isinstance(value, Record) else str(value)
 
 
 def _summary_of(file: Path) -> Summary:
