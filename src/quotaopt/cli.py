@@ -437,11 +437,11 @@ def train(scenario: Path, model_out: Path | None) -> None:
 
     with _Progress():
         folder, meta = train_scenario(scenario, model_out)
-    click.echo(f"model written to {folder} (training years {meta.get('training_years')})")
-    weights = (meta.get("model") or {}).get("change_weights") or {}
+    click.echo(f"model written to {folder} (training years {meta.training_years})")
+    weights = (meta.model.change_weights if meta.model is not None else None) or {}
     if weights:
         click.echo("  change candidates: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
-    for row in meta.get("backtest") or []:
+    for row in meta.backtest or []:
         level = row.get("wape_blend_forecast_level")
         click.echo(f"  backtest {row['year']}: WAPE {row['wape_blend']:.3f} with the realised level"
                    + (f", {level:.3f} with the level as forecast" if level is not None else "")

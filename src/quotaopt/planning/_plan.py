@@ -220,7 +220,7 @@ def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int, stor
                                       "trained model was loaded (load the inputs with quotaopt.io.load_inputs)",
                                       column="capacity.model")])
         model, metadata = stored.model, stored.metadata
-        info["model_sha256"] = metadata.get("model_sha256")
+        info["model_sha256"] = metadata.model_sha256
         frame = cap.predict_capacity(model, seen if books is None else replace(seen, accounts=books), plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
     if short:
