@@ -413,9 +413,9 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
         top = quarter.iloc[0]
         click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
                    f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
-    if "activities" in outcome.meta:
-        counts = outcome.meta["activities"]["status"]
-        click.echo("activities: " + ", ".join(f"{c} {counts[c]}" for c in ("green", "yellow", "red")))
+    if outcome.meta.activities is not None:
+        colours = outcome.meta.activities.status
+        click.echo("activities: " + ", ".join(f"{c} {colours[c]}" for c in ("green", "yellow", "red")))
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:

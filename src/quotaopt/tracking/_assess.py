@@ -9,9 +9,9 @@ run and the actuals and writes what this returns.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,10 @@ from quotaopt.tracking._forecast import (
 )
 from quotaopt.tracking._history import fit_history
 from quotaopt.tracking._shared import team_share
+from quotaopt.tracking.records import AssessmentRecord
+
+if TYPE_CHECKING:  # the pipeline is imported where assess needs it
+    from quotaopt.tracking.pipeline.outlook import Outlook
 
 
 @dataclass
@@ -48,8 +52,8 @@ class Assessment:
         Per plan rep: booked to date, plan to date, and the expected share of the year done as
         the forecast reads it (the plan's period shape, shifted where past years show the
         rep's year runs differently: :mod:`quotaopt.tracking._history`).
-    meta : dict
-        As-of date, thresholds, method settings and the actuals left out.
+    meta : AssessmentRecord
+        As-of date, thresholds, method settings and the actuals left out (track.json).
     outlook : Outlook, optional
         The quarter and the pipeline (:mod:`quotaopt.tracking.pipeline.outlook`).
     """
@@ -59,8 +63,8 @@ class Assessment:
     actual: np.ndarray
     plan_to_date: np.ndarray
     done: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-    outlook: Any = None
+    meta: AssessmentRecord
+    outlook: Outlook
 
 
 def parse_as_of(value: str | dt.date, plan_year: int) -> dt.date:
@@ -181,7 +185,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     status = add_quarter_columns(status, plan, run.units, view)
     counts = {kind: {s: int(((status["kind"] == kind) & (status["status"] == s)).sum()) for s in tracking.STATUSES}
               for kind in ("unit", "rep")}
-    meta = {
+    meta = AssessmentRecord.model_validate({
         "as_of": as_of.isoformat(), "plan_year": plan_year, "run_id": run.run_id,
         "thresholds": {"red": cfg.red, "green": cfg.green, "calibration_deviation": tracking.CALIBRATION_DEVIATION},
         # The method's name as track.json has always recorded it (the module is tracking._forecast now).
@@ -195,7 +199,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": split_of(run.periods["period"]),
         "quarter": view.meta,
-    }
+    })
     return Assessment(status, post, actual, plan_td, done, meta, view)
 
 
