@@ -236,7 +236,7 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                                    scheduler_timeout=scheduler_timeout, overrides=overrides)
     if overrides is not None:
-        locked = written.manifest.get("overrides", {}).get("quotas", {})
+        locked = {} if written.manifest.overrides is None else written.manifest.overrides.quotas
         click.echo(f"overrides: {len(locked)} quota(s) locked from {overrides}")
     _echo_headline(result.summary, written.path)
 
@@ -372,7 +372,7 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
     with _Progress():
         result, written = simulate_run(run, draws=draws, seed=seed)
     _echo_headline(result.summary, written.path)
-    click.echo(f"parent run: {written.manifest['parent_run']}")
+    click.echo(f"parent run: {written.manifest.parent_run}")
 
 
 @main.command()
@@ -419,12 +419,13 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
-        for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
+        change = outcome.replan.manifest.replan
+        for line in replan_lines({} if change is None else change.record()):
             click.echo(line)
         summary = outcome.replan_summary
         for line in exception_lines(None if summary is None else summary.record().get("exceptions")):
             click.echo(f"  {line}")
-        click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
+        click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.parent_run})")
 
 
 @main.command()

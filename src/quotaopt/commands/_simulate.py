@@ -23,7 +23,7 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     >>> import quotaopt as qo
     >>> _, run = qo.plan(example, out=runs)
     >>> result, child = qo.simulate(run.path, draws=500, seed=1)
-    >>> child.manifest["parent_run"] == run.run_id, result.summary.simulation
+    >>> child.manifest.parent_run == run.run_id, result.summary.simulation
     (True, SimulationSettings(draws=500, seed=1))
     """
     from quotaopt.planning import (

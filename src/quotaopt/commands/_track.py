@@ -130,7 +130,7 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     if replan:
         check_runs_root(run.runs_root, str(run.runs_root))
     scenario = run_scenario(run)
-    if not run.manifest.get("data_folder"):
+    if not run.manifest.data_folder:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
     data = run_data(run.manifest)  # the folder the run recorded, with the dialect it was read in
     source = DataSource(path=data) if isinstance(data, str) else DataSource.model_validate(data)
@@ -156,9 +156,10 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
         facts["opportunities"] = FileRead(file=str(Path(opportunities_path).resolve()),
                                           sha256=sha256_file(Path(opportunities_path)),
                                           rows=0 if opps is None else len(opps))
-    if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
-        facts["replan_of"] = ReplanFacts.model_validate({"run_id": run.manifest.get("parent_run"),
-                                                         **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}})
+    if run.manifest.replan is not None:  # tracking a re-plan: its page says so
+        recorded = run.manifest.replan.record()
+        facts["replan_of"] = ReplanFacts.model_validate({"run_id": run.manifest.parent_run,
+                                                         **{k: recorded.get(k) for k in REPLAN_FACTS}})
     read = FileRead(file=str(actuals_file.resolve()), sha256=sha256_file(actuals_file), rows=len(actuals))
     facts["actuals"] = read
     written: WrittenRun | None = None
@@ -221,11 +222,11 @@ def write_replan(run: StoredRun, result: PlanResult, record: ReplanRecord, actua
     """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
     change = record.record()
     manifest = {
-        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
-        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
-        "inputs": {**run.manifest.get("inputs", {}),
+        "scenario": run.manifest.scenario, "scenario_file": run.manifest.scenario_file,
+        "data_folder": run.manifest.data_folder, "plan_year": result.plan_year,
+        "inputs": {**(run.manifest.inputs or {}),
                    f"actuals/{Path(actuals.file).name}": actuals.sha256},
-        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
+        "versions": package_versions(), "seed": run.manifest.seed, "timings_s": result.timings,
         "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
     }
     audit = {"headline": headline(result.summary),

@@ -28,7 +28,7 @@ from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
-from quotaopt.planning import StoredRun, Summary
+from quotaopt.planning import Manifest, StoredRun, Summary
 from quotaopt.records import Record
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
@@ -77,6 +77,26 @@ def json_bytes(value: Any) -> bytes:
 def _plain(value: object) -> object:
     """What :func:`json_bytes` writes for a value JSON has no type for: a record's content, else its text."""
     return value.record() if isinstance(value, Record) else str(value)
+
+
+def _manifest_of(file: Path) -> Manifest:
+    """A run's manifest.json, checked against :class:`~quotaopt.planning.Manifest`.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON, or a key is unknown or of the wrong type (the first such key is named).
+    """
+    from pydantic import ValidationError
+
+    try:
+        return Manifest.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(str(file), f"is not valid JSON ({exc})")]) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise InputError([Problem(str(file), f"{key}: {first['msg']}", column=key)]) from None
 
 
 def _summary_of(file: Path) -> Summary:
@@ -130,7 +150,7 @@ class WrittenRun:
 
     path: Path
     run_id: str
-    manifest: dict[str, Any]
+    manifest: Manifest
 
 
 def write_run(
@@ -218,7 +238,7 @@ def write_run(
                                       f"updated ({exc.strerror or exc})") from None
     except OSError as exc:
         raise OutputError(f"cannot write the run folder under {runs_root} ({exc.strerror or exc})") from None
-    return WrittenRun(path=final, run_id=final.name, manifest=final_manifest)
+    return WrittenRun(path=final, run_id=final.name, manifest=Manifest.model_validate(final_manifest))
 
 
 def _who() -> str:
@@ -246,8 +266,8 @@ def read_run(path: str | Path) -> StoredRun:
     path = resolve_run_path(path)
     if not (path / "manifest.json").is_file():
         raise InputError([Problem(str(path), "not a run folder (no manifest.json)")])
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    for name, digest in manifest.get("outputs", {}).items():
+    manifest = _manifest_of(path / "manifest.json")
+    for name, digest in (manifest.outputs or {}).items():
         file = path / name
         if not file.is_file():
             raise InputError([Problem(str(file), "listed in manifest.json but missing")])

@@ -205,16 +205,17 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
 
 def run_scenario(run: StoredRun) -> Scenario:
     """The resolved scenario recorded in the run's manifest (what the plan was made with)."""
-    raw = run.manifest.get("scenario")
-    if not isinstance(raw, dict):
+    raw = run.manifest.scenario
+    if raw is None:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no resolved scenario", column="scenario")])
-    source = run.manifest.get("scenario_file")
+    source = run.manifest.scenario_file
     base = Path(source).parent if source else run.path
     return validate_scenario(raw, label=str(run.path / "manifest.json"), base_dir=base)
 
 
 def plan_year_of(run: StoredRun) -> int:
-    year = run.manifest.get("plan_year", run.summary.plan_year)
+    # A key the manifest lacks falls back to the summary's; a key set to null is refused.
+    year = run.manifest.plan_year if "plan_year" in run.manifest.model_fields_set else run.summary.plan_year
     if not isinstance(year, int):
         raise InputError([Problem(str(run.path / "manifest.json"), "has no plan_year", column="plan_year")])
     return year

@@ -281,7 +281,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     >>> change.recalibration.to_target  # doctest: +SKIP
     """
     start = time.perf_counter()
-    plan_year = int(run.manifest.get("plan_year") or run.summary.plan_year)
+    plan_year = int(run.manifest.plan_year or run.summary.plan_year)
     unit = float(scenario.allocation.unit)
     labels = sorted(pd.unique(run.periods["period"].astype("str")))
     frozen = frozen_labels(labels, plan_year, as_of)
