@@ -159,7 +159,7 @@ def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
 
     with _report_problems(problems_file, as_json):
         found = check(scenario)
-    summary = found.summary
+    summary = found.summary.record()
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return

@@ -15,9 +15,10 @@ import pandas as pd
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.org_tree import OrgTree
-from quotaopt.records import Record
+from quotaopt.records import Number, Record
 
-__all__ = ["ROLES", "STATUSES", "CompanyData", "DataRead", "TableRead", "check_plan_year", "parse_date_in_year"]
+__all__ = ["ROLES", "STATUSES", "CompanyData", "CompanySummary", "DataRead", "TableRead", "YearBookings",
+           "check_plan_year", "parse_date_in_year"]
 
 ROLES = ("ka", "longtail")
 #: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
@@ -52,6 +53,30 @@ class DataRead(Record):
     path: str | None = None
     url: str | None = None  # the database's, without its password
     tables: dict[str, TableRead] | None = None
+
+
+class YearBookings(Record):
+    """One year's bookings: rows and amount."""
+
+    rows: int
+    amount: Number
+
+
+class CompanySummary(Record):
+    """Headline counts of a company (``quotaopt validate``; its ``--json``)."""
+
+    teams: int
+    reps: int
+    reps_by_role: dict[str, int]
+    reps_by_status: dict[str, int]
+    years_of_history: int
+    history_years: list[int]
+    bookings_per_year: dict[int, YearBookings]
+    credit_notes: int
+    credit_note_amount: Number
+    accounts: int | None
+    territories: int | None
+    capacity_given: bool
 
 
 @dataclass
@@ -116,11 +141,11 @@ class CompanyData:
         last = dates.max()
         return int(last.year) if last.month == 12 else int(last.year) - 1
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CompanySummary:
         """Headline counts for ``quotaopt validate``."""
         reps = self.reps
         by_year = self.bookings.assign(year=self.bookings["date"].dt.year).groupby("year")["amount"]
-        return {
+        return CompanySummary.model_validate({
             "teams": len(self.teams),
             "reps": len(reps),
             "reps_by_role": {str(k): int(v) for k, v in reps["role"].value_counts().sort_index().items()},
@@ -136,7 +161,7 @@ class CompanyData:
             "accounts": None if self.accounts is None else len(self.accounts),
             "territories": None if self.territories is None else len(self.territories),
             "capacity_given": self.capacity is not None,
-        }
+        })
 
 
 def parse_date_in_year(value: Any, plan_year: int, label: str, key: str) -> dt.date:
