@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -30,6 +30,8 @@ from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
 from quotaopt.planning import Manifest, StoredRun, Summary
 from quotaopt.records import Record
+
+R = TypeVar("R", bound=Record)
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
@@ -79,28 +81,8 @@ def _plain(value: object) -> object:
     return value.record() if isinstance(value, Record) else str(value)
 
 
-def _manifest_of(file: Path) -> Manifest:
-    """A run's manifest.json, checked against :class:`~quotaopt.planning.Manifest`.
-
-    Raises
-    ------
-    InputError
-        The file is not JSON, or a key is unknown or of the wrong type (the first such key is named).
-    """
-    from pydantic import ValidationError
-
-    try:
-        return Manifest.model_validate(json.loads(file.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(str(file), f"is not valid JSON ({exc})")]) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise InputError([Problem(str(file), f"{key}: {first['msg']}", column=key)]) from None
-
-
-def _summary_of(file: Path) -> Summary:
-    """A run's summary.json, checked against :class:`~quotaopt.planning.Summary`.
+def _record_of(file: Path, model: type[R]) -> R:
+    """A run's JSON file (summary.json, manifest.json), checked against its record ``model``.
 
     Raises
     ------
@@ -111,13 +93,23 @@ def _summary_of(file: Path) -> Summary:
     from pydantic import ValidationError
 
     try:
-        return Summary.model_validate(json.loads(file.read_text(encoding="utf-8")))
+        return model.model_validate(json.loads(file.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise InputError([Problem(str(file), f"is not JSON ({exc.msg}, line {exc.lineno})")]) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise InputError([Problem(str(file), f"does not fit summary.json: {first['msg']}", column=key)]) from None
+        raise InputError([Problem(str(file), f"does not fit {file.name}: {first['msg']}", column=key)]) from None
+
+
+def _manifest_of(file: Path) -> Manifest:
+    """A run's manifest.json, checked against :class:`~quotaopt.planning.Manifest`."""
+    return _record_of(file, Manifest)
+
+
+def _summary_of(file: Path) -> Summary:
+    """A run's summary.json, checked against :class:`~quotaopt.planning.Summary`."""
+    return _record_of(file, Summary)
 
 
 def check_runs_root(runs_root: Path, label: str = "--out") -> None:
