@@ -100,16 +100,20 @@ def _unit_label(unit: pd.Series) -> str:
 
 
 def _tree(status: pd.DataFrame) -> str:
+    header = '<div class="row head">' + "".join(
+        f'<div class="{"num" if i else ""}">{escape(h)}</div>' for i, h in enumerate(_HEAD)) + "</div>"
     units = status[status["kind"] == "unit"].reset_index(drop=True)
+    if units.empty:
+        return header
     reps = status[status["kind"] == "rep"]
-    # status.csv's units come from the run's checked units.csv; children keep the table's order.
-    tree = OrgTree.from_table(units, "id", source="status.csv", one_root=False) if len(units) else None
+    # The units are those of the run's units.csv, checked to be a tree when tracking read it;
+    # children keep status.csv's order (level, then id).
+    tree = OrgTree.from_table(units, "id", source="status.csv", one_root=False)
     rep_of: dict[str, list[pd.Series]] = {}
     for _, row in reps.iterrows():
         rep_of.setdefault(str(row["parent_id"]), []).append(row)
 
     def node(unit: int, depth: int) -> str:
-        assert tree is not None
         row = units.iloc[int(tree.rows[unit])]
         uid = str(row["id"])
         inner = "".join(node(child, depth + 1) for child in tree.children[unit].tolist())
@@ -119,10 +123,7 @@ def _tree(status: pd.DataFrame) -> str:
         opened = " open" if depth < 2 else ""
         return f"<details{opened}>{head}{inner}</details>"
 
-    header = '<div class="row head">' + "".join(
-        f'<div class="{"num" if i else ""}">{escape(h)}</div>' for i, h in enumerate(_HEAD)) + "</div>"
-    roots = [] if tree is None else np.flatnonzero(tree.parent < 0).tolist()
-    return header + "".join(node(root, 0) for root in roots)
+    return header + "".join(node(root, 0) for root in np.flatnonzero(tree.parent < 0).tolist())
 
 
 def _calibration(status: pd.DataFrame) -> str:
