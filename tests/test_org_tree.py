@@ -110,3 +110,37 @@ def test_a_forest_when_asked() -> None:
     assert forest.ids.tolist() == ["B", "A", "B1"] and forest.parent.tolist() == [-1, -1, 0]
     assert forest.has_children.tolist() == [True, False, False]
     np.testing.assert_array_equal(forest.subtree_sum(np.array([1.0, 2.0, 4.0])), [5.0, 2.0, 4.0])
+
+
+def test_depth_first_lists_each_unit_under_its_parent(tree: OrgTree) -> None:
+    # Siblings by id: EU before US, DE before FR; the depths are the levels.
+    order = tree.depth_first()
+    assert tree.ids[order].tolist() == ["CO", "EU", "DE", "FR", "US", "NY"]
+    assert tree.level[order].tolist() == [0, 1, 2, 2, 1, 2]
+    assert TEAMS["team_id"].iloc[tree.rows[order]].tolist() == ["CO", "EU", "DE", "FR", "US", "NY"]
+    # Another key (tree order CO US EU NY DE FR): US before EU, FR before DE.
+    by_key = tree.depth_first(key=[0, 1, 2, 3, 5, 4])
+    assert tree.ids[by_key].tolist() == ["CO", "US", "NY", "EU", "FR", "DE"]
+    # A forest: the roots are sorted too.
+    forest = OrgTree.from_table(pd.DataFrame({"unit_id": ["B", "A", "B1"], "parent_id": [None, None, "B"]}),
+                                "unit_id", one_root=False)
+    assert forest.ids[forest.depth_first()].tolist() == ["A", "B", "B1"]
+
+
+def test_a_tolerant_tree_keeps_every_unit_of_a_broken_table() -> None:
+    # B is the root; X names a parent that is not there; S is its own parent; P and Q
+    # are each other's parent and R hangs below P: every one of them becomes a root.
+    units = pd.DataFrame({"unit_id": ["B", "A", "X", "S", "P", "Q", "R", "A1"],
+                          "parent_id": [None, "B", "gone", "S", "Q", "P", "P", "A"]})
+    tree = OrgTree.tolerant(units)
+    assert tree.ids.tolist() == ["B", "X", "S", "P", "Q", "R", "A", "A1"]
+    assert tree.parent.tolist() == [-1, -1, -1, -1, -1, -1, 0, 6]
+    assert tree.level.tolist() == [0, 0, 0, 0, 0, 0, 1, 2]
+    order = tree.depth_first()
+    assert tree.ids[order].tolist() == ["B", "A", "A1", "P", "Q", "R", "S", "X"]
+    np.testing.assert_array_equal(tree.subtree_sum(np.ones(8)), [3, 1, 1, 1, 1, 1, 2, 1])
+    # A valid table gives the same tree as from_table.
+    again = OrgTree.tolerant(TEAMS, "team_id")
+    strict = OrgTree.from_table(TEAMS)
+    assert again.ids.tolist() == strict.ids.tolist() and again.parent.tolist() == strict.parent.tolist()
+    assert again.rows.tolist() == strict.rows.tolist()

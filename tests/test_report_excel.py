@@ -115,6 +115,19 @@ def test_units_are_an_indented_tree(book) -> None:
     assert ids.index("EU") < ids.index("T1") and ids.index("US") < ids.index("T3")
 
 
+def test_units_sheet_lists_every_unit_of_a_broken_tree() -> None:
+    # T3 names a parent that is not there and T1, T2 are each other's parent: each becomes a
+    # root (sorted by id after CO) with the reps of its own subtree; no unit is lost.
+    result = make_result(12)
+    parents = result.units["parent_id"].where(~result.units["unit_id"].isin(["T1", "T2", "T3"]),
+                                              result.units["unit_id"].map({"T1": "T2", "T2": "T1", "T3": "gone"}))
+    result.units = result.units.assign(parent_id=parents)
+    units = _open(render_xlsx(result))["Units"]
+    ids = [c.value for c in _column(units, "Unit ID")]
+    assert ids == ["CO", "EU", "US", "'" + EVIL_TEAM, "T1", "T2", "T3"]
+    assert [c.value for c in _column(units, "Reps")] == [3, 0, 3, 3, 3, 3, 3]
+
+
 def test_overrides_sheet_lists_every_rep_with_an_empty_quota_column(book) -> None:
     sheet = book["Overrides"]
     heads = [c.value for c in sheet[3]]

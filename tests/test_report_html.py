@@ -13,7 +13,7 @@ import pytest
 from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult, Summary
 from quotaopt.report import render_html
 from quotaopt.report._common import attainment_band
-from quotaopt.report._markup import _tree_order
+from quotaopt.report._markup import unit_tree
 from quotaopt.report.html import REP_TABLE_CAP, SECTIONS
 
 from report_fixtures import EVIL_REP, EVIL_TEAM, make_result
@@ -142,10 +142,17 @@ def test_attainment_bands_thresholds() -> None:
     assert attainment_band(None) is None and attainment_band(float("nan")) is None
 
 
-def test_tree_order_survives_orphans_and_cycles() -> None:
-    units = pd.DataFrame({"unit_id": ["B", "A", "C", "X", "Y"], "parent_id": [None, "B", "B", "Y", "X"]})
-    order = _tree_order(units)
-    assert [(units["unit_id"][p], d) for p, d in order] == [("B", 0), ("A", 1), ("C", 1), ("X", 0), ("Y", 0)]
+def test_unit_tree_survives_orphans_and_cycles() -> None:
+    # B is the root over A and C; Z names a parent that is not there; X and Y are each
+    # other's parent. None of that fails or loops: every unit is listed once, the broken
+    # ones as roots (sorted by id with B), and each counts the reps of its own subtree.
+    units = pd.DataFrame({"unit_id": ["B", "A", "C", "X", "Y", "Z"],
+                          "parent_id": [None, "B", "B", "Y", "X", "gone"], "level": [0, 1, 1, 0, 0, 0]})
+    plan = pd.DataFrame({"team_id": ["A", "A", "C", "X"]})
+    rows = re.findall(r'<td class="tree" style="padding-left:([0-9.]+)em">(?:<span class="branch">.</span>)?'
+                      r'(\w+)</td><td[^>]*>[^<]*</td><td class="num" data-v="([0-9.]+)"', unit_tree(units, plan))
+    assert rows == [("0.6", "B", "3.0"), ("1.9", "A", "2.0"), ("1.9", "C", "1.0"), ("0.6", "X", "1.0"),
+                    ("0.6", "Y", "0.0"), ("0.6", "Z", "0.0")]
 
 
 def test_binding_lists_constraints_and_reps(page: str) -> None:

@@ -10,10 +10,10 @@ from the deepest level up. A table already in tree order (``units.csv``) keeps i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,25 @@ import scipy.sparse as sp
 from quotaopt.errors import InputError, Problem
 
 __all__ = ["OrgTree", "is_empty"]
+
+
+def _breadth_first(up: list[int]) -> tuple[list[int], dict[int, int]]:
+    """Rows reachable from the roots (``up`` -1), roots first in row order, then breadth first.
+
+    Each row's children keep row order; rows caught in a cycle are not reached. Returns
+    the order and each reached row's level.
+    """
+    children: list[list[int]] = [[] for _ in up]
+    for i, p in enumerate(up):
+        if p >= 0:
+            children[p].append(i)
+    order = [i for i, p in enumerate(up) if p < 0]
+    level_of = dict.fromkeys(order, 0)
+    for i in order:  # appending while iterating walks the whole tree
+        for c in children[i]:
+            level_of[c] = level_of[i] + 1
+            order.append(c)
+    return order, level_of
 
 
 def is_empty(value: object) -> bool:
@@ -114,22 +133,58 @@ class OrgTree:
         if unknown:
             raise InputError([Problem(source, f"{parent_column} {unknown[0]!r} is not a {id_column}",
                                       column=parent_column)])
-        children: dict[int, list[int]] = {i: [] for i in range(len(ids))}
-        for i, p in enumerate(parents):
-            if p is not None:
-                children[position[p]].append(i)
-        order, level_of = list(roots), dict.fromkeys(roots, 0)
-        for i in order:  # breadth first; appending while iterating walks the whole tree
-            for c in children[i]:
-                level_of[c] = level_of[i] + 1
-                order.append(c)
+        up = [-1 if p is None else position[p] for p in parents]
+        order, level_of = _breadth_first(up)
         if len(order) != len(ids):
             cyc = sorted(set(range(len(ids))) - set(order))[0]
             raise InputError([Problem(source, f"{noun} {ids[cyc]!r} is not connected to the root "
                                       f"(a cycle in {parent_column})", column=parent_column)])
+        return cls._of(ids, up, order, level_of)
+
+    @classmethod
+    def tolerant(cls, table: pd.DataFrame, id_column: str = "unit_id", parent_column: str = "parent_id") -> OrgTree:
+        """A forest from any unit table, never failing: for pages that render what they are given.
+
+        :meth:`from_table` rejects a table that is not a tree; a report handed one
+        (``render_html`` is public) must still show every unit rather than fail or loop.
+        So a parent that is missing, not an id of the table, or the unit itself makes the
+        unit a root, and units cut off from every root (a cycle, and all below it) become
+        roots too, each on its own. A parent named by two rows is the first of them.
+
+        Parameters
+        ----------
+        table : DataFrame
+            One row per unit with ``id_column`` and ``parent_column``.
+        id_column, parent_column : str
+            The columns naming a unit and its parent.
+
+        Examples
+        --------
+        ``X`` names an unknown parent, ``Y`` and ``Z`` are each other's parent:
+
+        >>> units = pd.DataFrame({"unit_id": ["B", "A", "X", "Y", "Z"],
+        ...                       "parent_id": [None, "B", "gone", "Z", "Y"]})
+        >>> tree = OrgTree.tolerant(units)
+        >>> tree.ids.tolist(), tree.parent.tolist()
+        (['B', 'X', 'Y', 'Z', 'A'], [-1, -1, -1, -1, 0])
+        """
+        ids = table[id_column].astype(str).to_numpy(dtype=object)
+        first: dict[str, int] = {}
+        for i, uid in enumerate(ids.tolist()):
+            first.setdefault(uid, i)
+        up = [-1 if is_empty(p) or str(p) == ids[i] else first.get(str(p), -1)
+              for i, p in enumerate(table[parent_column].tolist())]
+        reached, _ = _breadth_first(up)
+        cut = set(range(len(ids))) - set(reached)
+        up = [-1 if i in cut else p for i, p in enumerate(up)]  # now every unit hangs from a root
+        order, level_of = _breadth_first(up)
+        return cls._of(ids, up, order, level_of)
+
+    @classmethod
+    def _of(cls, ids: np.ndarray, up: list[int], order: list[int], level_of: dict[int, int]) -> OrgTree:
+        """The tree of table rows ``order`` (each row's parent row in ``up``, -1 for a root)."""
         new_index = {old: new for new, old in enumerate(order)}
-        parent = np.array([-1 if parents[o] is None else new_index[position[parents[o]]] for o in order],
-                          dtype=np.int64)
+        parent = np.array([-1 if up[o] < 0 else new_index[up[o]] for o in order], dtype=np.int64)
         return cls(ids[order], parent, np.array([level_of[o] for o in order], dtype=np.int64),
                    np.array(order, dtype=np.int64))
 
@@ -160,6 +215,44 @@ class OrgTree:
             if p >= 0:
                 kids[p].append(i)
         return tuple(np.array(k, dtype=np.int64) for k in kids)
+
+    def depth_first(self, key: Sequence[Any] | np.ndarray | None = None) -> np.ndarray:
+        """Positions in depth-first order: each unit, then its children's subtrees.
+
+        The order a report lists the tree in, each unit under its parent; siblings (the
+        roots too) are sorted by ``key``. The depth of each is ``level[order]``.
+
+        Parameters
+        ----------
+        key : sequence, optional
+            A sort key per unit, in tree order (default: the ids).
+
+        Returns
+        -------
+        ndarray
+            Every position once (int64).
+
+        Examples
+        --------
+        >>> teams = pd.DataFrame({"team_id": ["N1", "CO", "S", "N", "N2"],
+        ...                       "parent_id": ["N", None, "CO", "CO", "N"]})
+        >>> tree = OrgTree.from_table(teams)
+        >>> order = tree.depth_first()
+        >>> tree.ids[order].tolist(), tree.level[order].tolist()
+        (['CO', 'N', 'N1', 'N2', 'S'], [0, 1, 2, 2, 1])
+        >>> tree.ids[tree.depth_first(key=[0, 1, 2, 4, 3])].tolist()  # S before N, N2 before N1
+        ['CO', 'S', 'N', 'N2', 'N1']
+        """
+        keys = self.ids.tolist() if key is None else list(key)
+        kids = self.children
+        # A stack popped from the end: push siblings in reverse so the smallest comes out first.
+        stack = sorted(np.flatnonzero(self.parent < 0).tolist(), key=keys.__getitem__, reverse=True)
+        order: list[int] = []
+        while stack:
+            unit = stack.pop()
+            order.append(unit)
+            stack.extend(sorted(kids[unit].tolist(), key=keys.__getitem__, reverse=True))
+        return np.array(order, dtype=np.int64)
 
     @cached_property
     def has_children(self) -> np.ndarray:

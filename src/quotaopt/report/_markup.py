@@ -6,8 +6,10 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from quotaopt.org_tree import OrgTree
 from quotaopt.report import charts
 from quotaopt.report._common import GREEN_AT, YELLOW_AT, attainment_band, is_missing
 
@@ -71,45 +73,10 @@ def chart(make: Callable[..., str], *args: Any, **kwargs: Any) -> str:
         return note("Charts need matplotlib, which is not installed; chart skipped.")
 
 
-def _tree_order(units: pd.DataFrame) -> list[tuple[int, int]]:
-    """(row position, depth) of every unit, depth-first with children sorted by id.
-
-    Units whose parent is missing or unknown are roots; units caught in a cycle (the
-    data loader rejects those, but a report must not loop) are appended at depth 0.
-    """
-    ids = [str(u) for u in units["unit_id"]]
-    known = set(ids)
-    children: dict[str | None, list[int]] = {}
-    for pos, parent in enumerate(units["parent_id"]):
-        key = None if is_missing(parent) or str(parent) not in known or str(parent) == ids[pos] else str(parent)
-        children.setdefault(key, []).append(pos)
-    order: list[tuple[int, int]] = []
-    seen: set[int] = set()
-    stack = [(pos, 0) for pos in sorted(children.get(None, []), key=lambda p: ids[p], reverse=True)]
-    while stack:
-        pos, depth = stack.pop()
-        if pos in seen:
-            continue
-        seen.add(pos)
-        order.append((pos, depth))
-        kids = sorted(children.get(ids[pos], []), key=lambda p: ids[p], reverse=True)
-        stack.extend((kid, depth + 1) for kid in kids)
-    order.extend((pos, 0) for pos in range(len(ids)) if pos not in seen)
-    return order
-
-
-def _rep_counts(units: pd.DataFrame, plan: pd.DataFrame) -> list[int]:
-    """Reps in each unit's subtree (reps hang on any unit, so count bottom-up)."""
-    ids = [str(u) for u in units["unit_id"]]
-    index = {u: i for i, u in enumerate(ids)}
+def _rep_counts(tree: OrgTree, plan: pd.DataFrame) -> np.ndarray:
+    """Reps in each unit's subtree, in tree order (reps hang on any unit, so sum the subtree)."""
     direct = plan["team_id"].astype(str).value_counts() if "team_id" in plan else pd.Series(dtype=int)
-    counts = [int(direct.get(u, 0)) for u in ids]
-    parents = [None if is_missing(p) else index.get(str(p)) for p in units["parent_id"]]
-    for pos, _depth in reversed(_tree_order(units)):  # children come after their parent in the order
-        parent = parents[pos]
-        if parent is not None and parent != pos:
-            counts[parent] += counts[pos]
-    return counts
+    return tree.subtree_sum(np.array([int(direct.get(u, 0)) for u in tree.ids.tolist()], dtype=np.int64))
 
 
 def _unit_label(row: pd.Series) -> str:
@@ -127,12 +94,13 @@ def unit_tree(units: pd.DataFrame, plan: pd.DataFrame) -> str:
               f'<span><span class="dot red"></span>< {YELLOW_AT:.0%}</span></div>')
     if units is None or units.empty:
         return legend + note("No units in this result.")
-    order = _tree_order(units)
-    counts = _rep_counts(units, plan)
-    shown = order[:UNIT_TABLE_CAP]
+    tree = OrgTree.tolerant(units)  # a report renders any table: a unit with no known parent is a root
+    order = tree.depth_first()
+    counts = _rep_counts(tree, plan).tolist()
+    shown = order[:UNIT_TABLE_CAP].tolist()
     rows = []
-    for pos, depth in shown:
-        row = units.iloc[pos]
+    for unit in shown:
+        row, depth = units.iloc[int(tree.rows[unit])], int(tree.level[unit])
         quota: Any = row.get("quota")
         cap: Any = row.get("capacity_p50")
         ratio = None if is_missing(quota) or is_missing(cap) or not float(cap) else float(quota) / float(cap)
@@ -140,7 +108,7 @@ def unit_tree(units: pd.DataFrame, plan: pd.DataFrame) -> str:
         mark = '<span class="branch">\u2514</span>' if depth else ""
         rows.append(f'<tr class="band-{band}"><td class="tree" style="padding-left:{0.6 + 1.3 * depth:.1f}em">'
                     f"{mark}{_unit_label(row)}</td>{td(row.get('level'), 'integer')}"
-                    f"{td(counts[pos], 'integer')}{td(quota, 'money')}{td(cap, 'money')}{td(ratio, 'stretch')}"
+                    f"{td(counts[unit], 'integer')}{td(quota, 'money')}{td(cap, 'money')}{td(ratio, 'stretch')}"
                     f"{td(row.get('p_attain'), 'band')}</tr>")
     extra = note(f"Showing the first {UNIT_TABLE_CAP:,} of {len(order):,} units; all are in units.csv.") \
         if len(order) > UNIT_TABLE_CAP else ""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.org_tree import OrgTree
 from quotaopt.planning import ID_HEADER, OVERRIDES_SHEET, QUOTA_HEADER, PlanResult
 from quotaopt.report._common import is_missing, safe_text
 from quotaopt.report._words import PLAN_TITLES, UNIT_TITLES, binding_meaning
@@ -176,22 +177,6 @@ def _grid(writer: Any, result: PlanResult) -> None:
     sheet.freeze_panes(1, 2)
 
 
-def _tree_order(units: pd.DataFrame) -> list[int]:
-    """Row positions of units in depth-first order (children by id), each after its parent."""
-    ids = units["unit_id"].astype(str).tolist()
-    parents = [None if is_missing(p) else str(p) for p in units["parent_id"]]
-    children: dict[str | None, list[int]] = {}
-    for i, parent in enumerate(parents):
-        children.setdefault(parent if parent in ids else None, []).append(i)
-    order: list[int] = []
-    stack = sorted(children.get(None, []), key=lambda i: ids[i], reverse=True)
-    while stack:
-        i = stack.pop()
-        order.append(i)
-        stack.extend(sorted(children.get(ids[i], []), key=lambda k: ids[k], reverse=True))
-    return order
-
-
 def _units(writer: Any, result: PlanResult) -> None:
     units = result.units
     sheet = writer.book.add_worksheet("Units")
@@ -200,14 +185,13 @@ def _units(writer: Any, result: PlanResult) -> None:
     for col, head in enumerate(heads):
         sheet.write_string(0, col, head, writer.header)
     reps_of = result.plan.groupby("team_id").size() if len(result.plan) else pd.Series(dtype=int)
-    order = _tree_order(units) if len(units) else []
-    ids = units["unit_id"].astype(str).tolist()
-    parents = {u: (None if is_missing(p) else str(p)) for u, p in zip(ids, units["parent_id"], strict=True)}
-    below: dict[str, int] = {u: int(reps_of.get(u, 0)) for u in ids}
-    for i in reversed(order):  # children come after parents: walk back to add them up
-        parent = parents[ids[i]]
-        if parent in below:
-            below[parent] += below[ids[i]]
+    order: list[int] = []
+    below = np.zeros(len(units), dtype=np.int64)  # reps in each row's subtree
+    if len(units):
+        tree = OrgTree.tolerant(units)  # as report.html: a unit with no known parent is a root
+        order = tree.rows[tree.depth_first()].tolist()
+        below[tree.rows] = tree.subtree_sum(np.array([int(reps_of.get(u, 0)) for u in tree.ids.tolist()],
+                                                     dtype=np.int64))
     indents: dict[int, Any] = {}
     for row, i in enumerate(order, start=1):
         unit = units.iloc[i]
@@ -226,7 +210,7 @@ def _units(writer: Any, result: PlanResult) -> None:
         cap: Any = unit.get("capacity_p50")
         if not is_missing(quota) and not is_missing(cap) and float(cap) > 0:
             sheet.write_number(row, len(columns), float(quota) / float(cap), writer.formats["stretch"])
-        sheet.write_number(row, len(columns) + 1, below[ids[i]], writer.formats["integer"])
+        sheet.write_number(row, len(columns) + 1, int(below[i]), writer.formats["integer"])
         if not is_missing(unit.get("p_attain")):
             sheet.write_number(row, len(columns) + 2, float(unit["p_attain"]), writer.formats["percent"])
         if depth:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from quotaopt.company import CompanyData
 from quotaopt.measures.history import new_customer_counts, repurchases
+from quotaopt.org_tree import OrgTree
 from quotaopt.report import charts
 from quotaopt.report._markup import chart, note, table, td
 
@@ -92,26 +93,13 @@ class MeasureViews:
         return sorted(self.company_repurchase)
 
 
-def _subtree_of(teams: pd.DataFrame) -> dict[str, list[str]]:
-    """Each team's ancestors, itself included (the tree is checked acyclic when loaded)."""
-    parent = dict(zip(teams["team_id"].astype(str), teams["parent_id"], strict=True))
-    chains: dict[str, list[str]] = {}
-    for team in parent:
-        chain, node = [], team
-        while isinstance(node, str) and node in parent and node not in chain:
-            chain.append(node)
-            node = parent[node]
-        chains[team] = chain
-    return chains
-
-
 def unit_totals(teams: pd.DataFrame, per_team: pd.DataFrame) -> pd.DataFrame:
     """Sums over each unit's subtree: unit_id, name, level, then ``per_team``'s columns, in tree order.
 
     Parameters
     ----------
     teams : DataFrame
-        teams.csv (``team_id, parent_id, name``).
+        teams.csv as loaded (``team_id, parent_id, name``; one tree).
     per_team : DataFrame
         Indexed by team_id (a rep's team), one numeric column per year or quantity;
         teams missing from it count 0.
@@ -125,22 +113,22 @@ def unit_totals(teams: pd.DataFrame, per_team: pd.DataFrame) -> pd.DataFrame:
     1       A      1   3.0
     2       B      1   4.0
     """
-    from quotaopt.report._markup import _tree_order
-
     columns = list(per_team.columns)
-    ids = [str(t) for t in teams["team_id"]]
-    totals = {t: np.zeros(len(columns)) for t in ids}
-    for team, chain in _subtree_of(teams).items():
+    tree = OrgTree.from_table(teams)  # teams.csv as loaded: checked to be one tree
+    totals = np.zeros((tree.n, len(columns)))
+    # Team by team in table order onto its chain of units, not level by level as subtree_sum
+    # adds: the same additions in the same order, so the same float bits on the page.
+    named = teams["team_id"].astype(str).tolist()
+    for team, pos in zip(named, tree.positions(named).tolist(), strict=True):
         if team in per_team.index:
-            row = per_team.loc[team].to_numpy(dtype=np.float64)
-            for unit in chain:
-                totals[unit] = totals[unit] + row
+            chain = tree.ancestors(pos)
+            totals[chain] = totals[chain] + per_team.loc[team].to_numpy(dtype=np.float64)
+    order = tree.depth_first()
     units = teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id", "name"]].reset_index(drop=True)
-    depth = dict(_tree_order(units))
-    units["level"] = [depth[pos] for pos in range(len(units))]
-    frame = units.iloc[[pos for pos, _ in _tree_order(units)]].reset_index(drop=True)
+    units["level"] = tree.level[np.argsort(tree.rows)]
+    frame: pd.DataFrame = units.iloc[tree.rows[order]].reset_index(drop=True)
     for i, column in enumerate(columns):
-        frame[column] = [totals[str(u)][i] for u in frame["unit_id"]]
+        frame[column] = totals[order, i]
     return frame.drop(columns=["parent_id"])
 
 

@@ -13,7 +13,10 @@ import math
 from html import escape
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from quotaopt.org_tree import OrgTree
 
 COLOURS = {"green": "#16a34a", "yellow": "#eab308", "red": "#dc2626"}
 FILLS = {"green": "#dcfce7", "yellow": "#fef9c3", "red": "#fee2e2"}
@@ -97,28 +100,30 @@ def _unit_label(unit: pd.Series) -> str:
 
 
 def _tree(status: pd.DataFrame) -> str:
-    units = status[status["kind"] == "unit"]
+    header = '<div class="row head">' + "".join(
+        f'<div class="{"num" if i else ""}">{escape(h)}</div>' for i, h in enumerate(_HEAD)) + "</div>"
+    units = status[status["kind"] == "unit"].reset_index(drop=True)
+    if units.empty:
+        return header
     reps = status[status["kind"] == "rep"]
-    children: dict[str | None, list[pd.Series]] = {}
-    for _, row in units.iterrows():
-        parent = None if _missing(row["parent_id"]) else str(row["parent_id"])
-        children.setdefault(parent, []).append(row)
+    # The units are those of the run's units.csv, checked to be a tree when tracking read it;
+    # children keep status.csv's order (level, then id).
+    tree = OrgTree.from_table(units, "id", source="status.csv", one_root=False)
     rep_of: dict[str, list[pd.Series]] = {}
     for _, row in reps.iterrows():
         rep_of.setdefault(str(row["parent_id"]), []).append(row)
 
-    def node(row: pd.Series, depth: int) -> str:
+    def node(unit: int, depth: int) -> str:
+        row = units.iloc[int(tree.rows[unit])]
         uid = str(row["id"])
-        inner = "".join(node(child, depth + 1) for child in children.get(uid, []))
+        inner = "".join(node(child, depth + 1) for child in tree.children[unit].tolist())
         inner += "".join(
             f'<div class="row rep">{_cells(rep, _rep_label(rep), depth + 1)}</div>' for rep in rep_of.get(uid, []))
         head = f'<summary class="row">{_cells(row, _unit_label(row), depth)}</summary>'
         opened = " open" if depth < 2 else ""
         return f"<details{opened}>{head}{inner}</details>"
 
-    header = '<div class="row head">' + "".join(
-        f'<div class="{"num" if i else ""}">{escape(h)}</div>' for i, h in enumerate(_HEAD)) + "</div>"
-    return header + "".join(node(root, 0) for root in children.get(None, []))
+    return header + "".join(node(root, 0) for root in np.flatnonzero(tree.parent < 0).tolist())
 
 
 def _calibration(status: pd.DataFrame) -> str:
