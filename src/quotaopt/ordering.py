@@ -98,6 +98,9 @@ def sort_rows(frame: pd.DataFrame, keys: Sequence[str], fast: int) -> pd.DataFra
             grouped[:-1] |= tie
             idx = order[grouped]
             sub = frame.iloc[idx][list(keys)].reset_index(drop=True)
+            for key in keys[fast:]:  # coded text sorts as its text, not by the order its categories came in
+                if isinstance(sub[key].dtype, pd.CategoricalDtype):
+                    sub[key] = sub[key].astype(object)
             # Tie groups are contiguous in ``order`` and already in key order: sorting the
             # subset by all keys reorders rows only inside their own group.
             order[grouped] = idx[sub.sort_values(list(keys), kind="stable", na_position="last").index.to_numpy()]

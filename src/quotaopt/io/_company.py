@@ -135,6 +135,35 @@ class _Checker:
             self.add(empty, column, "is empty (expected a value)", "a value")
         return values
 
+    def ids(self, column: str, required: bool, missing: str | None) -> pd.Series:
+        """:meth:`text` kept coded: the cleaned ids as categories, an empty cell as ``missing``.
+
+        ``missing`` None is what :meth:`or_none` gives (no account), '' what :meth:`text`
+        gives. The bookings' ids stay codes through the canonical sort, which then moves
+        int32 codes instead of two million string references; :func:`_decoded` turns
+        them into text once, in sorted order. A column that is not categorical (pandas'
+        reader, Excel, a database) is read by :meth:`text` as it always was.
+        """
+        if column not in self.frame.columns or not isinstance(self.frame[column].dtype, pd.CategoricalDtype):
+            values = self.text(column, required)
+            return values if missing == "" else self.or_none(values, column)
+        cleaned, codes = self._cleaned(column)
+        text = cleaned.to_numpy(dtype=object)
+        empty_label = text == ""
+        self.blank[column] = empty = _spread(empty_label, codes, True)
+        if required:
+            self.add(empty, column, "is empty (expected a value)", "a value")
+        # One category per cleaned id: ' RP1' and 'RP1' are one rep once stripped.
+        inverse, labels = pd.factorize(np.append(text, "") if missing == "" else text[~empty_label])
+        remap = np.full(len(text) + 1, -1, dtype=np.int32)  # the last slot: a cell read as missing (code -1)
+        if missing == "":
+            remap[:] = inverse
+        else:
+            remap[:-1][~empty_label] = inverse
+        categories = pd.CategoricalDtype(pd.Index(labels, dtype=object))
+        coded = pd.Categorical.from_codes(remap[codes], dtype=categories, validate=False)
+        return pd.Series(coded, index=self.frame.index)
+
     def or_none(self, values: pd.Series, column: str) -> pd.Series:
         """``values`` with empty cells as None (optional ids: no account, no territory)."""
         empty = self.blank.get(column)
@@ -383,23 +412,55 @@ def _load_reps(frame: pd.DataFrame, check: _Checker, team_ids: pd.Series, labels
     return out
 
 
+#: The bookings' id columns, and what an empty cell of each reads as.
+BOOKING_IDS = {"rep_id": "", "account_id": None, "product_line": None}
+
+
 def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, account_ids: pd.Series | None,
-                   labels: dict[str, str]) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index)
-    out["date"] = check.date("date", required=True)
-    out["rep_id"] = check.text("rep_id", required=True)
-    check.exists(out["rep_id"], "rep_id", rep_ids, labels["reps"])
-    out["amount"] = check.number("amount", required=True)
-    check.total(out["amount"], "amount", by=out["date"].dt.year)
-    account = check.text("account_id", required=False)
+                   labels: dict[str, str], coded: bool = False) -> pd.DataFrame:
+    """The checked bookings; with ``coded`` their ids stay categories (:meth:`_Checker.ids`) until sorted."""
+    def ids(column: str, required: bool) -> pd.Series:
+        missing = BOOKING_IDS[column]
+        if coded:
+            return check.ids(column, required, missing)
+        values = check.text(column, required)
+        return values if missing == "" else check.or_none(values, column)
+
+    columns: dict[str, Any] = {}
+    columns["date"] = date = check.date("date", required=True)
+    columns["rep_id"] = rep = ids("rep_id", required=True)
+    check.exists(rep, "rep_id", rep_ids, labels["reps"])
+    columns["amount"] = amount = check.number("amount", required=True)
+    check.total(amount, "amount", by=_years(date))
+    account = ids("account_id", required=False)
     if account_ids is not None:
         check.exists(account, "account_id", account_ids, labels.get("accounts", "accounts.csv"))
-    out["account_id"] = check.or_none(account, "account_id")
+    columns["account_id"] = account
     if "product_line" in frame.columns:  # optional: only planned lines need it (quotaopt.measures)
-        line = check.text("product_line", required=False)
-        out["product_line"] = check.or_none(line, "product_line")
+        columns["product_line"] = ids("product_line", required=False)
+    # One frame from the checked columns (all on the frame's index): no alignment per column.
+    out = pd.DataFrame({name: values.array for name, values in columns.items()}, index=frame.index, copy=False)
     extra = [c for c in frame.columns if c not in out.columns]
     return pd.concat([out, frame[extra]], axis=1) if extra else out
+
+
+def _years(dates: pd.Series) -> pd.Series:
+    """``dates.dt.year`` (int, or float with NaN where a date is missing) by NumPy's calendar cast: 4x faster."""
+    values = dates.to_numpy(dtype="datetime64[ns]")
+    years = values.astype("datetime64[Y]").astype(np.int64) + 1970
+    missing = np.isnat(values)
+    if missing.any():
+        return pd.Series(np.where(missing, np.nan, years.astype(np.float64)), index=dates.index)
+    return pd.Series(years.astype(np.int32), index=dates.index)
+
+
+def _decoded(frame: pd.DataFrame) -> pd.DataFrame:
+    """The coded id columns of :func:`_load_bookings` as text (an id, or what an empty cell reads as)."""
+    for column, missing in BOOKING_IDS.items():
+        if column in frame.columns and isinstance(frame[column].dtype, pd.CategoricalDtype):
+            values = frame[column].array
+            frame[column] = _spread(values.categories.to_numpy(dtype=object), values.codes, missing)
+    return frame
 
 
 def _load_accounts(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, territory_ids: pd.Series | None,
@@ -477,10 +538,13 @@ def _missing_columns(table: RawTable, stem: str, dialect: Dialect) -> list[Probl
             for c in missing]
 
 
-def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Extra columns kept as read leave as text, as every reader gave them before (not categories)."""
+def _plain_columns(frame: pd.DataFrame, coded: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Extra columns kept as read leave as text, as every reader gave them before (not categories).
+
+    ``coded``: checked id columns left coded for the sort (:func:`_decoded` turns them into text).
+    """
     for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+        if column not in coded and isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = np.asarray(frame[column], dtype=object)
     return frame
 
@@ -536,7 +600,7 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
             return None
         frame = loader(checker.frame, checker, *args)
         problems.extend(checker.problems.items)
-        return _plain_columns(frame)
+        return _plain_columns(frame, tuple(BOOKING_IDS) if stem == "bookings" else ())
 
     teams = run("teams", _load_teams, labels)
     assert teams is not None
@@ -546,7 +610,7 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
     accounts = run("accounts", _load_accounts, reps["rep_id"],
                    None if territories is None else territories["territory_id"], teams["team_id"], labels)
     bookings = run("bookings", _load_bookings, reps["rep_id"],
-                   None if accounts is None else accounts["account_id"], labels)
+                   None if accounts is None else accounts["account_id"], labels, True)
     assert bookings is not None
     capacity = run("capacity", _load_capacity, reps["rep_id"], labels)
     checkers.clear()  # the raw tables go before the sort copies the bookings; only the validated frames stay
@@ -556,7 +620,7 @@ def load_company(source: str | Path | DataSource, reader: Reader = "arrow") -> C
     if problems:
         raise problems.error()
     company = CompanyData(folder=read.folder, teams=_canonical(teams, ["team_id"]), reps=_canonical(reps, ["rep_id"]),
-                          bookings=sort_rows(bookings, BOOKING_ORDER, fast=2),
+                          bookings=_decoded(sort_rows(bookings, BOOKING_ORDER, fast=2)),
                           accounts=_canonical(accounts, ["account_id"]),
                           territories=_canonical(territories, ["territory_id"]),
                           capacity=_canonical(capacity, ["rep_id"]), files=read.files, source=read.shown,
