@@ -148,6 +148,7 @@ class _Checker:
             values = self.text(column, required)
             return values if missing == "" else self.or_none(values, column)
         cleaned, codes = self._cleaned(column)
+        assert codes is not None  # a categorical column is cleaned per category
         text = cleaned.to_numpy(dtype=object)
         empty_label = text == ""
         self.blank[column] = empty = _spread(empty_label, codes, True)
