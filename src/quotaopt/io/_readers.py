@@ -151,14 +151,15 @@ def _text_categories(column: Any) -> pd.Categorical:
     if not pa.types.is_dictionary(chunks[0].type):
         flat = pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
         chunks = [pc.dictionary_encode(flat)]
-    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-                            for c in chunks])
+    codes = np.concatenate([(c.indices.fill_null(-1) if c.null_count else c.indices)
+                            .to_numpy(zero_copy_only=False).astype(np.int32, copy=False) for c in chunks])
     labels = pd.Index(chunks[0].dictionary.to_numpy(zero_copy_only=False), dtype=object)
     if labels.has_duplicates:  # a dictionary may repeat a value: one category each
         unique, inverse = np.unique(labels.to_numpy(dtype=object), return_inverse=True)
         codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1).astype(np.int32)
         labels = pd.Index(unique, dtype=object)
-    return pd.Categorical.from_codes(codes, categories=labels)
+    # The codes index the labels by construction: pandas need not check two million of them.
+    return pd.Categorical.from_codes(codes, categories=labels, validate=False)
 
 
 def _plain_numbers(column: Any, d: dict[str, Any]) -> np.ndarray | None:
