@@ -105,8 +105,9 @@ def rows_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _line_rows(n: int, first: int) -> np.ndarray:
-    return np.arange(first, first + n, dtype=np.int64)
+def _numbered(first: int) -> Callable[[int], int | str]:
+    """Rows numbered on from ``first`` (a file's lines): counted when asked, not held per row."""
+    return lambda i: first + int(i)
 
 
 def _from_rows(rows: np.ndarray) -> Callable[[int], int | str]:
@@ -170,6 +171,16 @@ def _plain_numbers(column: Any, d: dict[str, Any]) -> np.ndarray | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    numbers = None
+    if not d["thousands"] and d["decimal"] == ".":
+        try:  # Arrow's cast refuses space and empty cells: when it takes the column, nothing needed trimming
+            numbers = pc.cast(column, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            numbers = None
+    if numbers is not None:
+        if not pc.all(pc.is_finite(numbers)).as_py():
+            return None
+        return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
     text = pc.utf8_trim_whitespace(column)
     if d["thousands"]:
         text = pc.replace_substring(text, d["thousands"], "")
@@ -261,9 +272,8 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
             return None, [hints.not_decodable(path, label, d["encoding"], None)]
         return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}{hints.sep_hint(header, d['sep'])}")]
     frame.columns = [str(c).strip() for c in frame.columns]
-    rows = _line_rows(len(frame), d["header_row"] + 1)
     record = {"source": str(path), "rows": len(frame)}
-    return RawTable(label, frame, _from_rows(rows), record, texts, d["header_row"]), []
+    return RawTable(label, frame, _numbered(d["header_row"] + 1), record, texts, d["header_row"]), []
 
 
 def parquet_names(path: Path) -> list[str]:
@@ -292,7 +302,7 @@ def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, re
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
         return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}")]
     frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(label, frame, _from_rows(_line_rows(len(frame), 1)), {"source": str(path), "rows": len(frame)},
+    return RawTable(label, frame, _numbered(1), {"source": str(path), "rows": len(frame)},
                     texts), []
 
 

@@ -262,8 +262,15 @@ def _cell_flags(raw: pd.Series, labels: set[str]) -> tuple[np.ndarray, np.ndarra
         flags = (pc.not_equal(text, ""), pc.is_in(lowered, value_set=pa.array(sorted(labels), type=pa.string())),
                  pc.match_substring_regex(text, hints.TOTAL_LABEL.pattern, ignore_case=True))
         codes = raw.cat.codes.to_numpy()
-        return tuple(np.append(f.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), False)[codes]  # type: ignore[return-value]
-                     for f in flags)
+        per_value = [f.fill_null(False).to_numpy(zero_copy_only=False).astype(bool) for f in flags]
+        if not per_value[1].any() and not per_value[2].any():
+            # No value is a label (the usual case): only "filled" is spread to the rows, and
+            # not even that when every value is filled and every cell holds one.
+            none = np.zeros(len(codes), dtype=bool)
+            if per_value[0].all() and (len(codes) == 0 or codes.min() >= 0):
+                return np.ones(len(codes), dtype=bool), none, none
+            return np.append(per_value[0], False)[codes], none, none
+        return tuple(np.append(f, False)[codes] for f in per_value)  # type: ignore[return-value]
     if raw.dtype == object:
         text = raw.map(lambda v: "" if v is None or v != v else str(v).strip())
         return ((text != "").to_numpy(dtype=bool), text.str.lower().isin(labels).to_numpy(dtype=bool),
