@@ -9,6 +9,7 @@ with what the manifest records about each read, and values are checked the same 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,12 @@ def read_file(path: Path, stem: str, dialect: Dialect, reader: Reader = "arrow",
 
 
 def _read_folder(folder: Path, source: DataSource, reader: Reader, out: SourceRead) -> list[Problem]:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quotaopt-hash") as hashing:
+        return _read_files(folder, source, reader, out, hashing)
+
+
+def _read_files(folder: Path, source: DataSource, reader: Reader, out: SourceRead, hashing: Executor
+                ) -> list[Problem]:
     problems: list[Problem] = []
     for stem in TABLES:
         entry, dialect = source.table(stem), source.dialect_of(stem)
@@ -162,8 +169,10 @@ def _read_folder(folder: Path, source: DataSource, reader: Reader, out: SourceRe
                                             f"{stem}.csv, {stem}.parquet or {stem}.xlsx)"))
                 continue
             path = found
-        out.files[path.name] = sha256_file(path)
+        # The file is hashed for the manifest while it is parsed: both let go of the GIL.
+        digest = hashing.submit(sha256_file, path)
         table, read_problems = read_file(path, stem, dialect, reader)
+        out.files[path.name] = digest.result()
         problems.extend(read_problems)
         if table is not None and not read_problems:
             out.tables[stem], out.dialects[stem] = table, dialect
