@@ -73,6 +73,14 @@ def _spread(per_value: Any, codes: np.ndarray, missing: Any) -> np.ndarray:
     return np.asarray(np.append(table, np.array([missing], dtype=table.dtype))[codes])
 
 
+def _flags(per_value: Any, codes: np.ndarray, missing: bool) -> np.ndarray:
+    """:func:`_spread` for a yes / no flag; one that no category (nor a missing cell) raises is not spread."""
+    table = np.asarray(per_value, dtype=bool)
+    if not table.any() and not (missing and len(codes) and codes.min() < 0):
+        return np.zeros(len(codes), dtype=bool)  # the usual case: no row has the problem
+    return _spread(table, codes, missing)
+
+
 class _Checker:
     """Collects problems for one table, with vectorised column checks.
 
@@ -134,7 +142,7 @@ class _Checker:
             labels = cleaned.str.lower() if lower else cleaned  # once per category, not per row
             values = pd.Series(_spread(labels.to_numpy(dtype=object), codes, ""), index=self.frame.index,
                                dtype=object)
-            empty = _spread((cleaned == "").to_numpy(), codes, True)
+            empty = _flags((cleaned == "").to_numpy(), codes, True)
         self.blank[column] = empty
         if required:
             self.add(empty, column, "is empty (expected a value)", "a value")
@@ -156,7 +164,7 @@ class _Checker:
         assert codes is not None  # a categorical column is cleaned per category
         text = cleaned.to_numpy(dtype=object)
         empty_label = text == ""
-        self.blank[column] = empty = _spread(empty_label, codes, True)
+        self.blank[column] = empty = _flags(empty_label, codes, True)
         if required:
             self.add(empty, column, "is empty (expected a value)", "a value")
         # One category per cleaned id: ' RP1' and 'RP1' are one rep once stripped.
@@ -204,7 +212,7 @@ class _Checker:
                 values, empty = parsed, cleaned == ""
             else:
                 values = pd.Series(_spread(parsed.to_numpy(), codes, np.nan), index=self.frame.index)
-                empty = pd.Series(_spread((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
+                empty = pd.Series(_flags((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
             tail = hints.number_hint(failed_values.drop_duplicates().head(1000), self.dialect["thousands"],
                                      self.dialect["decimal"])
             self.add(~empty & values.isna(), column, lambda v: f"not a number (got {v!r}){tail}", "a number")
@@ -271,9 +279,9 @@ class _Checker:
             else:
                 values = pd.Series(_spread(parsed.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT")),
                                    index=self.frame.index)
-                empty = pd.Series(_spread((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
-                bad = pd.Series(_spread(failed.to_numpy(), codes, False), index=self.frame.index)
-                outside = pd.Series(_spread(too_far.to_numpy(), codes, False), index=self.frame.index)
+                empty = pd.Series(_flags((cleaned == "").to_numpy(), codes, True), index=self.frame.index)
+                bad = pd.Series(_flags(failed.to_numpy(), codes, False), index=self.frame.index)
+                outside = pd.Series(_flags(too_far.to_numpy(), codes, False), index=self.frame.index)
             tail = hints.date_hint(failed_values, fmt)
             self.add(bad, column, lambda v: f"not a date (got {v!r}, expected {shown}){tail}", shown)
         first, last = (d.strftime("%Y-%m-%d") for d in DATE_RANGE)
@@ -304,13 +312,13 @@ class _Checker:
     def exists(self, values: pd.Series, column: str, known: pd.Series, where: str) -> None:
         if column in self.coded and len(values) == len(self.frame):
             codes, cleaned = self.coded[column]  # looked up once per distinct id
-            found = _spread(_isin(cleaned, known), codes, False)
+            unknown = _flags(~_isin(cleaned, known), codes, True)
         else:
-            found = _isin(values, known)
+            unknown = ~_isin(values, known)
         empty = self.blank.get(column)
         if empty is None or len(empty) != len(values):
             empty = (values == "").to_numpy()
-        missing = ~empty & ~found
+        missing = ~empty & unknown
         self.add(missing, column, lambda v: f"unknown id (got {v!r}, expected an id from {where})", f"an id from {where}")
 
     def allowed(self, values: pd.Series, column: str, choices: tuple[str, ...]) -> None:
