@@ -234,6 +234,19 @@ def _csv_type(name: str, numeric: set[str]) -> Any:
     return pa.string() if name.strip() in numeric else pa.dictionary(pa.int32(), pa.string())
 
 
+def _arrow_csv(source: Any, header: list[str], numeric: set[str], d: dict[str, Any]) -> Any:
+    """Arrow's CSV reader in the file's dialect: number columns as text (parsed next), others dictionary-encoded."""
+    import pyarrow.csv as pa_csv
+
+    return pa_csv.read_csv(
+        source,
+        read_options=pa_csv.ReadOptions(encoding=_codec(d["encoding"]).replace("utf-8-sig", "utf8"),
+                                        skip_rows=d["header_row"] - 1, block_size=16 << 20),
+        parse_options=pa_csv.ParseOptions(delimiter=d["sep"], newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(column_types={name: _csv_type(name, numeric) for name in header},
+                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
+
+
 def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader: Reader = "arrow"
              ) -> tuple[RawTable | None, list[Problem]]:
     """Read a CSV file with its dialect; the problems when it cannot be read or its header is wrong."""
@@ -253,15 +266,12 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
             frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding=_codec(d["encoding"]),
                                 sep=d["sep"], skiprows=d["header_row"] - 1)
         else:
-            import pyarrow.csv as pa_csv
+            import pyarrow as pa
 
-            table = pa_csv.read_csv(
-                path,
-                read_options=pa_csv.ReadOptions(encoding=_codec(d["encoding"]).replace("utf-8-sig", "utf8"),
-                                                skip_rows=d["header_row"] - 1, block_size=16 << 20),
-                parse_options=pa_csv.ParseOptions(delimiter=d["sep"], newlines_in_values=True),
-                convert_options=pa_csv.ConvertOptions(column_types={name: _csv_type(name, numeric) for name in header},
-                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
+            # Mapped, not read: Arrow parses the page cache in place (reading copied the file into
+            # fresh buffers first, a fifth of the reader's time at 10,000 reps).
+            with pa.memory_map(str(path)) as source:
+                table = _arrow_csv(source, header, numeric, d)
             frame, texts = _arrow_frame(table, numeric, d)
     except UnicodeDecodeError as exc:
         return None, [hints.not_decodable(path, label, d["encoding"], exc)]

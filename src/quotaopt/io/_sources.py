@@ -70,14 +70,11 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in blocks so large files stay cheap on memory."""
+    """SHA-256 of a file, streamed through one reused buffer (hashlib's ``file_digest``)."""
     import hashlib
 
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass
