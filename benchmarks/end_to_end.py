@@ -71,9 +71,6 @@ def child(folder: Path, workers: int, monolithic: bool) -> dict:
     marks: list[tuple[str, float]] = [("load", time.perf_counter())]
     peaks: dict[str, float] = {}  # the process's peak RSS when each stage ended
 
-    def peak_mb() -> float:
-        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
     def progress(stage: str) -> None:
         name = stage if stage in STAGES else "writing"
         if marks[-1][0] != name:
@@ -136,13 +133,28 @@ def load_child(folder: Path, reader: str) -> dict:
     return {"reader": reader, "s": round(seconds, 3), "cpu_s": round(cpu_seconds() - cpu, 3),
             "rows": int(len(inputs.company.bookings)),
             "held_mb": held_mb(),
-            "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "maxrss_mb": peak_mb()}
 
 
 def cpu_seconds() -> float:
     """CPU seconds this process has used, every thread, user and system (what other load on a shared machine leaves alone)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (Linux VmHWM; ru_maxrss where /proc is not there).
+
+    Not ru_maxrss on Linux: a child started by a parent holding a generated 100,000-rep
+    company inherits the parent's peak through exec, and would report it as its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def held_mb() -> float:
