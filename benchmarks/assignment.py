@@ -35,17 +35,20 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from quotaopt.assignment import assign_accounts
-from quotaopt.company import CompanyData
-from quotaopt.datasets import book_capacity, generate_company
-from quotaopt.io import load_company
 from quotaopt.parallel import executor as parallel_executor
 from quotaopt.parallel import shutdown_pools
-from quotaopt.scenario import AllocationConfig, AssignmentConfig
+
+if TYPE_CHECKING:
+    from quotaopt.company import CompanyData
+
+# The rest of quotaopt is imported where it is used: every spawned worker imports this
+# module again (as __mp_main__), and at the top it cost each one 1.1 CPU s more to start
+# than a worker of the `quotaopt` command, which this benchmark is to measure.
 
 SCENARIO = """\
 name: bench
@@ -112,6 +115,8 @@ def moved_max(result: object, company: CompanyData) -> float:
 
 def quality(seeds: list[int], n_reps: int, tmp: Path) -> None:
     from quotaopt.assignment import capacity_on_new_books, per_capacity_spread
+    from quotaopt.datasets import book_capacity, generate_company
+    from quotaopt.io import load_company
     from quotaopt.planning import estimate_capacity
     from quotaopt.scenario import Scenario
 
@@ -160,8 +165,11 @@ def quality(seeds: list[int], n_reps: int, tmp: Path) -> None:
 
 
 def speed(n_reps: int, workers: int, draws: int, tmp: Path, vacant: float = 0.0) -> None:
-    from quotaopt.io import load_inputs
+    from quotaopt.assignment import assign_accounts
+    from quotaopt.datasets import generate_company
+    from quotaopt.io import load_company, load_inputs
     from quotaopt.planning import run_plan
+    from quotaopt.scenario import AllocationConfig, AssignmentConfig
 
     root = tmp / "speed"
     start = time.perf_counter()

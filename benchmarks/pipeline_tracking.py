@@ -81,7 +81,7 @@ def _one_company(root: Path, seed: int, args: argparse.Namespace) -> pd.DataFram
                           opportunities_path=data / "opportunities.csv")
         t3 = time.perf_counter()
         status = piped.status
-        quarter = piped.meta["quarter"]
+        quarter = piped.meta.record()["quarter"]  # as track.json has it
         hit = _quarter_outcome(data, status, quarter["first_day"], quarter["last_day"])
         points.append(pd.DataFrame({
             "seed": seed, "as_of": day, "kind": status["kind"].to_numpy(), "hit": hit,

@@ -24,6 +24,7 @@ from quotaopt.capacity import (
     train_model,
 )
 from quotaopt.capacity._linear import LogRatioHuber
+from quotaopt.capacity.records import ModelMetadata
 from quotaopt.errors import InputError
 from quotaopt.io import (
     FORMAT_VERSION,
@@ -237,12 +238,12 @@ def test_a_15_rep_company_keeps_its_reps_apart():
 
 def test_save_load_roundtrip_and_hash_check(company, fitted, tmp_path: Path):
     folder = tmp_path / "models" / "m1"
-    save_model(fitted, folder, {"backtest": {"wape": 0.3}})
+    save_model(fitted, folder, ModelMetadata(backtest=[{"year": 2026, "wape": 0.3}]))
     meta = json.loads((folder / METADATA_FILE).read_text())
-    assert meta["training_years"] == [2025, 2026] and meta["backtest"] == {"wape": 0.3}
+    assert meta["training_years"] == [2025, 2026] and meta["backtest"] == [{"year": 2026, "wape": 0.3}]
     assert len(meta["model_sha256"]) == 64 and "lr1" in meta["features"]
     model, loaded_meta = load_model(folder)
-    assert loaded_meta == meta
+    assert loaded_meta.record() == meta
     pd.testing.assert_frame_equal(predict_capacity(model, company, 2027), predict_capacity(fitted, company, 2027))
 
     data = bytearray((folder / MODEL_FILE).read_bytes())
@@ -279,7 +280,7 @@ def test_load_refuses_untrusted_types(tmp_path: Path):
 def test_load_refuses_an_older_format(company, fitted, tmp_path: Path):
     """A version-2 model predicted rates outright; this one predicts the change from an anchor."""
     folder = tmp_path / "old"
-    save_model(fitted, folder, {})
+    save_model(fitted, folder, ModelMetadata())
     meta = json.loads((folder / METADATA_FILE).read_text())
     (folder / METADATA_FILE).write_text(json.dumps({**meta, "format_version": 2}))
     with pytest.raises(InputError, match="format_version 2.*retrain"):
@@ -295,13 +296,14 @@ def test_load_refuses_other_estimators(tmp_path: Path):
 
 
 def test_train_model_keeps_the_backtest_of_the_very_model_it_saves(company, tmp_path: Path):
-    trained = train_model(company, 2027, metadata={"scenario": "s"})
+    trained = train_model(company, 2027, metadata=ModelMetadata(scenario="s"))
     save_model(trained.model, tmp_path / "models" / "fy27", trained.metadata)
     model, meta = load_model(tmp_path / "models" / "fy27")
-    assert meta["scenario"] == "s" and meta["plan_year"] == 2027
-    assert meta["backtest"] == model.validation_ and meta["backtest"][-1]["year"] == 2026
-    assert meta["model"]["change_weights"] == model.weights_ and meta["candidates"] == list(model.candidates)
-    assert json.loads((tmp_path / "models" / "fy27" / METADATA_FILE).read_text()) == meta
+    assert meta.scenario == "s" and meta.plan_year == 2027
+    assert meta.backtest == model.validation_ and meta.backtest is not None and meta.backtest[-1]["year"] == 2026
+    assert meta.model is not None and meta.model.change_weights == model.weights_
+    assert meta.candidates == list(model.candidates)
+    assert json.loads((tmp_path / "models" / "fy27" / METADATA_FILE).read_text()) == meta.record()
     assert isinstance(model, CapacityModel) and model.training_years_ == [2025, 2026]
 
 

@@ -82,7 +82,7 @@ def test_the_messy_export_reads_as_the_clean_folder(clean_twin: Path) -> None:
     clean = load_company(clean_twin)
     for table in ("teams", "reps", "bookings", "accounts", "territories"):
         pd.testing.assert_frame_equal(getattr(messy, table), getattr(clean, table), check_exact=True)
-    assert messy.reads["tables"]["bookings"]["skipped_rows"] == 1  # the TOTAL line, counted
+    assert messy.reads.tables is not None and messy.reads.tables["bookings"].skipped_rows == 1  # the TOTAL line, counted
 
 
 @pytest.mark.slow

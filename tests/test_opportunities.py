@@ -112,7 +112,7 @@ def test_track_with_the_generated_pipeline_writes_the_quarter_and_the_funnel(com
     assert status["p_attain_quarter"].between(0, 1).all() and (status["quarter"] == "2027-Q1").all()
     assert (status["quarter_p10"] <= status["quarter_p90"]).all()
     assert status["pipeline_weighted"].notna().all()
-    assert out.meta["quarter"]["pipeline"]["conversion"]["method"] == "snapshots"
+    assert out.meta.quarter.pipeline is not None and out.meta.quarter.pipeline.conversion.method == "snapshots"
     page = (out.track_path / "status.html").read_text(encoding="utf-8")
     assert "Funnel: stage conversion by week and unit" in page and "Stalled opportunities" in page
     assert "Pipeline coverage by rep" in page

@@ -84,9 +84,9 @@ def test_replan_keeps_every_past_period_and_every_sum(replanned: tuple[Path, Pat
 def test_replan_links_its_parent_and_says_what_changed(replanned: tuple[Path, Path]) -> None:
     old_path, new_path = replanned
     old, new = read_run(old_path), read_run(new_path)
-    assert new.manifest["parent_run"] == old.run_id
-    assert new.manifest["replan"]["as_of"] == AS_OF.isoformat()
-    assert new.manifest["replan"]["frozen_periods"] == [f"2027-{m:02d}" for m in range(1, 7)]
+    assert new.manifest.parent_run == old.run_id and new.manifest.replan is not None
+    assert new.manifest.replan.as_of == AS_OF.isoformat()
+    assert new.manifest.replan.frozen_periods == [f"2027-{m:02d}" for m in range(1, 7)]
     audit = [json.loads(line) for line in (old.runs_root / "audit.jsonl").read_text().splitlines()]
     line = next(a for a in audit if a["run_id"] == new.run_id)
     assert line["parent_run"] == old.run_id
@@ -111,7 +111,8 @@ def test_replan_respects_stretch_max_change_and_locks_on_the_remaining_part(
     rest_new = new.plan["quota"].to_numpy(dtype=float) - past
     p50 = result.posterior.quantiles(rest_old / quota_old)[1]
     free = (old.plan["rep_id"] != locked).to_numpy()
-    gave_way = {r["rep_id"] for r in new.manifest["replan"]["stretch_relaxed"]}
+    assert new.manifest.replan is not None
+    gave_way = {r.rep_id for r in new.manifest.replan.stretch_relaxed}
     ahead = ahead_of_pace(result.plan_to_date, result.actual)
     # No ratchet: a rep ahead of pace keeps at most its remaining quota (a cap below any floor).
     assert ahead.any() and (rest_new[ahead] <= rest_old[ahead]).all()

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from quotaopt.cli import main
 from quotaopt.datasets import generate_company
 from quotaopt.io import read_run
+from quotaopt.planning import StoredRun
 from test_allocation_cases import ONE, PATHS, Case, rep, run
 
 from tracking_fixtures import build_run, truth_capacity
@@ -40,6 +41,12 @@ def _new_run(result: Any) -> Path:
     return Path(line.removeprefix("re-plan run: ").split(" (parent")[0])
 
 
+def _change(run: StoredRun) -> dict[str, Any]:
+    """The re-plan's change record as its manifest holds it."""
+    assert run.manifest.replan is not None
+    return run.manifest.replan.record()
+
+
 def _remaining(run_path: Path) -> pd.Series:
     periods = read_run(run_path).periods
     return periods[~periods["period"].isin(FROZEN)].groupby("rep_id")["quota"].sum()
@@ -55,7 +62,7 @@ def replanned(behind: tuple[Path, Path]) -> tuple[Path, Path, Any]:
 def test_a_company_behind_plan_replans_with_exit_0_and_lists_what_gave_way(replanned: tuple[Path, Path, Any]) -> None:
     parent, new, result = replanned
     assert result.exit_code == 0, result.output
-    change = read_run(new).manifest["replan"]
+    change = _change(read_run(new))
     summary = json.loads((new / "summary.json").read_text())
     assert summary["exceptions"] and change["exceptions"] == len(summary["exceptions"])
     assert {"unit", "rep", "limit", "allowed", "used", "amount", "reps", "message"} <= set(summary["exceptions"][0])
@@ -80,7 +87,7 @@ def test_no_rep_ahead_of_pace_gets_a_higher_remaining_quota(replanned: tuple[Pat
     behind_reps = reps.index[reps["pace"] < 1.0]
     assert after.reindex(behind_reps).sum() >= before.reindex(behind_reps).sum()
     assert (after.reindex(behind_reps) != before.reindex(behind_reps)).any()
-    ratchet = read_run(new).manifest["replan"]["ratchet"]
+    ratchet = _change(read_run(new))["ratchet"]
     assert ratchet["rule"] == "none" and ratchet["reps_ahead_of_pace"] == len(ahead)
     assert ratchet["reps_ahead_raised"] == 0
 
@@ -90,7 +97,7 @@ def test_ratchet_allow_is_the_old_behaviour(behind: tuple[Path, Path], tmp_path:
     allow = build_run(tmp_path, data, truth_capacity(data), stretch=1.35, extra="replan:\n  ratchet: allow\n")
     result = _track(allow, data, "--replan")
     assert result.exit_code == 0, result.output
-    ratchet = read_run(_new_run(result)).manifest["replan"]["ratchet"]
+    ratchet = _change(read_run(_new_run(result)))["ratchet"]
     assert ratchet["rule"] == "allow" and ratchet["reps_ahead_raised"] > 0
     assert "ratchet allowed" in result.output
 
@@ -122,7 +129,7 @@ def test_recalibrate_resets_the_target_to_the_forecast_and_records_why(behind: t
     new = read_run(_new_run(result))
     status = pd.read_csv(run_path / f"track-{AS_OF}" / "status.csv", dtype={"id": "str"})
     forecast = float(status.loc[(status["kind"] == "unit") & (status["level"] == 0), "forecast_p50"].iloc[0])
-    recal = new.manifest["replan"]["recalibration"]
+    recal = _change(new)["recalibration"]
     assert recal["basis"] == "forecast_p50" and recal["reason"] == "competitor cut prices"
     assert recal["from_target"] == pytest.approx(parent.summary.company_target)
     assert recal["to_target"] == pytest.approx(forecast, abs=0.01)
@@ -149,7 +156,7 @@ def test_recalibrate_to_a_growth_given(behind: tuple[Path, Path], tmp_path: Path
     new = read_run(_new_run(result))
     bookings = pd.read_csv(data / "bookings.csv", parse_dates=["date"])
     base = float(bookings.loc[bookings["date"].dt.year == 2026, "amount"].sum())
-    recal = new.manifest["replan"]["recalibration"]
+    recal = _change(new)["recalibration"]
     assert recal["basis"] == "growth" and recal["growth"] == -0.05
     assert recal["to_target"] == pytest.approx(0.95 * base, abs=0.01)
 

@@ -159,7 +159,7 @@ def validate(scenario: Path, as_json: bool, problems_file: Path | None) -> None:
 
     with _report_problems(problems_file, as_json):
         found = check(scenario)
-    summary = found.summary
+    summary = found.summary.record()
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -236,7 +236,7 @@ def plan(scenario: Path, out_dir: Path | None, workers: int | None, scheduler: s
                                    workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                                    scheduler_timeout=scheduler_timeout, overrides=overrides)
     if overrides is not None:
-        locked = written.manifest.get("overrides", {}).get("quotas", {})
+        locked = {} if written.manifest.overrides is None else written.manifest.overrides.quotas
         click.echo(f"overrides: {len(locked)} quota(s) locked from {overrides}")
     _echo_headline(result.summary, written.path)
 
@@ -372,7 +372,7 @@ def simulate(run: Path, draws: int | None, seed: int | None) -> None:
     with _Progress():
         result, written = simulate_run(run, draws=draws, seed=seed)
     _echo_headline(result.summary, written.path)
-    click.echo(f"parent run: {written.manifest['parent_run']}")
+    click.echo(f"parent run: {written.manifest.parent_run}")
 
 
 @main.command()
@@ -413,18 +413,19 @@ def track(run: Path, actuals: Path, as_of: str, replan: bool, recalibrate: bool,
         top = quarter.iloc[0]
         click.echo(f"{top['quarter']}: P(company quarter quota) {float(top['p_attain_quarter']):.0%}, "
                    f"forecast P50 {float(top['quarter_p50']):,.0f} against {float(top['quarter_quota']):,.0f}")
-    if "activities" in outcome.meta:
-        counts = outcome.meta["activities"]["status"]
-        click.echo("activities: " + ", ".join(f"{c} {counts[c]}" for c in ("green", "yellow", "red")))
+    if outcome.meta.activities is not None:
+        colours = outcome.meta.activities.status
+        click.echo("activities: " + ", ".join(f"{c} {colours[c]}" for c in ("green", "yellow", "red")))
     click.echo(f"status: {outcome.track_path / 'status.csv'}")
     click.echo(f"page: {outcome.track_path / 'status.html'}")
     if outcome.replan is not None:
-        for line in replan_lines(outcome.replan.manifest.get("replan") or {}):
+        change = outcome.replan.manifest.replan
+        for line in replan_lines({} if change is None else change.record()):
             click.echo(line)
         summary = outcome.replan_summary
         for line in exception_lines(None if summary is None else summary.record().get("exceptions")):
             click.echo(f"  {line}")
-        click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.get('parent_run')})")
+        click.echo(f"re-plan run: {outcome.replan.path} (parent {outcome.replan.manifest.parent_run})")
 
 
 @main.command()
@@ -437,11 +438,11 @@ def train(scenario: Path, model_out: Path | None) -> None:
 
     with _Progress():
         folder, meta = train_scenario(scenario, model_out)
-    click.echo(f"model written to {folder} (training years {meta.get('training_years')})")
-    weights = (meta.get("model") or {}).get("change_weights") or {}
+    click.echo(f"model written to {folder} (training years {meta.training_years})")
+    weights = (meta.model.change_weights if meta.model is not None else None) or {}
     if weights:
         click.echo("  change candidates: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
-    for row in meta.get("backtest") or []:
+    for row in meta.backtest or []:
         level = row.get("wape_blend_forecast_level")
         click.echo(f"  backtest {row['year']}: WAPE {row['wape_blend']:.3f} with the realised level"
                    + (f", {level:.3f} with the level as forecast" if level is not None else "")

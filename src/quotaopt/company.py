@@ -7,18 +7,76 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from quotaopt.errors import InputError, Problem
+from quotaopt.org_tree import OrgTree
+from quotaopt.records import Number, Record
 
-__all__ = ["ROLES", "STATUSES", "CompanyData", "check_plan_year", "distinct_years", "parse_date_in_year"]
+__all__ = ["ROLES", "STATUSES", "CompanyData", "CompanySummary", "DataRead", "TableRead", "YearBookings",
+           "check_plan_year", "distinct_years", "parse_date_in_year"]
 
 ROLES = ("ka", "longtail")
 #: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
 STATUSES = ("active", "departed", "leave")
+
+
+class TableRead(Record):
+    """What the manifest records about reading one table (the keys a read set, only)."""
+
+    #: The file (``path[sheet]`` in a workbook); a database read records its ``query``.
+    source: str | None = None
+    query: str | None = None
+    rows: int | None = None
+    #: Totals lines and rows ``data.skip_rows_labelled`` names, left out.
+    skipped_rows: int | None = None
+    #: Of a database read's column names and values (a file is hashed in ``files``).
+    sha256: str | None = None
+
+
+class DataRead(Record):
+    """What the manifest records about the read (``data_read``): its kind, where, and each table.
+
+    Examples
+    --------
+    >>> DataRead(kind="folder", path="co", tables={"reps": TableRead(source="co/reps.csv", rows=3)}).record()
+    {'kind': 'folder', 'path': 'co', 'tables': {'reps': {'source': 'co/reps.csv', 'rows': 3}}}
+    >>> DataRead().record()  # a company built in memory
+    {}
+    """
+
+    kind: str | None = None  # folder, workbook or database
+    path: str | None = None
+    url: str | None = None  # the database's, without its password
+    tables: dict[str, TableRead] | None = None
+
+
+class YearBookings(Record):
+    """One year's bookings: rows and amount."""
+
+    rows: int
+    amount: Number
+
+
+class CompanySummary(Record):
+    """Headline counts of a company (``quotaopt validate``; its ``--json``)."""
+
+    teams: int
+    reps: int
+    reps_by_role: dict[str, int]
+    reps_by_status: dict[str, int]
+    years_of_history: int
+    history_years: list[int]
+    bookings_per_year: dict[int, YearBookings]
+    credit_notes: int
+    credit_note_amount: Number
+    accounts: int | None
+    territories: int | None
+    capacity_given: bool
 
 
 @dataclass
@@ -40,7 +98,7 @@ class CompanyData:
     source : str
         Where the data came from, as shown: the folder, the workbook, or the database URL
         without its password.
-    reads : dict
+    reads : DataRead
         What the manifest records about the read: kind, and per table its source (the
         query for a database), rows read, rows skipped and hash.
     """
@@ -54,7 +112,18 @@ class CompanyData:
     capacity: pd.DataFrame | None = None
     files: dict[str, str] = field(default_factory=dict)
     source: str = ""
-    reads: dict[str, Any] = field(default_factory=dict)
+    reads: DataRead = field(default_factory=DataRead)
+
+    @cached_property
+    def org(self) -> OrgTree:
+        """The unit tree of ``teams``, built once and shared by every stage that walks it.
+
+        Raises
+        ------
+        InputError
+            When ``teams`` is not one tree (the loader has checked this already).
+        """
+        return OrgTree.from_table(self.teams)
 
     @property
     def active_reps(self) -> pd.DataFrame:
@@ -72,11 +141,11 @@ class CompanyData:
         last = dates.max()
         return int(last.year) if last.month == 12 else int(last.year) - 1
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CompanySummary:
         """Headline counts for ``quotaopt validate``."""
         reps = self.reps
         by_year = self.bookings.assign(year=self.bookings["date"].dt.year).groupby("year")["amount"]
-        return {
+        return CompanySummary.model_validate({
             "teams": len(self.teams),
             "reps": len(reps),
             "reps_by_role": {str(k): int(v) for k, v in reps["role"].value_counts().sort_index().items()},
@@ -92,7 +161,7 @@ class CompanyData:
             "accounts": None if self.accounts is None else len(self.accounts),
             "territories": None if self.territories is None else len(self.territories),
             "capacity_given": self.capacity is not None,
-        }
+        })
 
 
 def distinct_years(dates: pd.Series) -> list[Any]:

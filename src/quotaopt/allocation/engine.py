@@ -47,6 +47,7 @@ from quotaopt.allocation.targets import (
 from quotaopt.allocation.verify import integrality, verify_plan
 from quotaopt.errors import InfeasibleError, SolverError
 from quotaopt.ordering import data_order
+from quotaopt.org_tree import OrgTree
 from quotaopt.parallel import Executor
 from quotaopt.scenario import AllocationConfig
 
@@ -136,7 +137,8 @@ def _decomposed(prep: Prepared, pool: Pools, share: Shares, backend: str, option
 
 def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
              plan_year: int, *, decompose: bool = True, executor: Executor | None = None,
-             chunk_reps: int | None = None, unit_solver: UnitSolver = "exact") -> AllocationResult:
+             chunk_reps: int | None = None, unit_solver: UnitSolver = "exact",
+             org: OrgTree | None = None) -> AllocationResult:
     """Split the company total over the team tree and every active rep.
 
     Parameters
@@ -164,6 +166,8 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
         both stages, no MILP, see docs/allocation.md) or one small two-stage MILP per unit
         through ``config.solver.backend``. Stage A and the monolithic model always use
         the backend.
+    org : OrgTree, optional
+        The tree of ``teams`` when the caller has built it already (built here otherwise).
 
     Returns
     -------
@@ -182,7 +186,7 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
     # unit) and float sums then do not move when rows are shuffled or another rep renamed.
     order = data_order(reps, REP_ORDER, "rep_id") if "rep_id" in reps.columns else np.arange(len(reps))
     result = _allocate(reps.iloc[order], teams, company_total, config, plan_year, decompose=decompose,
-                       executor=executor or Executor(), chunk_reps=chunk_reps, unit_solver=unit_solver)
+                       executor=executor or Executor(), chunk_reps=chunk_reps, unit_solver=unit_solver, org=org)
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     result.reps = result.reps.iloc[back].reset_index(drop=True)  # the caller's rep order, as documented
@@ -191,10 +195,10 @@ def allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, conf
 
 def _allocate(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
               plan_year: int, *, decompose: bool, executor: Executor, chunk_reps: int | None,
-              unit_solver: UnitSolver) -> AllocationResult:
+              unit_solver: UnitSolver, org: OrgTree | None = None) -> AllocationResult:
     """:func:`allocate` on reps already in their canonical order."""
     start = time.perf_counter()
-    prep = prepare(reps, teams, company_total, config, plan_year)
+    prep = prepare(reps, teams, company_total, config, plan_year, org=org)
     pool = pools(prep)
     share = shares(prep, pool)
     backend, options = config.solver.backend, _options(config)

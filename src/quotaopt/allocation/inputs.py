@@ -21,6 +21,7 @@ from quotaopt.allocation.bounds import (
 )
 from quotaopt.errors import InputError, Problem
 from quotaopt.money import MAX_UNITS
+from quotaopt.org_tree import OrgTree
 from quotaopt.scenario import AllocationConfig
 
 REP_COLUMNS = ("rep_id", "team_id", "role", "fte", "hire_date", "last_quota", "locked_quota",
@@ -30,26 +31,35 @@ TEAM_COLUMNS = ("team_id", "parent_id", "target")
 
 @dataclass
 class Tree:
-    """The unit tree in topological order (every parent before its children)."""
+    """The unit tree (:class:`quotaopt.org_tree.OrgTree`, root first) with each unit's fixed target."""
 
-    ids: np.ndarray  # object array of unit ids
-    parent: np.ndarray  # int64, -1 for the root
-    level: np.ndarray  # int64, root 0
+    org: OrgTree
     target: np.ndarray  # fixed target in currency (NaN = not fixed); the root's is ignored
     fixed: np.ndarray  # fixed target in scaled units, rounded to a whole number (NaN = none)
 
     @property
+    def ids(self) -> np.ndarray:
+        """Unit ids (object array), tree order."""
+        return self.org.ids
+
+    @property
+    def parent(self) -> np.ndarray:
+        """Parent positions (int64), -1 for the root."""
+        return self.org.parent
+
+    @property
+    def level(self) -> np.ndarray:
+        """Depths (int64), root 0."""
+        return self.org.level
+
+    @property
     def n(self) -> int:
         """Number of units."""
-        return int(self.ids.size)
+        return self.org.n
 
     def subtree_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum ``values`` (one per unit) over each unit's subtree, vectorised by level."""
-        total = np.array(values, copy=True)
-        for lvl in range(int(self.level.max()), 0, -1):
-            idx = np.flatnonzero(self.level == lvl)
-            np.add.at(total, self.parent[idx], total[idx])
-        return total
+        """Sum ``values`` (one per unit) over each unit's subtree."""
+        return self.org.subtree_sum(values)
 
 
 @dataclass
@@ -122,58 +132,26 @@ class Prepared:
         return cast("np.ndarray", np.isfinite(self.locked))
 
 
-def _empty(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (
-        isinstance(value, str) and value.strip() == ""
-    ) or value is pd.NA or value is pd.NaT
-
-
-def build_tree(teams: pd.DataFrame, unit: float) -> Tree:
-    """Validate the team table and order it root first.
+def build_tree(teams: pd.DataFrame, unit: float, org: OrgTree | None = None) -> Tree:
+    """Validate the team table and order it root first (``org``: the tree already built from it).
 
     Raises
     ------
     InputError
-        Missing columns, duplicate ids, not exactly one root, unknown parents or cycles.
+        Missing columns, duplicate ids, not exactly one root, unknown parents, cycles or a
+        negative target.
     """
-    missing = [c for c in ("team_id", "parent_id") if c not in teams.columns]
-    if missing:
-        raise InputError([Problem("teams.csv", f"missing column(s) {missing}")])
-    ids = teams["team_id"].astype(str).to_numpy(dtype=object)
-    dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique().tolist()
-    if dup:
-        raise InputError([Problem("teams.csv", f"team_id {dup[0]!r} appears more than once", column="team_id")])
-    parents = [None if _empty(p) else str(p) for p in teams["parent_id"].tolist()]
-    roots = [i for i, p in enumerate(parents) if p is None]
-    if len(roots) != 1:
-        raise InputError([Problem("teams.csv", f"expected exactly one root (empty parent_id), found {len(roots)}", column="parent_id")])
-    position = {tid: i for i, tid in enumerate(ids)}
-    unknown = [p for p in parents if p is not None and p not in position]
-    if unknown:
-        raise InputError([Problem("teams.csv", f"parent_id {unknown[0]!r} is not a team_id", column="parent_id")])
-    children: dict[int, list[int]] = {i: [] for i in range(len(ids))}
-    for i, p in enumerate(parents):
-        if p is not None:
-            children[position[p]].append(i)
-    order, level_of = [roots[0]], {roots[0]: 0}
-    for i in order:  # breadth first; appending while iterating walks the whole tree
-        for c in children[i]:
-            level_of[c] = level_of[i] + 1
-            order.append(c)
-    if len(order) != len(ids):
-        cyc = sorted(set(range(len(ids))) - set(order))[0]
-        raise InputError([Problem("teams.csv", f"team {ids[cyc]!r} is not connected to the root (a cycle in parent_id)", column="parent_id")])
-    new_index = {old: new for new, old in enumerate(order)}
-    parent = np.array([-1 if parents[o] is None else new_index[position[parents[o]]] for o in order], dtype=np.int64)
+    org = OrgTree.from_table(teams) if org is None else org
+    ids, order = org.ids, org.rows
     target = (pd.to_numeric(teams["target"], errors="coerce").to_numpy(dtype=float)[order]
-              if "target" in teams.columns else np.full(len(ids), np.nan))
+              if "target" in teams.columns else np.full(org.n, np.nan))
     bad = np.flatnonzero(np.isfinite(target) & (target < 0))
     if bad.size:
-        raise InputError([Problem("teams.csv", f"target of team {ids[order][bad[0]]!r} is negative ({target[bad[0]]:g})", column="target")])
+        raise InputError([Problem("teams.csv", f"target of team {ids[bad[0]]!r} is negative ({target[bad[0]]:g})", column="target")])
     target = np.where(np.isinf(target), np.nan, target)
     fixed = np.floor(target / unit + 0.5)
     fixed[0] = np.nan  # the root's total is the company total
-    return Tree(ids[order], parent, np.array([level_of[o] for o in order], dtype=np.int64), target, fixed)
+    return Tree(org, target, fixed)
 
 
 def _column(reps: pd.DataFrame, name: str, problems: list[Problem], positive: bool = False) -> np.ndarray:
@@ -189,7 +167,7 @@ def _column(reps: pd.DataFrame, name: str, problems: list[Problem], positive: bo
 
 
 def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, config: AllocationConfig,
-            plan_year: int) -> Prepared:
+            plan_year: int, org: OrgTree | None = None) -> Prepared:
     """Validate the inputs of :func:`~quotaopt.allocation.allocate` and build :class:`Prepared`.
 
     Raises
@@ -198,7 +176,7 @@ def prepare(reps: pd.DataFrame, teams: pd.DataFrame, company_total: float, confi
         One problem per bad column or value, naming the rep or team.
     """
     unit = float(config.unit)
-    tree = build_tree(teams, unit)
+    tree = build_tree(teams, unit, org)
     missing = [c for c in REP_COLUMNS if c not in reps.columns]
     if missing:
         raise InputError([Problem("reps", f"missing column(s) {missing}")])

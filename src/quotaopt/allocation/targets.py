@@ -93,7 +93,7 @@ def shares(prep: Prepared, pool: Pools) -> Shares:
     unit_share = np.zeros(tree.n)
     unit_share[0] = prep.company
     pool_share = np.zeros(tree.n)
-    has_children = np.bincount(tree.parent[1:], minlength=tree.n) > 0
+    has_children = tree.org.has_children
     for lvl in range(int(tree.level.max()) + 1):
         parents = np.flatnonzero(tree.level == lvl)
         base = np.where(fixed[parents], tree.fixed[parents], unit_share[parents])

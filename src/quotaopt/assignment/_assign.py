@@ -15,7 +15,7 @@ from quotaopt.allocation.problem import SolveOptions, relative_gap
 from quotaopt.assignment._exceptions import band_exceptions, lock_exceptions
 from quotaopt.assignment._inputs import Prepared, prepare
 from quotaopt.assignment._model import Groups, build_groups
-from quotaopt.assignment._solve import CHUNK_PAIRS, Task, solve_chunk
+from quotaopt.assignment._solve import CHUNK_PAIRS, ChunkResult, Task, solve_chunk
 from quotaopt.assignment._strict import needed_bands, refuse
 from quotaopt.assignment._tables import books_table, figures, moves_table, reasons
 from quotaopt.assignment._verify import measure, verify
@@ -55,14 +55,14 @@ class AssignmentResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _chunks(gs: Groups, offset: np.ndarray | None = None) -> list[np.ndarray]:
-    """Consecutive groups of about CHUNK_PAIRS candidate pairs (``offset``: their ids in a larger set)."""
+def _chunks(gs: Groups) -> list[np.ndarray]:
+    """Consecutive groups of about CHUNK_PAIRS candidate pairs."""
     if gs.n_groups == 0:
         return []
     pairs = np.bincount(gs.f_group[gs.p_f], minlength=gs.n_groups)
     cut = (np.cumsum(pairs) - 1) // CHUNK_PAIRS
     parts = np.split(np.arange(gs.n_groups), np.flatnonzero(np.diff(cut)) + 1)
-    return parts if offset is None else [offset[p] for p in parts]
+    return parts
 
 
 #: Rounds of MILPs over the groups with the largest gaps (each round in parallel).
@@ -86,13 +86,17 @@ def solve_groups(prep: Prepared, executor: Executor | None = None
     owner = prep.acc_home.copy()
     stats = Stats()
 
-    def run(chunks: list[np.ndarray], milp: bool) -> None:
-        tasks = []
-        for chunk in chunks:
-            part = gs.take(chunk)
-            tasks.append(Task(part, cfg.solver.backend, options, lexicographic, milp,
-                              owner[part.f_acc] if milp else None))
-        for res in (mapper(solve_chunk, tasks) if tasks else []):
+    def run(parts: list[Groups], milp: bool) -> None:
+        tasks = [Task(part, cfg.solver.backend, options, lexicographic, milp, owner[part.f_acc] if milp else None)
+                 for part in parts]
+        # Largest first, one task at a time: the last task a worker takes is a small one,
+        # so neither waits on the other's long tail. Each group's result depends on its
+        # task alone, and results are merged in group order whatever order they ran in.
+        order = sorted(range(len(tasks)), key=lambda i: (-int(tasks[i].groups.p_f.size), i))
+        ran = mapper(solve_chunk, [tasks[i] for i in order], chunksize=1) if tasks else []
+        results: dict[int, ChunkResult] = dict(zip(order, ran, strict=True))
+        for i in range(len(tasks)):
+            res = results[i]
             local = np.searchsorted(gs.gid, res.gid)
             better = res.objective < value[local] if milp else np.ones(local.size, dtype=bool)
             keep = better[res.f_group]
@@ -106,7 +110,7 @@ def solve_groups(prep: Prepared, executor: Executor | None = None
             stats.n_rows += res.stats.n_rows
             stats.messages += [m for m in res.stats.messages if m not in stats.messages][:5]
 
-    run(_chunks(gs), milp=False)
+    run([gs.take(chunk) for chunk in _chunks(gs)], milp=False)
     tried = np.zeros(gs.n_groups, dtype=bool)
     for _ in range(MILP_ROUNDS):
         total, proven = float(value.sum()), float(bound.sum())
@@ -123,7 +127,10 @@ def solve_groups(prep: Prepared, executor: Executor | None = None
         if take.size == 0:
             break
         tried[take] = True
-        run(_chunks(gs.take(take), offset=take), milp=True)
+        # One task per MILP (each its own solve, up to the time limit): the round's few
+        # hundred MILPs spread over the workers; in one chunk they ran on one.
+        chosen = gs.take(take)
+        run([chosen.take(np.array([g])) for g in range(chosen.n_groups)], milp=True)
     stats.objective, stats.bound = float(value.sum()), float(bound.sum())
     stats.status = "optimal" if stats.gap <= options.mip_gap + 1e-12 else "feasible"
     return owner, stats, gs, _group_record(prep, gs, value, bound, options.mip_gap)

@@ -23,6 +23,7 @@ from quotaopt.allocation.bounds import ramp_factor
 from quotaopt.allocation.explain import amount
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
+from quotaopt.org_tree import OrgTree
 from quotaopt.scenario import AllocationConfig, AssignmentConfig
 
 #: Why an account is without an active owner (``origin``): 0 owned by an active rep.
@@ -114,26 +115,20 @@ def _noun(unit: str) -> str:
     return f"team {unit}"
 
 
-def _pools(teams: pd.DataFrame, named: tuple[str, ...], label: str,
+def _pools(org: OrgTree, named: tuple[str, ...], label: str,
            key: str = "assignment.pools") -> tuple[dict[str, str], np.ndarray]:
     """Each unit's pool unit: the topmost named ancestor (or itself), else the unit itself."""
-    ids = teams["team_id"].astype(str).tolist()
-    unknown = [u for u in named if u not in set(ids)]
+    unknown = [u for u in named if org.positions([u])[0] < 0]
     if unknown:
         raise InputError([Problem(label, f"unknown unit {u!r} (expected a team_id of teams.csv)", column=key)
                           for u in unknown])
-    parent = dict(zip(ids, teams["parent_id"].where(teams["parent_id"].notna(), None), strict=True))
     chosen = set(named)
     pool_of: dict[str, str] = {}
-    for unit in ids:
-        node: str | None = unit
-        top = unit
-        while node is not None:
-            if node in chosen:
-                top = node
-            node = parent.get(node)
-        pool_of[unit] = top
-    return pool_of, np.array(list(dict.fromkeys(pool_of[u] for u in ids)), dtype=object)
+    for pos in np.argsort(org.rows, kind="stable").tolist():  # teams.csv's row order: the pools' order
+        unit = str(org.ids[pos])
+        above = [str(u) for u in org.ids[org.ancestors(pos)] if str(u) in chosen]
+        pool_of[unit] = above[-1] if above else unit
+    return pool_of, np.array(list(dict.fromkeys(pool_of.values())), dtype=object)
 
 
 def _last_twelve_months(company: CompanyData, plan_year: int) -> pd.DataFrame:
@@ -219,10 +214,9 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
     """
     if company.accounts is None:
         raise InputError([Problem(label, "assignment needs accounts.csv in the data folder", column="assignment.mode")])
-    teams = company.teams
-    pool_of, pool_ids = _pools(teams, cfg.pools, label)
+    pool_of, pool_ids = _pools(company.org, cfg.pools, label)
     # Key accounts (and the reps who may take them) may share a wider pool than the long tail.
-    ka_pool_of, ka_pool_ids = _pools(teams, (*cfg.pools, *cfg.ka_pools), label, "assignment.ka_pools")
+    ka_pool_of, ka_pool_ids = _pools(company.org, (*cfg.pools, *cfg.ka_pools), label, "assignment.ka_pools")
     pool_ids = np.array(list(dict.fromkeys([*pool_ids, *ka_pool_ids])), dtype=object)
     pool_index = {u: i for i, u in enumerate(pool_ids)}
     reps = company.active_reps
@@ -270,7 +264,7 @@ def prepare(company: CompanyData, plan_year: int, cfg: AssignmentConfig, allocat
         acc_ka=acc_ka, acc_pot=acc["potential"].fillna(0.0).to_numpy(dtype=float),
         acc_rev=np.maximum(rev, 0.0), acc_home=home.astype(np.int64), acc_origin=origin,
         acc_from=owner.to_numpy(dtype=object), acc_locked=locked, lock_dropped=lock & (home < 0), acc_free=free)
-    _check_takers(prep, teams, pool_of)
+    _check_takers(prep, company.org, pool_of)
     return prep
 
 
@@ -286,14 +280,13 @@ def _immovable(home: np.ndarray, ka: np.ndarray, pot: np.ndarray, max_moved: flo
     return own & (pot > max_moved * book[key] + 1e-9 * np.maximum(book[key], 1.0))
 
 
-def _check_takers(prep: Prepared, teams: pd.DataFrame, pool_of: dict[str, str]) -> None:
+def _check_takers(prep: Prepared, org: OrgTree, pool_of: dict[str, str]) -> None:
     """Every free account needs a rep of its pool of the matching class (or its own owner)."""
     n_groups = 2 * len(prep.pool_ids)
     takers = np.bincount(prep.rep_group, minlength=n_groups)
     orphan = prep.acc_free & (takers[prep.acc_group] == 0) & (prep.acc_home < 0)
     if not orphan.any():
         return
-    parent = dict(zip(teams["team_id"].astype(str), teams["parent_id"], strict=True))
     reasons = []
     for g in np.unique(prep.acc_group[orphan]):
         mask = orphan & (prep.acc_group == g)
@@ -301,7 +294,7 @@ def _check_takers(prep: Prepared, teams: pd.DataFrame, pool_of: dict[str, str]) 
         tier = "key" if g % 2 else "long-tail"
         rule = ("eligible for key accounts (assignment.eligibility.ka: [" + ", ".join(prep.config.eligibility.ka) + "])"
                 if g % 2 else "for long-tail accounts (one not eligible for key accounts)")
-        wider = _wider_pool(prep, pool, parent, bool(g % 2))
+        wider = _wider_pool(prep, pool, org, bool(g % 2))
         fix = (f"assignment.{'ka_pools' if g % 2 else 'pools'}: [{wider}] would let its reps take them" if wider else
                "no unit above it has one either: make a rep eligible")
         reasons.append(f"{_noun(pool)}: {int(mask.sum())} {tier} account(s) without an active owner "
@@ -310,20 +303,12 @@ def _check_takers(prep: Prepared, teams: pd.DataFrame, pool_of: dict[str, str]) 
                                                          else ""))
 
 
-def _wider_pool(prep: Prepared, pool: str, parent: dict[str, object], ka: bool) -> str | None:
+def _wider_pool(prep: Prepared, pool: str, org: OrgTree, ka: bool) -> str | None:
     """The nearest unit above ``pool`` whose subtree has an active rep of that class."""
-    node = parent.get(pool)
-    while node is not None and not (isinstance(node, float) and np.isnan(node)):
-        unit = str(node)
-        below = {unit}
-        changed = True
-        while changed:  # the subtree of unit
-            grown = below | {u for u, p in parent.items() if p in below}
-            changed = grown != below
-            below = grown
-        if ((prep.rep_ka == ka) & np.isin(prep.rep_team, list(below))).any():
-            return unit
-        node = parent.get(unit)
+    for unit in org.ancestors(int(org.positions([pool])[0]))[1:].tolist():
+        below = org.ids[org.subtree(unit)].tolist()
+        if ((prep.rep_ka == ka) & np.isin(prep.rep_team, below)).any():
+            return str(org.ids[unit])
     return None
 
 

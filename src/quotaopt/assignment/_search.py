@@ -140,7 +140,14 @@ def improve(gs: Groups, choice: np.ndarray, pair_cost: np.ndarray, groups: np.nd
 
 
 class _Group:
-    """One group's search state: the current pair of each account, books per slot, kept per owner row."""
+    """One group's search state: the current pair of each account, books per slot, kept per owner row.
+
+    Each local slot carries its own cost parameters (a guest's make its cost 0 at any
+    book), so a slot's cost is one expression over arrays, with no mask per call; swaps of
+    accounts a (rows) with those b of one costly rep (columns) are scored as one matrix,
+    and continuity is checked only on the few moves and swaps that would improve. The arithmetic is that
+    of :func:`rep_cost`, term by term, so the search takes the same steps.
+    """
 
     def __init__(self, gs: Groups, choice: np.ndarray, pair_cost: np.ndarray, kept: np.ndarray, p0: int, p1: int,
                  f0: int, f1: int) -> None:
@@ -154,27 +161,37 @@ class _Group:
         slots = np.unique(slot)
         self.local = np.searchsorted(slots, slot)
         self.is_bal = slots < gs.n_balance
-        self.rep = np.where(self.is_bal, slots, 0)
+        rep = np.where(self.is_bal, slots, 0)
+        bal = self.is_bal
+
+        def param(values: np.ndarray, guest: float) -> np.ndarray:
+            return np.where(bal, values[rep], guest)
+
+        inf = np.inf
+        self.t, self.tau = param(gs.t, 0.0), param(gs.tau, inf)
+        self.hi, self.lo = param(gs.band_hi, inf), param(gs.band_lo, -inf)
+        self.w, self.n_hi, self.n_lo = param(gs.w_work, 0.0), param(gs.n_hi, inf), param(gs.n_lo, -inf)
         self.cur = choice[f0:f1] - p0
         n_slots = slots.size
-        self.P = np.where(self.is_bal, gs.fixed[self.rep], 0.0)
-        self.n = np.where(self.is_bal, gs.n_fixed[self.rep], 0.0)
+        self.P = np.where(bal, gs.fixed[rep], 0.0)
+        self.n = np.where(bal, gs.n_fixed[rep], 0.0)
         s = self.local[self.cur]
-        np.add.at(self.P, s, np.where(self.is_bal[s], self.v, 0.0))
-        np.add.at(self.n, s, np.where(self.is_bal[s], 1.0, 0.0))
+        np.add.at(self.P, s, np.where(bal[s], self.v, 0.0))
+        np.add.at(self.n, s, np.where(bal[s], 1.0, 0.0))
         self.table = np.full((f1 - f0, n_slots), -1, dtype=np.int64)  # pair of (account, slot)
         self.table[self.p_f, self.local] = np.arange(self.p_f.size)
 
     def slot_cost(self, s: np.ndarray, P: np.ndarray, n: np.ndarray) -> np.ndarray:
-        out = np.zeros(P.shape)
-        bal = self.is_bal[s]
-        if bal.any():
-            out[bal] = rep_cost(self.gs, P[bal], n[bal], self.rep[s[bal]])
-        return out
+        """The cost of slots ``s`` (any shape, broadcast with ``P`` and ``n``) holding ``P`` and ``n``."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(W_IN * np.maximum(np.abs(P - self.t[s]) - self.tau[s], 0.0)
+                              + W_OUT * (np.maximum(P - self.hi[s], 0.0) + np.maximum(self.lo[s] - P, 0.0))
+                              + self.w[s] * (np.maximum(n - self.n_hi[s], 0.0) + np.maximum(self.n_lo[s] - n, 0.0)))
 
     def run(self) -> None:
+        slots = np.arange(self.P.size)
         for _ in range(MAX_STEPS):
-            base = self.slot_cost(np.arange(self.P.size), self.P, self.n)
+            base = self.slot_cost(slots, self.P, self.n)
             if not (self._move(base) or self._swap(base)):
                 break
         self.choice[self.f0:self.f1] = self.cur + self.p0
@@ -208,14 +225,14 @@ class _Group:
         b1, b2 = self.is_bal[s1].astype(float), self.is_bal[s2].astype(float)
         delta = (self.slot_cost(s1, self.P[s1] - b1 * va, self.n[s1] - b1) - base[s1]
                  + self.slot_cost(s2, self.P[s2] + b2 * va, self.n[s2] + b2) - base[s2] + self.cost - self.cost[old])
-        ok = (s1 != s2) & self._holds(self.cont[old], -va)
-        delta = np.where(ok, delta, np.inf)
-        if delta.size == 0:
+        # Continuity only where the move would pay: the rest cannot be the best either way.
+        cand = np.flatnonzero((delta < -_EPS) & (s1 != s2))
+        if cand.size == 0:
             return False
-        best = int(np.argmin(delta))
-        if not delta[best] < -_EPS:
+        cand = cand[self._holds(self.cont[old[cand]], -va[cand])]
+        if cand.size == 0:
             return False
-        self._apply(best)
+        self._apply(int(cand[np.argmin(delta[cand])]))
         return True
 
     def _swap(self, base: np.ndarray) -> bool:
@@ -236,28 +253,36 @@ class _Group:
         return False
 
     def _swap_with(self, base: np.ndarray, slot_of: np.ndarray, a_idx: np.ndarray, b_idx: np.ndarray) -> bool:
-        A, B = (m.ravel() for m in np.meshgrid(a_idx, b_idx, indexing="ij"))
-        s1, s2 = slot_of[A], slot_of[B]
-        pa, pb = self.table[A, s2], self.table[B, s1]
-        ok = (s1 != s2) & (pa >= 0) & (pb >= 0)
-        if not ok.any():
-            return False
-        A, B, s1, s2, pa, pb = A[ok], B[ok], s1[ok], s2[ok], pa[ok], pb[ok]
-        va, vb = self.v[A], self.v[B]
-        oa, ob = self.cur[A], self.cur[B]
+        """The best improving swap of an account in ``a_idx`` (rows, slot ``s1``) with one in ``b_idx`` (columns).
+
+        Scored as one matrix, row by row as the search always broke ties; continuity is
+        checked on the improving swaps only (the others cannot be taken either way).
+        """
+        A, B = a_idx, b_idx
+        s1, s2 = slot_of[A][:, None], slot_of[B][None, :]
+        pa, pb = self.table[A[:, None], s2], self.table[B[None, :], s1]
+        va, vb = self.v[A][:, None], self.v[B][None, :]
         delta = (self.slot_cost(s1, self.P[s1] - va + vb, self.n[s1]) - base[s1]
                  + self.slot_cost(s2, self.P[s2] + va - vb, self.n[s2]) - base[s2]
-                 + self.cost[pa] + self.cost[pb] - self.cost[oa] - self.cost[ob])
-        cont = self.cont
-        holds = np.ones(A.size, dtype=bool)
-        for row in (cont[oa], cont[ob]):  # rows that lose an account; what comes back counts
-            change = (np.where(cont[pa] == row, va, 0.0) + np.where(cont[pb] == row, vb, 0.0)
-                      - np.where(cont[oa] == row, va, 0.0) - np.where(cont[ob] == row, vb, 0.0))
-            holds &= self._holds(row, change)
-        delta = np.where(holds, delta, np.inf)
-        best = int(np.argmin(delta))
-        if not delta[best] < -_EPS:
+                 + self.cost[pa] + self.cost[pb] - self.cost[self.cur[A]][:, None] - self.cost[self.cur[B]][None, :])
+        delta[(s1 == s2) | (pa < 0) | (pb < 0)] = np.inf
+        cand = np.flatnonzero(delta < -_EPS)  # in row-major order, the order argmin breaks ties in
+        if cand.size == 0:
             return False
-        self._apply(int(pa[best]))
-        self._apply(int(pb[best]))
+        i, j = np.divmod(cand, B.size)
+        a, b = A[i], B[j]
+        oa, ob, qa, qb = self.cur[a], self.cur[b], pa[i, j], pb[i, j]
+        wa, wb = self.v[a], self.v[b]
+        cont = self.cont
+        holds = np.ones(cand.size, dtype=bool)
+        for row in (cont[oa], cont[ob]):  # rows that lose an account; what comes back counts
+            change = (np.where(cont[qa] == row, wa, 0.0) + np.where(cont[qb] == row, wb, 0.0)
+                      - np.where(cont[oa] == row, wa, 0.0) - np.where(cont[ob] == row, wb, 0.0))
+            holds &= self._holds(row, change)
+        k = np.flatnonzero(holds)
+        if k.size == 0:
+            return False
+        best = int(k[np.argmin(delta.flat[cand[k]])])
+        self._apply(int(qa[best]))
+        self._apply(int(qb[best]))
         return True

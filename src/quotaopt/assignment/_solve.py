@@ -90,14 +90,14 @@ def _milp(gs: Groups, priority: bool, solve: object, options: SolveOptions, what
     return round_relaxation(gs, solution.x[cols.x]), bound, solution.time_s, solution.message
 
 
-def _relax(gs: Groups, weighted: bool, solve: object, options: SolveOptions,
-           stats: Stats) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's LP relaxation: (bound per group, x over all pairs); -inf where it failed."""
+def _relax(gs: Groups, weighted: bool, solve: object, options: SolveOptions, stats: Stats,
+           groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The LP relaxation of ``groups``: (bound per group, x over all pairs); -inf where it failed or was not solved."""
     bound = np.full(gs.n_groups, -np.inf)
     x = np.zeros(gs.p_f.size)
-    lp_options = replace(options, lp_algorithm="simplex", presolve=False)
+    lp_options = replace(options, lp_algorithm="simplex", presolve=False, scale=False)
     p_group = gs.f_group[gs.p_f]
-    for g in range(gs.n_groups):
+    for g in map(int, groups):
         start = time.perf_counter()
         problem, cols = build_problem(gs.take(np.array([g])), weighted)
         stats.build_s += time.perf_counter() - start
@@ -138,9 +138,15 @@ def solve_chunk(task: Task) -> ChunkResult:
                 choice[gs.f_group == g] = pairs.start + found
         value = objective(gs, choice, cost)
     else:
-        bound, x = _relax(gs, weighted, solve, options, stats)
+        # A group where everyone keeps their book at no cost (every cost is >= 0) is solved:
+        # no relaxation, no search (about 5% of the groups of a generated company).
+        stay = _stay(gs)
+        free = objective(gs, stay, cost) <= _ABS
+        bound, x = _relax(gs, weighted, solve, options, stats, np.flatnonzero(~free))
+        bound[free] = 0.0
+        x[stay[free[gs.f_group]]] = 1.0  # whole already: nothing for rounding and repair to do
         choice = repair(gs, x, round_relaxation(gs, x), cost)
-        choice = np.where(np.isfinite(bound)[gs.f_group], choice, _stay(gs))
+        choice = np.where((np.isfinite(bound) & ~free)[gs.f_group], choice, stay)
         value = objective(gs, choice, cost)
         # Local search on the largest gap in money first, until the chunk is within the gap:
         # a group already close costs nothing more. MILPs come later, where the whole

@@ -17,6 +17,7 @@ import pandas as pd
 from quotaopt.assignment._assign import AssignmentResult, assign_accounts
 from quotaopt.assignment._tables import per_capacity_spread
 from quotaopt.assignment.records import AssignmentSummary
+from quotaopt.capacity.records import CapacitySummary
 from quotaopt.company import CompanyData
 from quotaopt.parallel import Executor
 from quotaopt.scenario import Scenario
@@ -24,13 +25,13 @@ from quotaopt.scenario import Scenario
 
 class Estimator(Protocol):
     def __call__(self, scenario: Scenario, company: CompanyData, plan_year: int,
-                 rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                 rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, CapacitySummary]:
         ...
 
 
 def capacity_on_new_books(scenario: Scenario, company: CompanyData, plan_year: int, estimate: Estimator,
                           executor: Executor | None = None
-                          ) -> tuple[pd.DataFrame, dict[str, Any], AssignmentResult | None]:
+                          ) -> tuple[pd.DataFrame, CapacitySummary, AssignmentResult | None]:
     """Capacities for the quota MILP, and the assignment that set the books (None when ``mode: off``).
 
     Parameters
@@ -49,7 +50,7 @@ def capacity_on_new_books(scenario: Scenario, company: CompanyData, plan_year: i
     -------
     capacity : DataFrame
         rep_id, capacity_p10/p50/p90 on the books reps will hold.
-    info : dict
+    info : CapacitySummary
         The capacity block of summary.json.
     assignment : AssignmentResult or None
         With the Books table's capacity columns and the summary's capacity spreads filled.
@@ -69,7 +70,7 @@ def capacity_on_new_books(scenario: Scenario, company: CompanyData, plan_year: i
 
     capacity, info = estimate(scenario, company, plan_year, rebook=rebook)
     result: AssignmentResult = held["result"]
-    _fill_capacity(result, held["before"], capacity, bool(info.get("rescored_on_new_books")))
+    _fill_capacity(result, held["before"], capacity, bool(info.rescored_on_new_books))
     return capacity, info, result
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from quotaopt.capacity.records import ModelMetadata
 from quotaopt.commands._runs import default_runs_root, input_hashes
 from quotaopt.io import (
     json_bytes,
@@ -40,7 +41,7 @@ def backtest(scenario: str | Path, year: int | Sequence[int],
     write_file_atomic(target, json_bytes(record), parents=True)  # a reader sees the old file or the new one
     return table, target
 
-def train(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+def train(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Path, ModelMetadata]:
     """``quotaopt train``: backtest, fit on all complete years, save to ``models/<scenario>/``."""
     from quotaopt.capacity import capacity_calendar, train_model
     from quotaopt.io import load_model, save_model
@@ -53,8 +54,8 @@ def train(scenario: str | Path, model_out: str | Path | None = None) -> tuple[Pa
     # The same calendar the plan's capacity stage will use (rolling.py).
     seen, short = capacity_calendar(inputs.company, inputs.plan_year)
     trained = train_model(seen, inputs.plan_year, quantiles=sc.capacity.quantiles, random_state=sc.capacity.seed,
-                          metadata={"scenario": sc.name, "inputs": input_hashes(inputs),
-                                    "history_months_short": short})
+                          metadata=ModelMetadata(scenario=sc.name, inputs=input_hashes(inputs),
+                                                 history_months_short=short))
     save_model(trained.model, folder, trained.metadata)
     _, meta = load_model(folder)  # what a plan will read: the saved file, checked
     return folder, meta

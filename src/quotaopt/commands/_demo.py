@@ -105,8 +105,8 @@ def demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         scenario = write_example(out_dir)
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     summary = inputs.company.summary()
-    echo(f"sample company: {summary['reps']} reps in {summary['teams']} units, "
-         f"{summary['years_of_history']} years of history, plan year {inputs.plan_year}")
+    echo(f"sample company: {summary.reps} reps in {summary.teams} units, "
+         f"{summary.years_of_history} years of history, plan year {inputs.plan_year}")
     echo(f"scenario: {scenario}")
     result, written = plan(scenario)
     for line in headline_lines(result.summary, written.path):

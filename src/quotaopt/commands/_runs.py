@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotaopt.errors import InputError, Problem
 from quotaopt.io import WrittenRun, csv_bytes, json_bytes, load_company, sha256_file, write_run
-from quotaopt.planning import Inputs, PlanResult, StoredRun, Summary
+from quotaopt.planning import Inputs, Manifest, PlanResult, StoredRun, Summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +90,7 @@ def write_result(
     manifest = {
         "scenario": inputs.scenario.resolved(),
         "scenario_file": str(inputs.scenario.source),
-        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.get("kind") != "database"
+        "data_folder": str(inputs.company.folder.resolve()) if inputs.company.reads.kind != "database"
         else inputs.company.source,
         "data_read": inputs.company.reads,
         "plan_year": inputs.plan_year,
@@ -104,16 +104,16 @@ def write_result(
     return write_run(runs_root, inputs.scenario.name, result_files(result), manifest,
                      audit={"headline": headline(result.summary)}, on_stage=on_stage)
 
-def run_data(manifest: dict[str, Any]) -> Any:
+def run_data(manifest: Manifest) -> Any:
     """The ``data`` key a run was planned from, its folder or workbook as the manifest recorded it.
 
     A data mapping keeps its dialect (and a database its URL, whose password, if one was
     written in it, was never recorded: the server's PGPASSWORD or ~/.pgpass supplies it).
     """
-    data = manifest["scenario"].get("data")
+    data = (manifest.scenario or {}).get("data")
     if isinstance(data, dict):
-        return {**data, "path": manifest["data_folder"]} if data.get("path") else data
-    return manifest["data_folder"]
+        return {**data, "path": manifest.data_folder} if data.get("path") else data
+    return manifest.data_folder
 
 
 def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> Inputs:
@@ -128,16 +128,19 @@ def inputs_of_run(run: StoredRun, overrides: dict[str, Any] | None = None) -> In
     from quotaopt.scenario import deep_merge, validate_scenario
 
     manifest = run.manifest
-    raw = deep_merge(manifest["scenario"], {"data": run_data(manifest), **(overrides or {})})
-    source = Path(manifest["scenario_file"])
+    if manifest.scenario is None or manifest.scenario_file is None or manifest.plan_year is None:
+        raise InputError([Problem(f"{run.path}/manifest.json", "has no resolved scenario, scenario file or plan year "
+                                  "(expected a run folder written by quotaopt plan)", column="scenario")])
+    raw = deep_merge(manifest.scenario, {"data": run_data(manifest), **(overrides or {})})
+    source = Path(manifest.scenario_file)
     scenario = validate_scenario(raw, label=f"{run.path}/manifest.json", base_dir=source.parent)
     scenario = scenario.model_copy(update={"source": source, "sources": ()})
     company = load_company(scenario.data_source)
-    recorded = {k.removeprefix("data/"): v for k, v in manifest["inputs"].items() if k.startswith("data/")}
+    recorded = {k.removeprefix("data/"): v for k, v in (manifest.inputs or {}).items() if k.startswith("data/")}
     changed = sorted(name for name, digest in company.files.items() if recorded.get(name) != digest)
     if changed:
         raise InputError([Problem(str(company.folder / name), f"changed since run {run.run_id} (SHA-256 differs "
                                   "from its manifest); plan again instead") for name in changed])
     # Quotas set by hand with `plan --overrides` stay locked in whatever is made from this run.
     company = apply_overrides(company, recorded_overrides(manifest))
-    return Inputs(scenario=scenario, company=company, plan_year=int(manifest["plan_year"]))
+    return Inputs(scenario=scenario, company=company, plan_year=int(manifest.plan_year))

@@ -23,7 +23,7 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     >>> import quotaopt as qo
     >>> _, run = qo.plan(example, out=runs)
     >>> result, child = qo.simulate(run.path, draws=500, seed=1)
-    >>> child.manifest["parent_run"] == run.run_id, result.summary.simulation
+    >>> child.manifest.parent_run == run.run_id, result.summary.simulation
     (True, SimulationSettings(draws=500, seed=1))
     """
     from quotaopt.planning import (
@@ -50,7 +50,7 @@ def simulate(run_path: str | Path, draws: int | None = None, seed: int | None = 
     reps = run.plan.assign(hire_date=run.plan["rep_id"].map(hires))
     units = run.units.assign(parent_id=run.units["parent_id"].where(run.units["parent_id"].notna(), None))
     sim = simulate_stage(inputs.scenario, reps, units, history, inputs.plan_year, float(run.summary.company_target),
-                         month_weights_of(inputs.company, history))
+                         month_weights_of(inputs.company, history), org=run.org)
     plan_table = run.plan.drop(columns=["p_attain", "expected_payout"]).merge(
         sim.reps[["rep_id", "p_attain", "expected_payout"]], on="rep_id", how="left")
     plan_table["p_attain"] = plan_table["p_attain"].round(4)

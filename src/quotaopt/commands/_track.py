@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -33,8 +32,16 @@ from quotaopt.io import (
     sha256_file,
     write_run,
 )
-from quotaopt.planning import PlanResult, StoredRun, Summary, apply_overrides, recorded_overrides
+from quotaopt.planning import (
+    PlanResult,
+    ReplanRecord,
+    StoredRun,
+    Summary,
+    apply_overrides,
+    recorded_overrides,
+)
 from quotaopt.tracking import assess, parse_as_of, plan_year_of, run_scenario
+from quotaopt.tracking.records import ActivitiesRead, FileRead, ReplanFacts, TrackRecord
 
 #: What a status page says about a re-plan (from its change record).
 REPLAN_FACTS = ("as_of", "frozen_periods", "reps", "reps_changed", "quota_moved", "exceptions", "recalibration",
@@ -50,7 +57,7 @@ class TrackOutcome:
     run_path: Path
     track_path: Path
     status: pd.DataFrame
-    meta: dict[str, Any]
+    meta: TrackRecord
     replan: WrittenRun | None = None
     replan_summary: Summary | None = None
 
@@ -123,7 +130,7 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     if replan:
         check_runs_root(run.runs_root, str(run.runs_root))
     scenario = run_scenario(run)
-    if not run.manifest.get("data_folder"):
+    if not run.manifest.data_folder:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no data_folder", column="data_folder")])
     data = run_data(run.manifest)  # the folder the run recorded, with the dialect it was read in
     source = DataSource(path=data) if isinstance(data, str) else DataSource.model_validate(data)
@@ -143,15 +150,18 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
     if opportunities_path is not None:
         opps = load_opportunities(opportunities_path, company, [s.lower() for s in scenario.tracking.stages])
     result = assess(run, company, actuals, scenario, plan_year, day, draws, opps, horizon_days)
+    # What only the command knows, beside the assessment's record: together they are track.json.
+    facts: dict[str, object] = {}
     if opportunities_path is not None:
-        result.meta["opportunities"] = {"file": str(Path(opportunities_path).resolve()),
-                                        "sha256": sha256_file(Path(opportunities_path)),
-                                        "rows": 0 if opps is None else len(opps)}
-    if isinstance(run.manifest.get("replan"), dict):  # tracking a re-plan: its page says so
-        result.meta["replan_of"] = {"run_id": run.manifest.get("parent_run"),
-                                    **{k: run.manifest["replan"].get(k) for k in REPLAN_FACTS}}
-    result.meta["actuals"] = {"file": str(actuals_file.resolve()), "sha256": sha256_file(actuals_file),
-                              "rows": len(actuals)}
+        facts["opportunities"] = FileRead(file=str(Path(opportunities_path).resolve()),
+                                          sha256=sha256_file(Path(opportunities_path)),
+                                          rows=0 if opps is None else len(opps))
+    if run.manifest.replan is not None:  # tracking a re-plan: its page says so
+        recorded = run.manifest.replan.record()
+        facts["replan_of"] = ReplanFacts.model_validate({"run_id": run.manifest.parent_run,
+                                                         **{k: recorded.get(k) for k in REPLAN_FACTS}})
+    read = FileRead(file=str(actuals_file.resolve()), sha256=sha256_file(actuals_file), rows=len(actuals))
+    facts["actuals"] = read
     written: WrittenRun | None = None
     replan_summary: Summary | None = None
     if replan:
@@ -160,12 +170,13 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
 
         request = RecalibrationRequest(growth, str(reason)) if recalibrate else None
         new_result, change = make_replan(run, company, scenario, result, day, request)
-        written = write_replan(run, new_result, change, result.meta)
+        written = write_replan(run, new_result, change, read)
         replan_summary = new_result.summary
-        result.meta["replan"] = {"run_id": written.run_id, "path": str(written.path),
-                                 **{k: change[k] for k in REPLAN_FACTS}}
+        made = change.record()
+        facts["replan"] = ReplanFacts.model_validate({"run_id": written.run_id, "path": str(written.path),
+                                                      **{k: made[k] for k in REPLAN_FACTS}})
     status_bytes = csv_bytes(result.status)
-    result.meta["outputs"] = {"status.csv": sha256_bytes(status_bytes)}
+    outputs = {"status.csv": sha256_bytes(status_bytes)}
     extra = {}
     if run.measure_periods is not None and len(run.measure_periods):  # every measure beside revenue
         from quotaopt.tracking import hire_dates, measure_status
@@ -175,7 +186,7 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                     hire_dates(run.plan, company), plan_year, day, scenario.tracking.red,
                                     scenario.tracking.green)
         extra["status_measures.csv"] = csv_bytes(by_measure)
-        result.meta["outputs"]["status_measures.csv"] = sha256_bytes(extra["status_measures.csv"])
+        outputs["status_measures.csv"] = sha256_bytes(extra["status_measures.csv"])
     if activities is not None:
         from quotaopt.tracking import activity_status, hire_dates
 
@@ -183,37 +194,39 @@ def track(run_path: str | Path, actuals_path: str | Path, as_of: str | dt.date, 
                                     run.plan["role"], hire_dates(run.plan, company), plan_year, day,
                                     scenario.tracking.red, scenario.tracking.green)
         extra["status_activities.csv"] = csv_bytes(by_metric)
-        result.meta["outputs"]["status_activities.csv"] = sha256_bytes(extra["status_activities.csv"])
+        outputs["status_activities.csv"] = sha256_bytes(extra["status_activities.csv"])
         assert activities_path is not None
         named = activities["metric"].isin(list(scenario.activities.metrics))
-        result.meta["activities"] = {"file": str(Path(activities_path).resolve()),
-                                     "sha256": sha256_file(Path(activities_path)), "rows": len(activities),
-                                     "rows_without_target": int((~named).sum()),
-                                     "status": {c: int((by_metric["status"] == c).sum())
-                                                for c in ("green", "yellow", "red")}}
-    extra_html, extra_files = pipeline_files(result, run, opps, day)
+        facts["activities"] = ActivitiesRead(file=str(Path(activities_path).resolve()),
+                                             sha256=sha256_file(Path(activities_path)), rows=len(activities),
+                                             rows_without_target=int((~named).sum()),
+                                             status={c: int((by_metric["status"] == c).sum())
+                                                     for c in ("green", "yellow", "red")})
+    extra_html, extra_files, funnel = pipeline_files(result, run, opps, day)
     for name, data in extra_files.items():
-        result.meta["outputs"][name] = sha256_bytes(data)
+        outputs[name] = sha256_bytes(data)
+    quarter = result.meta.quarter if funnel is None else result.meta.quarter.model_copy(update={"funnel": funnel})
+    meta = TrackRecord.model_validate({**dict(result.meta), "quarter": quarter, **facts, "outputs": outputs})
     files = {
         **extra,
         "status.csv": status_bytes,
-        "status.html": render_status_html(result.status, result.meta, extra_html),
-        "track.json": json_bytes(result.meta),
+        "status.html": render_status_html(result.status, meta.record(), extra_html),
+        "track.json": json_bytes(meta),
         **extra_files,
     }
     path = write_track_folder(run.path, day, files)
-    return TrackOutcome(run.path, path, result.status, result.meta, written, replan_summary)
+    return TrackOutcome(run.path, path, result.status, meta, written, replan_summary)
 
 
-def write_replan(run: StoredRun, result: PlanResult, change: dict[str, Any], track_meta: dict[str, Any]) -> WrittenRun:
+def write_replan(run: StoredRun, result: PlanResult, record: ReplanRecord, actuals: FileRead) -> WrittenRun:
     """Write the re-plan as a new run folder beside its parent, linked in manifest and audit log."""
-    actuals = track_meta.get("actuals") or {}
+    change = record.record()
     manifest = {
-        "scenario": run.manifest.get("scenario"), "scenario_file": run.manifest.get("scenario_file"),
-        "data_folder": run.manifest.get("data_folder"), "plan_year": result.plan_year,
-        "inputs": {**run.manifest.get("inputs", {}),
-                   f"actuals/{Path(str(actuals.get('file', 'actuals.csv'))).name}": actuals.get("sha256")},
-        "versions": package_versions(), "seed": run.manifest.get("seed"), "timings_s": result.timings,
+        "scenario": run.manifest.scenario, "scenario_file": run.manifest.scenario_file,
+        "data_folder": run.manifest.data_folder, "plan_year": result.plan_year,
+        "inputs": {**(run.manifest.inputs or {}),
+                   f"actuals/{Path(actuals.file).name}": actuals.sha256},
+        "versions": package_versions(), "seed": run.manifest.seed, "timings_s": result.timings,
         "parent_run": run.run_id, "parent_path": str(run.path), "replan": change,
     }
     audit = {"headline": headline(result.summary),

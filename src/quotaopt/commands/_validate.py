@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from quotaopt.company import CompanySummary
 from quotaopt.errors import InputError, Problem
 from quotaopt.incentives import (
     PayoutExplanation,
@@ -21,6 +21,13 @@ from quotaopt.measures.plan import check_measure_inputs
 from quotaopt.scenario import IncentivePlan
 
 
+class ValidationSummary(CompanySummary):
+    """The company's counts, led by the scenario and plan year when a scenario file was given."""
+
+    scenario: str | None = None
+    plan_year: int | None = None
+
+
 @dataclass(frozen=True)
 class Validation:
     """What ``quotaopt validate`` found: the data folder and its counts."""
@@ -31,7 +38,7 @@ class Validation:
     source: str
     #: The company's counts (:meth:`quotaopt.company.CompanyData.summary`), led by
     #: ``scenario`` and ``plan_year`` when a scenario file was given.
-    summary: dict[str, Any]
+    summary: ValidationSummary
 
 
 def validate(scenario: str | Path) -> Validation:
@@ -52,15 +59,14 @@ def validate(scenario: str | Path) -> Validation:
 
     >>> import quotaopt as qo
     >>> found = qo.validate(example)
-    >>> found.summary["scenario"], found.summary["plan_year"], found.summary["reps"]
+    >>> found.summary.scenario, found.summary.plan_year, found.summary.reps
     ('example', 2027, 80)
     """
     inputs = load_inputs(scenario, model_search=(Path.cwd(),))
     if inputs.scenario is not None and len(inputs.scenario.measures) > 1:
         check_measure_inputs(inputs.scenario, inputs.company, inputs.plan_year)
-    summary = inputs.company.summary()
-    if inputs.scenario is not None:
-        summary = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year, **summary}
+    lead = {"scenario": inputs.scenario.name, "plan_year": inputs.plan_year} if inputs.scenario is not None else {}
+    summary = ValidationSummary.model_validate({**lead, **inputs.company.summary().record()})
     return Validation(inputs.company.folder, inputs.company.source or str(inputs.company.folder), summary)
 
 

@@ -40,6 +40,7 @@ from quotaopt.incentives._sampling import (
 )
 from quotaopt.incentives._scorecard import ScorecardCurve, plan_curve
 from quotaopt.ordering import data_order
+from quotaopt.org_tree import OrgTree
 from quotaopt.parallel import Executor
 from quotaopt.scenario import IncentivesConfig, SimulationConfig
 
@@ -131,24 +132,6 @@ class _Group:
     plan: str = ""
 
 
-def _ancestors(units: pd.DataFrame) -> tuple[list[str], dict[str, list[int]]]:
-    ids = units["unit_id"].astype(str).tolist()
-    pos = {u: i for i, u in enumerate(ids)}
-    parent = dict(zip(ids, units["parent_id"].astype(object).where(units["parent_id"].notna(), None), strict=True))
-    chains: dict[str, list[int]] = {}
-    for u in ids:
-        chain: list[int] = []
-        seen: set[str] = set()
-        cur: str | None = u
-        while cur is not None and cur in pos and cur not in seen:
-            seen.add(cur)
-            chain.append(pos[cur])
-            p = parent.get(cur)
-            cur = None if p is None or (isinstance(p, float) and np.isnan(p)) or p == "" else str(p)
-        chains[u] = chain
-    return ids, chains
-
-
 def _quarters(reps: pd.DataFrame, quota: np.ndarray, quarter_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Quarter quotas and expected sales shares (reps x 4 each, shares summing to 1)."""
     n = len(reps)
@@ -221,6 +204,7 @@ def _prepare(
     config: SimulationConfig,
     quarter_weights: np.ndarray | None,
     quarter_noise: float,
+    org: OrgTree | None = None,
 ) -> tuple[_Setup, np.ndarray]:
     """Sort reps, fit curves, compile plans and the unit tree; returns the setup and sort order."""
     missing = [c for c in ("rep_id", "team_id", "quota", "capacity_p10", "capacity_p50", "capacity_p90")
@@ -269,14 +253,14 @@ def _prepare(
                              base.astype(np.float32), inv.astype(np.float32), plan.name))
     n_quarterly = max([g.stop for g in groups if g.quarterly], default=0)
 
-    unit_ids, chains = _ancestors(units)
-    unknown = sorted(set(teams) - set(unit_ids))
+    # A forest is fine here: a unit's bookings are those of the reps below it, company or not.
+    org = OrgTree.from_table(units, "unit_id", source="units", one_root=False) if org is None else org
+    unit_ids = units["unit_id"].astype(str).tolist()
+    unknown = org.unknown(teams)
     if unknown:
         raise InputError([Problem("plan", f"rep team {t!r} is not a unit of the tree") for t in unknown[:20]])
-    rep_teams = r["team_id"].astype(str).tolist()
-    rows = np.repeat(np.arange(n), [len(chains[t]) for t in rep_teams])
-    cols = np.concatenate([chains[t] for t in rep_teams]) if n else np.zeros(0, np.int64)
-    member = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, len(unit_ids)))
+    # Columns in the order of ``units`` (its rows are the result's units).
+    member = org.membership(r["team_id"].astype(str), columns=unit_ids, dtype=np.float32)
     codes = team_codes[order]
     valid = quota > 0
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
@@ -319,7 +303,7 @@ def _bookings(st: _Setup, first: int, last: int, quarters: bool = True) -> tuple
 
 
 def company_bookings(reps: pd.DataFrame, units: pd.DataFrame, plans: IncentivesConfig,
-                     config: SimulationConfig) -> np.ndarray:
+                     config: SimulationConfig, org: OrgTree | None = None) -> np.ndarray:
     """Company bookings per draw: the very draws :func:`simulate` would make, without payouts.
 
     Bookings do not depend on quotas, so this is what a plan's P(company target met) is
@@ -332,7 +316,7 @@ def company_bookings(reps: pd.DataFrame, units: pd.DataFrame, plans: IncentivesC
         ``rep_id, team_id, role, capacity_p10, capacity_p50, capacity_p90``.
     units : DataFrame
         ``unit_id, parent_id``: the unit tree.
-    plans, config
+    plans, config, org
         As for :func:`simulate`.
 
     Returns
@@ -341,7 +325,8 @@ def company_bookings(reps: pd.DataFrame, units: pd.DataFrame, plans: IncentivesC
         ``config.draws`` company totals.
     """
     units = units.assign(quota=np.nan)
-    st, _ = _prepare(reps.assign(quota=reps["capacity_p50"]), units, plans, config, None, DEFAULT_QUARTER_NOISE)
+    st, _ = _prepare(reps.assign(quota=reps["capacity_p50"]), units, plans, config, None, DEFAULT_QUARTER_NOISE,
+                     org)
     step = max(BLOCK, -(-(_CHUNK_ELEMENTS // max(st.n, 1)) // BLOCK) * BLOCK)
     out = np.empty(config.draws)
     for first in range(0, config.draws, step):
@@ -429,6 +414,7 @@ def simulate(
     quarter_noise: float = DEFAULT_QUARTER_NOISE,
     keep_draws: bool = True,
     executor: Executor | None = None,
+    org: OrgTree | None = None,
 ) -> SimulationResult:
     """Simulate the plan year ``config.draws`` times.
 
@@ -459,12 +445,14 @@ def simulate(
         Where chunks run (:mod:`quotaopt.parallel`): local threads (numpy releases the
         GIL), or a cluster's workers in groups of chunks. Default: this process, in
         order. Never changes results.
+    org : OrgTree, optional
+        The tree of ``units`` when the caller has built it already (built here otherwise).
 
     Returns
     -------
     SimulationResult
     """
-    st, order = _prepare(reps, units, plans, config, quarter_weights, quarter_noise)
+    st, order = _prepare(reps, units, plans, config, quarter_weights, quarter_noise, org)
     n, draws = st.n, config.draws
     step = chunk if chunk is not None else _CHUNK_ELEMENTS // max(n, 1)
     step = max(BLOCK, -(-step // BLOCK) * BLOCK)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
 
 import skops.io as sio
+from pydantic import ValidationError
 
 from quotaopt.capacity import CapacityModel, TrainedModel
+from quotaopt.capacity.records import ModelMetadata
 from quotaopt.errors import InputError, Problem, QuotaOptError
 from quotaopt.io._atomic import write_file_atomic
 from quotaopt.io._fsguard import require_regular_file
@@ -37,7 +38,7 @@ TRUSTED_TYPES = [
 ]
 
 
-def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any]) -> None:
+def save_model(model: CapacityModel, folder: str | Path, metadata: ModelMetadata) -> None:
     """Write ``model.skops`` and ``metadata.json`` into ``folder`` (created if needed).
 
     Parameters
@@ -46,8 +47,8 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
         A fitted model.
     folder : str or Path
         Target folder, e.g. ``models/<name>``; an older model there is replaced.
-    metadata : dict
-        JSON-serialisable facts to keep (backtest scores, scenario...). ``features``,
+    metadata : ModelMetadata
+        What training recorded (backtest scores, scenario...). ``features``,
         ``quantiles``, ``candidates``, ``training_years``, ``format_version`` and
         ``model_sha256`` are filled in from the model.
     """
@@ -55,8 +56,7 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / MODEL_FILE
     write_file_atomic(model_path, sio.dumps(model))
-    meta = dict(metadata)
-    meta.update({
+    meta = metadata.model_copy(update={
         "format_version": FORMAT_VERSION,
         "model_file": MODEL_FILE,
         "model_sha256": sha256_file(model_path),
@@ -67,22 +67,22 @@ def save_model(model: CapacityModel, folder: str | Path, metadata: dict[str, Any
         "params": {k: v for k, v in model.get_params().items() if isinstance(v, (int, float, str, type(None)))},
     })
     # Metadata last: its hash names the model file that is already in place.
-    write_file_atomic(folder / METADATA_FILE, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    write_file_atomic(folder / METADATA_FILE, (json.dumps(meta.record(), indent=2, sort_keys=True) + "\n").encode())
 
 
-def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
+def load_model(folder: str | Path) -> tuple[CapacityModel, ModelMetadata]:
     """Load a model folder written by :func:`save_model`.
 
     Returns
     -------
     model : CapacityModel
-    metadata : dict
+    metadata : ModelMetadata
 
     Raises
     ------
     InputError
         Missing files, unreadable metadata, a model of another :data:`FORMAT_VERSION`,
-        a SHA-256 mismatch, or a type outside :data:`TRUSTED_TYPES`.
+        a SHA-256 mismatch, a key of the wrong type, or a type outside :data:`TRUSTED_TYPES`.
     """
     folder = Path(folder)
     meta_path, model_path = folder / METADATA_FILE, folder / MODEL_FILE
@@ -115,7 +115,13 @@ def load_model(folder: str | Path) -> tuple[CapacityModel, dict[str, Any]]:
         raise InputError([Problem(str(model_path), f"cannot be loaded: {type(exc).__name__}: {exc}")]) from None
     if not isinstance(model, CapacityModel):
         raise InputError([Problem(str(model_path), f"holds a {type(model).__name__}, expected a CapacityModel")])
-    return model, meta
+    try:
+        metadata = ModelMetadata.model_validate(meta)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise InputError([Problem(str(meta_path), f"{key}: {first['msg']}", column=key)]) from None
+    return model, metadata
 
 
 def resolve_model_dir(scenario_dir: Path, model: str, search: tuple[Path, ...] = ()) -> Path:

@@ -19,14 +19,18 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from quotaopt.company import TableRead
 from quotaopt.data_source import Dialect
 from quotaopt.errors import Problem
 from quotaopt.io import _hints as hints
+
+if TYPE_CHECKING:  # pyarrow is imported where a reader needs it (a slow import)
+    import pyarrow as pa
 
 __all__ = ["RawTable", "Reader", "duplicate_names", "read_csv", "read_excel", "read_parquet", "read_sql", "rows_hash"]
 
@@ -46,7 +50,7 @@ class RawTable:
     row_of : callable
         The row a message names for the frame's i-th row: a line number for files (the
         header is line 1), the row's key for a database (``rep_id=RP000005``).
-    record : dict
+    record : TableRead
         What the manifest records: source, rows read, rows skipped, SHA-256.
     texts : dict
         Number columns parsed in Arrow: their cells as written (Arrow text), for messages.
@@ -57,8 +61,8 @@ class RawTable:
     label: str
     frame: pd.DataFrame
     row_of: Callable[[int], int | str]
-    record: dict[str, Any] = field(default_factory=dict)
-    texts: dict[str, Any] = field(default_factory=dict)
+    record: TableRead = field(default_factory=TableRead)
+    texts: dict[str, pa.Array] = field(default_factory=dict)
     header_row: int | None = 1
 
 
@@ -282,7 +286,7 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
             return None, [hints.not_decodable(path, label, d["encoding"], None)]
         return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}{hints.sep_hint(header, d['sep'])}")]
     frame.columns = [str(c).strip() for c in frame.columns]
-    record = {"source": str(path), "rows": len(frame)}
+    record = TableRead(source=str(path), rows=len(frame))
     return RawTable(label, frame, _numbered(d["header_row"] + 1), record, texts, d["header_row"]), []
 
 
@@ -312,7 +316,7 @@ def read_parquet(path: Path, label: str, numeric: set[str], dialect: Dialect, re
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
         return None, [Problem(label, f"cannot be read: {first_line(exc)[:200]}")]
     frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(label, frame, _numbered(1), {"source": str(path), "rows": len(frame)},
+    return RawTable(label, frame, _numbered(1), TableRead(source=str(path), rows=len(frame)),
                     texts), []
 
 
@@ -354,7 +358,7 @@ def read_excel(path: Path, sheet: str | None, label: str, dialect: Dialect) -> t
     frame = body[keep].reset_index(drop=True)
     frame.columns = [c.strip() for c in header]
     frame = frame.apply(_typed_excel_column)
-    record = {"source": f"{path}[{sheet}]" if sheet else str(path), "rows": len(frame)}
+    record = TableRead(source=f"{path}[{sheet}]" if sheet else str(path), rows=len(frame))
     return RawTable(label, frame, _from_rows(rows), record, header_row=d["header_row"]), []
 
 
@@ -370,7 +374,7 @@ def _typed_excel_column(values: pd.Series) -> pd.Series:
     return values
 
 
-def read_sql(connection: Any, label: str, sql: Any, key_columns: Sequence[str], record: dict[str, Any]
+def read_sql(connection: Any, label: str, sql: Any, key_columns: Sequence[str], query: str
              ) -> tuple[RawTable | None, list[Problem]]:
     """Read a query's result (a table's rows or the user's SQL); rows are named by their key columns."""
     try:
@@ -388,7 +392,7 @@ def read_sql(connection: Any, label: str, sql: Any, key_columns: Sequence[str], 
         parts = [f"{c}={frame[c].iloc[i]}" for c in keys if str(frame[c].iloc[i]).strip() not in ("", "None", "nan")]
         return ", ".join(parts) if parts else f"result row {i + 1}"
 
-    return RawTable(label, frame, row_of, {**record, "rows": len(frame), "sha256": rows_hash(frame)}, header_row=None), []
+    return RawTable(label, frame, row_of, TableRead(query=query, rows=len(frame), sha256=rows_hash(frame)), header_row=None), []
 
 
 def _typed_sql_column(values: pd.Series) -> pd.Series:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -28,8 +28,10 @@ from quotaopt.io import _atomic as atomic
 from quotaopt.io import _audit as audit_log
 from quotaopt.io._fsguard import probe_writable
 from quotaopt.io._run_index import LATEST, resolve_run_path, write_latest
-from quotaopt.planning import StoredRun, Summary
+from quotaopt.planning import Manifest, StoredRun, Summary
 from quotaopt.records import Record
+
+R = TypeVar("R", bound=Record)
 
 #: Files every complete run folder has; their bytes are hashed into the manifest.
 PLAN_FILES = ("plan.csv", "plan_periods.csv", "units.csv", "summary.json")
@@ -71,11 +73,16 @@ def json_bytes(value: Any) -> bytes:
     """
     if isinstance(value, Record):
         value = value.record()
-    return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
+    return (json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=_plain) + "\n").encode("utf-8")
 
 
-def _summary_of(file: Path) -> Summary:
-    """A run's summary.json, checked against :class:`~quotaopt.planning.Summary`.
+def _plain(value: object) -> object:
+    """What :func:`json_bytes` writes for a value JSON has no type for: a record's content, else its text."""
+    return value.record() if isinstance(value, Record) else str(value)
+
+
+def _record_of(file: Path, model: type[R]) -> R:
+    """A run's JSON file (summary.json, manifest.json), checked against its record ``model``.
 
     Raises
     ------
@@ -86,13 +93,23 @@ def _summary_of(file: Path) -> Summary:
     from pydantic import ValidationError
 
     try:
-        return Summary.model_validate(json.loads(file.read_text(encoding="utf-8")))
+        return model.model_validate(json.loads(file.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise InputError([Problem(str(file), f"is not JSON ({exc.msg}, line {exc.lineno})")]) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise InputError([Problem(str(file), f"does not fit summary.json: {first['msg']}", column=key)]) from None
+        raise InputError([Problem(str(file), f"does not fit {file.name}: {first['msg']}", column=key)]) from None
+
+
+def _manifest_of(file: Path) -> Manifest:
+    """A run's manifest.json, checked against :class:`~quotaopt.planning.Manifest`."""
+    return _record_of(file, Manifest)
+
+
+def _summary_of(file: Path) -> Summary:
+    """A run's summary.json, checked against :class:`~quotaopt.planning.Summary`."""
+    return _record_of(file, Summary)
 
 
 def check_runs_root(runs_root: Path, label: str = "--out") -> None:
@@ -125,7 +142,7 @@ class WrittenRun:
 
     path: Path
     run_id: str
-    manifest: dict[str, Any]
+    manifest: Manifest
 
 
 def write_run(
@@ -213,7 +230,7 @@ def write_run(
                                       f"updated ({exc.strerror or exc})") from None
     except OSError as exc:
         raise OutputError(f"cannot write the run folder under {runs_root} ({exc.strerror or exc})") from None
-    return WrittenRun(path=final, run_id=final.name, manifest=final_manifest)
+    return WrittenRun(path=final, run_id=final.name, manifest=Manifest.model_validate(final_manifest))
 
 
 def _who() -> str:
@@ -241,8 +258,8 @@ def read_run(path: str | Path) -> StoredRun:
     path = resolve_run_path(path)
     if not (path / "manifest.json").is_file():
         raise InputError([Problem(str(path), "not a run folder (no manifest.json)")])
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    for name, digest in manifest.get("outputs", {}).items():
+    manifest = _manifest_of(path / "manifest.json")
+    for name, digest in (manifest.outputs or {}).items():
         file = path / name
         if not file.is_file():
             raise InputError([Problem(str(file), "listed in manifest.json but missing")])

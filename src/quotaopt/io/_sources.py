@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quotaopt.company import DataRead
 from quotaopt.data_source import TABLES, DataSource, Dialect, hide_password
 from quotaopt.errors import Problem
 from quotaopt.io import _hints as hints
@@ -86,7 +87,9 @@ class SourceRead:
     tables: dict[str, RawTable] = field(default_factory=dict)
     dialects: dict[str, Dialect] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
-    record: dict[str, Any] = field(default_factory=dict)
+    kind: str = "folder"  # folder, workbook or database
+    #: What the manifest records about the read (:class:`quotaopt.company.DataRead`), once read.
+    record: DataRead = field(default_factory=DataRead)
 
 
 def find_table(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
@@ -241,11 +244,11 @@ def _read_database(source: DataSource, out: SourceRead) -> list[Problem]:
                     label = name
                     sql = sa.select(sa.text("*")).select_from(sa.table(table_name, schema=schema or None))
                     text = str(sql.compile(connection))
-                table, read_problems = read_sql(connection, label, sql, ROW_KEYS[stem], {"query": text})
+                table, read_problems = read_sql(connection, label, sql, ROW_KEYS[stem], text)
                 problems.extend(read_problems)
                 if table is not None and not read_problems:
                     out.tables[stem], out.dialects[stem] = table, dialect
-                    out.files[label] = table.record["sha256"]
+                    out.files[label] = str(table.record.sha256)
     except sa.exc.SQLAlchemyError as exc:
         problems.append(Problem(shown, f"cannot read the database: {_scrub(first_line(exc), source.url)[:300]}"))
     finally:
@@ -323,7 +326,7 @@ def drop_labelled_rows(table: RawTable, dialect: Dialect, required: tuple[str, .
                         row=table.row_of(int(i)), value=_first_cell(frame, i), expected="a data row")
                 for i in np.flatnonzero(looks)[:20]]
     drop = skip | looks
-    table.record["skipped_rows"] = int(skip.sum())
+    table.record = table.record.model_copy(update={"skipped_rows": int(skip.sum())})
     if not drop.any():
         return table, problems
     keep = np.flatnonzero(~drop)
@@ -338,16 +341,16 @@ def read_source(source: DataSource, reader: Reader = "arrow") -> tuple[SourceRea
     """Read every table of ``source`` (its ``path`` already resolved), with the problems found."""
     if source.url is not None:
         shown = hide_password(source.url)
-        out = SourceRead(shown=shown, folder=Path.cwd(), record={"kind": "database", "url": shown})
+        out = SourceRead(shown=shown, folder=Path.cwd(), kind="database")
         problems = _read_database(source, out)
     else:
         assert source.path is not None
         path = Path(source.path)
-        out = SourceRead(shown=str(path), folder=path, record={"kind": "folder", "path": str(path)})
+        out = SourceRead(shown=str(path), folder=path)
         if path.is_dir():
             problems = _read_folder(path, source, reader, out)
         elif path.suffix.lower() == ".xlsx" and path.is_file():
-            out.record["kind"] = "workbook"
+            out.kind = "workbook"
             problems = _read_workbook(path, source, out)
         elif path.suffix.lower() == ".xls" and path.is_file():
             problems = [Problem(path.name, "is the old Excel format (.xls), which quotaopt does not read: save it "
@@ -360,7 +363,9 @@ def read_source(source: DataSource, reader: Reader = "arrow") -> tuple[SourceRea
             kept, total_problems = drop_labelled_rows(table, out.dialects[stem], SCHEMA[stem][0])
             out.tables[stem] = kept
             problems.extend(total_problems)
-    out.record["tables"] = {stem: table.record for stem, table in out.tables.items()}
+    tables = {stem: table.record for stem, table in out.tables.items()}
+    out.record = (DataRead(kind=out.kind, url=out.shown, tables=tables) if out.kind == "database"
+                  else DataRead(kind=out.kind, path=out.shown, tables=tables))
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()  # what Arrow read with goes back to the system, not to a cache

@@ -54,11 +54,16 @@ from quotaopt.planning._reachability import (
 from quotaopt.planning._result import (
     PLAN_COLUMNS,
     UNIT_COLUMNS,
+    AuditFacts,
+    DerivedFrom,
+    Manifest,
+    OverridesRead,
     PlanResult,
     StoredRun,
+    WorkbenchSave,
     round_floats,
 )
-from quotaopt.planning._summary import Summary
+from quotaopt.planning._summary import ReplanRecord, Summary
 
 __all__ = [
     "DEFAULT_GROWTH", "FRONTIER_COLUMNS", "ID_HEADER", "OVERRIDES_SHEET", "PLAN_COLUMNS", "QUOTA_HEADER", "SHARE_TOL",
@@ -67,5 +72,6 @@ __all__ = [
     "StoredRun", "company_target", "distributions", "estimate_capacity", "expected_share", "frontier", "growth_base",
     "growth_of", "growth_text", "growth_values", "guardrail", "month_weights_of", "quota_total_for_share",
     "reachable_target", "round_floats", "run_plan", "simulate_stage", "target_for_p_company",
-    "target_gap", "Outcome", "Summary", "assemble", "outcome_of",
+    "target_gap", "Outcome", "ReplanRecord", "Summary", "AuditFacts", "DerivedFrom", "Manifest", "OverridesRead",
+    "WorkbenchSave", "assemble", "outcome_of",
 ]

@@ -91,12 +91,13 @@ def frontier(inputs: Inputs, growths: Sequence[float] = DEFAULT_GROWTH, executor
         target = base * (1.0 + growth) ** (plan_year - base_year)
         row: dict[str, Any] = {"growth": growth, "company_target": round(target, 2)}
         try:
-            alloc = allocate(reps, company.teams, target * cover, scenario.allocation, plan_year)
+            alloc = allocate(reps, company.teams, target * cover, scenario.allocation, plan_year, org=company.org)
         except InfeasibleError:
             rows.append({**row, "status": "infeasible"})
             continue
         planned = reps.merge(alloc.reps[["rep_id", "quota"]], on="rep_id")
-        sim = simulate_stage(scenario, planned, alloc.units, history, plan_year, target, weights, executor)
+        sim = simulate_stage(scenario, planned, alloc.units, history, plan_year, target, weights, executor,
+                             company.org)
         s = sim.summary
         rows.append({**row, "total_quota": int(round(float(planned["quota"].sum()))),
                      "p_company_target": s.p_company_target, "reps_at_quota": s.share_ge_100,

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from quotaopt.company import CompanyData
+from quotaopt.planning._result import Manifest
 
 __all__ = ["ID_HEADER", "OVERRIDES_SHEET", "QUOTA_HEADER", "Overrides", "apply_overrides", "recorded_overrides"]
 
@@ -78,12 +79,11 @@ def apply_overrides(company: CompanyData, quotas: Mapping[str, float]) -> Compan
     return dataclasses.replace(company, reps=reps)
 
 
-def recorded_overrides(manifest: Mapping[str, Any]) -> dict[str, float]:
+def recorded_overrides(manifest: Manifest) -> dict[str, float]:
     """The override quotas a run's manifest recorded (none for a run planned without ``--overrides``).
 
     Re-plans and re-simulations of that run lay them over the company again, so the
     quotas set by hand stay locked for the rest of the year.
     """
-    record = manifest.get("overrides")
-    quotas = record.get("quotas") if isinstance(record, Mapping) else None
-    return {str(k): float(v) for k, v in quotas.items()} if isinstance(quotas, Mapping) else {}
+    record = manifest.overrides
+    return {} if record is None else {str(k): float(v) for k, v in record.quotas.items()}

@@ -18,14 +18,17 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.capacity import TrainedModel
+from quotaopt.capacity.records import CapacitySummary
 from quotaopt.company import CompanyData
 from quotaopt.errors import InfeasibleError, InputError, Problem
 from quotaopt.incentives import SimulationResult
 from quotaopt.money import MAX_AMOUNT, amounts, count_units, decimals
 from quotaopt.names import name_columns, rep_names, unit_names, with_names
+from quotaopt.org_tree import OrgTree
 from quotaopt.parallel import Executor
 from quotaopt.planning._assemble import assemble, outcome_of
 from quotaopt.planning._result import PLAN_COLUMNS, UNIT_COLUMNS, PlanResult
+from quotaopt.records import Number, TargetBasis
 from quotaopt.scenario import Scenario
 
 Progress = Callable[[str], None]
@@ -53,7 +56,7 @@ def _stage(timings: dict[str, float], name: str, progress: Progress | None) -> I
     timings[name] = round(time.perf_counter() - start, 4)
 
 
-def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[float, dict[str, Any]]:
+def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[float, TargetBasis]:
     """The company number and how it was reached.
 
     Order of precedence: ``target.company``; ``target.growth`` over the last complete
@@ -62,11 +65,11 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
     """
     cfg = scenario.target
     if cfg.company is not None:
-        return float(cfg.company), {"kind": "company", "growth": None, "base_year": None, "base_bookings": None}
+        return float(cfg.company), TargetBasis(kind="company", growth=None, base_year=None, base_bookings=None)
     root = company.teams[company.teams["parent_id"].isna()]
     root_target = float(root["target"].iloc[0]) if len(root) else float("nan")
     if cfg.growth is None and np.isfinite(root_target):
-        return root_target, {"kind": "teams.csv root target", "growth": None, "base_year": None, "base_bookings": None}
+        return root_target, TargetBasis(kind="teams.csv root target", growth=None, base_year=None, base_bookings=None)
     growth = cfg.growth or 0.0
     base_year, base = growth_base(scenario, company, plan_year)
     target = base * (1.0 + growth) ** (plan_year - base_year)
@@ -75,7 +78,7 @@ def company_target(scenario: Scenario, company: CompanyData, plan_year: int) -> 
                                   f"growing {base_year}'s bookings of {base:,.0f} by {growth:g} a year gives a "
                                   f"target of {target:.3g}, above the supported {MAX_AMOUNT:.0e}",
                                   column="target.growth")])
-    return target, {"kind": "growth", "growth": growth, "base_year": base_year, "base_bookings": round(base, 2)}
+    return target, TargetBasis(kind="growth", growth=growth, base_year=base_year, base_bookings=round(base, 2))
 
 
 def growth_base(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[int, float]:
@@ -130,7 +133,7 @@ def growth_text(scenario: Scenario, company: CompanyData, plan_year: int) -> Cal
 #: Fitted capacities kept between plans of one company (the workbench's knob changes):
 #: key -> (frame before the market what-if, model info, carry-forward factor). See
 #: :func:`estimate_capacity`.
-CapacityCache = MutableMapping[tuple[Any, ...], tuple[pd.DataFrame, dict[str, Any], float]]
+CapacityCache = MutableMapping[tuple[Any, ...], tuple[pd.DataFrame, CapacitySummary, float]]
 
 
 def capacity_key(scenario: Scenario, company: CompanyData, plan_year: int) -> tuple[Any, ...]:
@@ -141,7 +144,8 @@ def capacity_key(scenario: Scenario, company: CompanyData, plan_year: int) -> tu
 def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
                       stored: TrainedModel | None = None,
                       cache: CapacityCache | None = None,
-                      rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      rebook: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+                      ) -> tuple[pd.DataFrame, CapacitySummary]:
     """Capacity P10/P50/P90 for every active rep, after the market what-if.
 
     ``stored`` is the trained model a scenario names by folder (loaded by
@@ -159,18 +163,20 @@ def estimate_capacity(scenario: Scenario, company: CompanyData, plan_year: int,
         fitted, fitted_info, carry = _fit_capacity(scenario, company, plan_year, stored)
         if cache is not None:
             cache[key] = (fitted, fitted_info, carry)
-    frame, info = fitted.copy(), dict(fitted_info)
+    frame = fitted.copy()
     frame.attrs = dict(fitted.attrs)
     factor = (1.0 + scenario.market.growth) * carry
     frame = _scaled(frame, factor, scenario)
+    after: dict[str, Number | bool] = {}
     if rebook is not None:
         accounts = rebook(frame)
-        info["rescored_on_new_books"] = scenario.capacity.model != "given"
-        if info["rescored_on_new_books"]:
+        after["rescored_on_new_books"] = scenario.capacity.model != "given"
+        if after["rescored_on_new_books"]:
             frame = _scaled(_fit_capacity(scenario, company, plan_year, stored, books=accounts)[0], factor, scenario)
-    info["market_growth"] = scenario.market.growth
-    info["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
-    return frame, info
+    after["market_growth"] = scenario.market.growth
+    after["total_p50"] = round(float(frame["capacity_p50"].sum()), 2)
+    # The cached record stays as it was fitted; the what-if's figures go on a copy.
+    return frame, fitted_info.model_copy(update=after)
 
 
 def _scaled(frame: pd.DataFrame, factor: float, scenario: Scenario) -> pd.DataFrame:
@@ -186,7 +192,7 @@ def _scaled(frame: pd.DataFrame, factor: float, scenario: Scenario) -> pd.DataFr
 
 
 def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int, stored: TrainedModel | None,
-                  books: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, Any], float]:
+                  books: pd.DataFrame | None = None) -> tuple[pd.DataFrame, CapacitySummary, float]:
     """The capacity model's P10/P50/P90 before the market what-if, what was weighed, and the
     factor carrying a prediction of a shifted year to the plan year (1 on a complete year).
 
@@ -214,13 +220,13 @@ def _fit_capacity(scenario: Scenario, company: CompanyData, plan_year: int, stor
                                       "trained model was loaded (load the inputs with quotaopt.io.load_inputs)",
                                       column="capacity.model")])
         model, metadata = stored.model, stored.metadata
-        info["model_sha256"] = metadata.get("model_sha256")
+        info["model_sha256"] = metadata.model_sha256
         frame = cap.predict_capacity(model, seen if books is None else replace(seen, accounts=books), plan_year)
         info.update(model.summary(), level=frame.attrs.get("level"))
     if short:
         info["history_months_short"] = short
     # The predicted twelve months end `short` months before the plan year does.
-    return frame, info, carry_forward(seen, plan_year, short)
+    return frame, CapacitySummary.model_validate(info), carry_forward(seen, plan_year, short)
 
 
 def _plan_table(reps: pd.DataFrame, alloc_reps: pd.DataFrame, sim_reps: pd.DataFrame, unit: float,
@@ -253,12 +259,12 @@ def month_weights_of(company: CompanyData, history: pd.DataFrame) -> pd.DataFram
 
 def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, history: pd.DataFrame,
                    plan_year: int, target: float, month_weights: pd.DataFrame,
-                   executor: Executor | None = None) -> SimulationResult:
+                   executor: Executor | None = None, org: OrgTree | None = None) -> SimulationResult:
     """Monte Carlo of the plan: quarter quotas as decomposed, seasonality as learned or given.
 
     ``reps`` needs rep_id, team_id, role, hire_date, quota and the capacity quantiles;
     ``executor`` (:mod:`quotaopt.parallel`) only changes where the chunks of draws run,
-    never the results. ``month_weights``: :func:`month_weights_of`
+    never the results; ``org`` is the tree of ``units`` when the caller has it. ``month_weights``: :func:`month_weights_of`
     the company (the same shape the periods were split by).
     """
     from quotaopt.incentives import DEFAULT_QUARTER_NOISE, simulate
@@ -277,11 +283,11 @@ def simulate_stage(scenario: Scenario, reps: pd.DataFrame, units: pd.DataFrame, 
     if not np.isfinite(noise):
         noise = DEFAULT_QUARTER_NOISE
     return simulate(sim_input, units, scenario.incentives, scenario.simulation, target,
-                    quarter_weights=quarter_weights, quarter_noise=noise, executor=executor)
+                    quarter_weights=quarter_weights, quarter_noise=noise, executor=executor, org=org)
 
 
 def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, reps: pd.DataFrame,
-                     executor: Executor | None = None) -> tuple[float, dict[str, Any]]:
+                     executor: Executor | None = None) -> tuple[float, TargetBasis]:
     """The company target, also when the scenario asks for it by reachability (reps_at_quota, p_company)."""
     from quotaopt.planning import _reachability as reachability
 
@@ -291,13 +297,13 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
     cover = 1.0 + cfg.over_assignment
     if cfg.reps_at_quota is not None:
         total, expected = reachability.quota_total_for_share(reps, company.teams, scenario, plan_year,
-                                                             cfg.reps_at_quota, executor=executor)
+                                                             cfg.reps_at_quota, executor=executor, org=company.org)
         target = total / cover
-        basis: dict[str, Any] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
-                                 "expected_at_quota": round(expected, 6)}
+        basis: dict[str, Number | str | None] = {"kind": "reps_at_quota", "reps_at_quota": cfg.reps_at_quota,
+                                                 "expected_at_quota": round(expected, 6)}
     else:
         units = company.teams.rename(columns={"team_id": "unit_id"})[["unit_id", "parent_id"]]
-        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0)
+        target = reachability.target_for_p_company(reps, units, scenario, cfg.p_company or 0.0, company.org)
         basis = {"kind": "p_company", "p_company": cfg.p_company}
     try:
         base_year, base = growth_base(scenario, company, plan_year)
@@ -305,7 +311,7 @@ def reachable_target(scenario: Scenario, company: CompanyData, plan_year: int, r
                      base_bookings=round(base, 2))
     except InputError:
         basis.update(growth=None, base_year=None, base_bookings=None)
-    return target, basis
+    return target, TargetBasis.model_validate(basis)
 
 
 def with_locks(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -390,7 +396,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
     with _stage(timings, "allocation", progress):
         try:
             alloc = allocate(reps, company.teams, company_total, scenario.allocation, plan_year,
-                             executor=executor)
+                             executor=executor, org=company.org)
         except InfeasibleError as exc:
             exc.growth = growth_text(scenario, company, plan_year)
             raise
@@ -403,7 +409,7 @@ def run_plan(inputs: Inputs, progress: Progress | None = None, executor: Executo
                             scenario.allocation.unit, weights, scenario.allocation.ramp, avg_deal_size=deal_size)
 
     with _stage(timings, "simulation", progress):
-        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor)
+        sim = simulate_stage(scenario, reps, alloc.units, history, plan_year, target, weights, executor, company.org)
 
     unit = scenario.allocation.unit
     plan = _plan_table(reps, alloc.reps, sim.reps, unit, rep_names(company.active_reps, company.teams))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from quotaopt.incentives import QuantileCurve
+from quotaopt.org_tree import OrgTree
 from quotaopt.scenario import Scenario
 
 #: The root search stops when the expected share is this close to the one asked for.
@@ -122,10 +123,11 @@ def quota_total_for_share(reps: pd.DataFrame, teams: pd.DataFrame, scenario: Sce
     return best, f_best + share
 
 
-def target_for_p_company(reps: pd.DataFrame, units: pd.DataFrame, scenario: Scenario, p: float) -> float:
-    """The company target met with chance ``p`` in the plan's own simulation draws."""
+def target_for_p_company(reps: pd.DataFrame, units: pd.DataFrame, scenario: Scenario, p: float,
+                         org: OrgTree | None = None) -> float:
+    """The company target met with chance ``p`` in the plan's own simulation draws (``org``: the tree of ``units``)."""
     from quotaopt.incentives import company_bookings
 
-    draws = np.sort(company_bookings(reps, units, scenario.incentives, scenario.simulation))
+    draws = np.sort(company_bookings(reps, units, scenario.incentives, scenario.simulation, org))
     k = int(np.floor((1.0 - p) * draws.size + 1e-9))
     return float(draws[min(k, draws.size - 1)])

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import JsonValue
 
-from quotaopt.planning._summary import Summary
-from quotaopt.records import Record
+from quotaopt.company import DataRead
+from quotaopt.org_tree import OrgTree
+from quotaopt.planning._summary import Recalibration, ReplanRecord, Summary
+from quotaopt.records import Number, Record
 
 #: Column order of plan.csv (contract §4); ``manager`` follows ``team_name`` when the data has one
 #: (:func:`quotaopt.names.name_columns`).
@@ -91,12 +95,90 @@ def round_floats(value: Any, digits: int = 6) -> Any:
     return value
 
 
+class OverridesRead(Record):
+    """An edited plan.xlsx the run was planned with (``plan --overrides``): enough to plan it again."""
+
+    file: str
+    sha256: str
+    sheet: str
+    quotas: dict[str, Number]
+    cells: dict[str, str]
+
+
+class DerivedFrom(Record):
+    """The run a ``simulate`` child was made from, and what it changed."""
+
+    run: str
+    action: str
+    draws: int | None
+    seed: int | None
+
+
+class WorkbenchSave(Record):
+    """A version saved from the workbench: its name, the knobs' scenario overrides, who saved it."""
+
+    version: str
+    #: The scenario keys the knobs set (a fragment of the scenario file, deep-merged over it).
+    overrides: dict[str, JsonValue]
+    saved_by: str | None
+
+
+class AuditFacts(Record):
+    """What the run's audit line adds to who, when and which inputs: its headline figures, a re-plan's change."""
+
+    #: The figures the audit log and the terminal show (:func:`quotaopt.commands.headline`).
+    headline: dict[str, Number | str | None] | None = None
+    #: A re-plan's change record, the parts the audit log keeps (:class:`ReplanRecord` keys).
+    replan: dict[str, JsonValue] | None = None
+    recalibration: Recalibration | None = None
+
+
+class Manifest(Record):
+    """manifest.json: what a run was made from and of, defined in one place.
+
+    The commands say what the run was planned from, :func:`quotaopt.io.write_run` adds the
+    run id, when and by whom, and the outputs' hashes; every key is optional, so a run
+    written by an older quotaopt (or by hand, in a test) reads back as it is.
+
+    Examples
+    --------
+    >>> Manifest.model_validate({"plan_year": 2027, "inputs": {}, "run_id": "r1"}).record()
+    {'plan_year': 2027, 'inputs': {}, 'run_id': 'r1'}
+    """
+
+    #: The resolved scenario as planned (read back by :func:`quotaopt.scenario.validate_scenario`).
+    scenario: dict[str, JsonValue] | None = None
+    scenario_file: str | None = None
+    scenario_name: str | None = None
+    #: The data folder or workbook (for a database: where it was, its password hidden).
+    data_folder: str | None = None
+    data_read: DataRead | None = None
+    plan_year: int | None = None
+    #: ``data/<file>``, ``scenario/<file>``, ``overrides/<file>``, ``actuals/<file>`` -> SHA-256.
+    inputs: dict[str, str | None] | None = None
+    versions: dict[str, str | None] | None = None
+    seed: int | None = None
+    timings_s: dict[str, Number] | None = None
+    parent_run: str | None = None
+    parent_path: str | None = None
+    replan: ReplanRecord | None = None
+    overrides: OverridesRead | None = None
+    derived_from: DerivedFrom | None = None
+    workbench: WorkbenchSave | None = None
+    run_id: str | None = None
+    created_utc: str | None = None
+    created_by: str | None = None
+    #: File name -> SHA-256 of every output of the run folder.
+    outputs: dict[str, str] | None = None
+    audit: AuditFacts | None = None
+
+
 @dataclass
 class StoredRun:
     """A run folder as :func:`quotaopt.io.read_run` read it back: its tables, summary and manifest."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     summary: Summary
     plan: pd.DataFrame
     units: pd.DataFrame
@@ -106,7 +188,12 @@ class StoredRun:
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest.get("run_id", self.path.name))
+        return self.manifest.run_id or self.path.name
+
+    @cached_property
+    def org(self) -> OrgTree:
+        """The unit tree of units.csv, built once for every stage that walks it (tracking, simulation)."""
+        return OrgTree.from_table(self.units, "unit_id", source=str(self.path / "units.csv"))
 
     @property
     def runs_root(self) -> Path:

@@ -38,6 +38,7 @@ from quotaopt.assignment.records import (
     BeforeAfter,
     ReasonFigures,
 )
+from quotaopt.capacity.records import CapacitySummary, LevelRecord
 from quotaopt.measures.records import CountMeasure, LineMeasure, MeasureSummary, RateMeasure
 from quotaopt.records import LimitExceptionRecord, Number, TargetBasis
 from quotaopt.records import Record as Section
@@ -125,37 +126,6 @@ class SolverSummary(Section):
     linearisation_error: float | None = None
     #: Money each soft family gave (elastic allocation).
     elastic: dict[str, float] | None = None
-
-
-class LevelRecord(Section):
-    """The company-level forecast: candidates, their weights, the combined growth and its error sd."""
-
-    year: int
-    growth: float
-    error_sd: float
-    candidates: dict[str, float]
-    weights: dict[str, float]
-    origins: list[int]
-
-
-class CapacitySummary(Section):
-    """How capacities were made (the model and what it weighed), or the re-plan's posterior."""
-
-    model: str
-    model_sha256: str | None = None
-    training_years: list[int] | None = None
-    validation_years: list[int] | None = None
-    #: Weight of each candidate for a rep's change from their own last year.
-    change_weights: dict[str, float] | None = None
-    level: LevelRecord | None = None
-    #: Held-out WAPE of each candidate per year (``year``, ``n``, ``wape_<candidate>``).
-    validation: list[dict[str, Number]] | None = None
-    market_growth: Number | None = None
-    total_p50: Number | None = None
-    history_months_short: int | None = None
-    rescored_on_new_books: bool | None = None
-    as_of: str | None = None
-    actual_to_date: Number | None = None
 
 
 class Moved(Section):

@@ -9,9 +9,9 @@ run and the actuals and writes what this returns.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,10 @@ from quotaopt.tracking._forecast import (
 )
 from quotaopt.tracking._history import fit_history
 from quotaopt.tracking._shared import team_share
+from quotaopt.tracking.records import AssessmentRecord
+
+if TYPE_CHECKING:  # the pipeline is imported where assess needs it
+    from quotaopt.tracking.pipeline.outlook import Outlook
 
 
 @dataclass
@@ -48,8 +52,8 @@ class Assessment:
         Per plan rep: booked to date, plan to date, and the expected share of the year done as
         the forecast reads it (the plan's period shape, shifted where past years show the
         rep's year runs differently: :mod:`quotaopt.tracking._history`).
-    meta : dict
-        As-of date, thresholds, method settings and the actuals left out.
+    meta : AssessmentRecord
+        As-of date, thresholds, method settings and the actuals left out (track.json).
     outlook : Outlook, optional
         The quarter and the pipeline (:mod:`quotaopt.tracking.pipeline.outlook`).
     """
@@ -59,8 +63,8 @@ class Assessment:
     actual: np.ndarray
     plan_to_date: np.ndarray
     done: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-    outlook: Any = None
+    meta: AssessmentRecord
+    outlook: Outlook
 
 
 def parse_as_of(value: str | dt.date, plan_year: int) -> dt.date:
@@ -158,7 +162,7 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
     team_var = learned.team_var if learned is not None else fallback
     post = update(capacity, actual, done, deal_size, kappa, codes, company_var, team_var)
     reps_fc = rep_forecast(post, actual, done, quota)
-    member = tracking.unit_members(run.units, plan["team_id"])
+    member = tracking.unit_members(run.units, plan["team_id"], run.org)
     n_draws = int(draws if draws is not None else scenario.simulation.draws)
     units_fc = unit_forecast(post, actual, done, member, run.units["quota"].to_numpy(dtype=np.float64),
                              n_draws, scenario.simulation.seed)
@@ -176,11 +180,12 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
                    opportunities, role_of, tuple(s.lower() for s in cfg.stages), horizon_days)
     if view.year_reps is not None and view.year_units is not None:  # the pipeline forecasts the year too
         reps_fc, units_fc = view.year_reps, view.year_units
-    status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green)
+    status = tracking.status_table(plan, run.units, plan_td, actual, reps_fc, units_fc, cfg.red, cfg.green,
+                                   member=member)
     status = add_quarter_columns(status, plan, run.units, view)
     counts = {kind: {s: int(((status["kind"] == kind) & (status["status"] == s)).sum()) for s in tracking.STATUSES}
               for kind in ("unit", "rep")}
-    meta = {
+    meta = AssessmentRecord.model_validate({
         "as_of": as_of.isoformat(), "plan_year": plan_year, "run_id": run.run_id,
         "thresholds": {"red": cfg.red, "green": cfg.green, "calibration_deviation": tracking.CALIBRATION_DEVIATION},
         # The method's name as track.json has always recorded it (the module is tracking._forecast now).
@@ -194,22 +199,23 @@ def assess(run: StoredRun, company: CompanyData, actuals: pd.DataFrame, scenario
         "counts": counts, "calibrate": int(status["calibrate"].sum()), "ignored_actuals": ignored,
         "split": split_of(run.periods["period"]),
         "quarter": view.meta,
-    }
+    })
     return Assessment(status, post, actual, plan_td, done, meta, view)
 
 
 def run_scenario(run: StoredRun) -> Scenario:
     """The resolved scenario recorded in the run's manifest (what the plan was made with)."""
-    raw = run.manifest.get("scenario")
-    if not isinstance(raw, dict):
+    raw = run.manifest.scenario
+    if raw is None:
         raise InputError([Problem(str(run.path / "manifest.json"), "has no resolved scenario", column="scenario")])
-    source = run.manifest.get("scenario_file")
+    source = run.manifest.scenario_file
     base = Path(source).parent if source else run.path
     return validate_scenario(raw, label=str(run.path / "manifest.json"), base_dir=base)
 
 
 def plan_year_of(run: StoredRun) -> int:
-    year = run.manifest.get("plan_year", run.summary.plan_year)
+    # A key the manifest lacks falls back to the summary's; a key set to null is refused.
+    year = run.manifest.plan_year if "plan_year" in run.manifest.model_fields_set else run.summary.plan_year
     if not isinstance(year, int):
         raise InputError([Problem(str(run.path / "manifest.json"), "has no plan_year", column="plan_year")])
     return year

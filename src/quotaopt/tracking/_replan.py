@@ -53,7 +53,15 @@ from quotaopt.company import CompanyData
 from quotaopt.errors import InputError, Problem, SolverError
 from quotaopt.money import amounts, count_units, split_whole
 from quotaopt.names import name_columns
-from quotaopt.planning import PLAN_COLUMNS, UNIT_COLUMNS, Outcome, PlanResult, StoredRun, assemble
+from quotaopt.planning import (
+    PLAN_COLUMNS,
+    UNIT_COLUMNS,
+    Outcome,
+    PlanResult,
+    ReplanRecord,
+    StoredRun,
+    assemble,
+)
 from quotaopt.planning._assemble import payouts_of
 from quotaopt.scenario import AllocationConfig, Scenario
 from quotaopt.tracking import _status as tracking
@@ -229,7 +237,7 @@ def verify_replan(run: StoredRun, plan: pd.DataFrame, periods: pd.DataFrame, uni
 
 
 def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment: Assessment,
-           as_of: dt.date, recalibration: RecalibrationRequest | None = None) -> tuple[PlanResult, dict[str, Any]]:
+           as_of: dt.date, recalibration: RecalibrationRequest | None = None) -> tuple[PlanResult, ReplanRecord]:
     """Re-optimise the periods after the as-of date (see the module notes).
 
     Parameters
@@ -250,7 +258,8 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     Returns
     -------
     (PlanResult, change) : tuple
-        The new plan and a summary of what changed (for the manifest and audit log).
+        The new plan and what changed (summary.json's ``replan`` section, also written to
+        the manifest and audit log).
 
     Raises
     ------
@@ -269,10 +278,10 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
 
     >>> result, change = replan(run, company, scenario, assessment, dt.date(2027, 6, 30),
     ...                         RecalibrationRequest(None, "competitor cut prices"))  # doctest: +SKIP
-    >>> change["recalibration"]["to_target"]  # doctest: +SKIP
+    >>> change.recalibration.to_target  # doctest: +SKIP
     """
     start = time.perf_counter()
-    plan_year = int(run.manifest.get("plan_year") or run.summary.plan_year)
+    plan_year = int(run.manifest.plan_year or run.summary.plan_year)
     unit = float(scenario.allocation.unit)
     labels = sorted(pd.unique(run.periods["period"].astype("str")))
     frozen = frozen_labels(labels, plan_year, as_of)
@@ -294,7 +303,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
     share = np.where(quota > 0, np.divide(quota - frozen_q_arr, quota, out=np.zeros_like(quota), where=quota > 0),
                      1.0 - days_before)
     post = assessment.posterior
-    member = tracking.unit_members(run.units, plan["team_id"])
+    member = tracking.unit_members(run.units, plan["team_id"], run.org)
     ahead = ahead_of_pace(assessment.plan_to_date, assessment.actual)
     ceiling = ratchet_ceiling(quota - frozen_q_arr, ahead, scenario.replan.ratchet)
     reps_in, teams_in, _ = _alloc_frames(run, company, post.quantiles(share), frozen_q_arr, member,
@@ -329,7 +338,7 @@ def replan(run: StoredRun, company: CompanyData, scenario: Scenario, assessment:
 
 def _assemble(run: StoredRun, scenario: Scenario, assessment: Assessment, plan: pd.DataFrame, new_quota: np.ndarray,
               new_periods: pd.DataFrame, alloc: Any, member: sp.csr_matrix, frozen_set: set[str], as_of: dt.date,
-              reps_in: pd.DataFrame, limits: dict[str, Any]) -> tuple[PlanResult, dict[str, Any]]:
+              reps_in: pd.DataFrame, limits: dict[str, Any]) -> tuple[PlanResult, ReplanRecord]:
     """Tables, summary and change record of the new run (``limits``: ratchet, exceptions, recalibration)."""
     post, actual, done = assessment.posterior, assessment.actual, assessment.done
     rest = np.clip(1.0 - done, 0.0, 1.0)
@@ -405,7 +414,7 @@ def _payouts(scenario: Scenario, plan: pd.DataFrame, periods: pd.DataFrame, unit
 
 
 def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_set: set[str], as_of: dt.date,
-            reps_in: pd.DataFrame, limits: dict[str, Any]) -> dict[str, Any]:
+            reps_in: pd.DataFrame, limits: dict[str, Any]) -> ReplanRecord:
     """What the re-plan changed against its parent (manifest, audit log, summary)."""
     old = run.plan["quota"].to_numpy(dtype=float)
     new = new_plan["quota"].to_numpy(dtype=float)
@@ -421,7 +430,7 @@ def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_
     relaxed = [{"rep_id": str(rep), "remaining_capacity_p50": round(float(cap), 2), "parent_remaining_quota": float(last)}
                for rep, cap, last in zip(gave["rep_id"], gave["capacity_p50_forecast"].to_numpy(dtype=float),
                                          gave["last_quota"].to_numpy(dtype=float), strict=True)]
-    return {
+    return ReplanRecord.model_validate({
         "parent_run": run.run_id, "as_of": as_of.isoformat(),
         "frozen_periods": sorted(frozen_set), "reps": len(ids),
         "reps_changed": int((delta != 0).sum()), "quota_moved": float(np.abs(delta).sum() / 2.0),
@@ -436,7 +445,7 @@ def _change(run: StoredRun, new_plan: pd.DataFrame, units: pd.DataFrame, frozen_
         "ratchet": _ratchet(limits, reps_in, new - run.plan["quota"].to_numpy(dtype=float)),
         "exceptions": len(limits["exceptions"]),
         "recalibration": None if limits["recalibration"] is None else limits["recalibration"].record(),
-    }
+    })
 
 
 def _ratchet(limits: dict[str, Any], reps_in: pd.DataFrame, delta: np.ndarray) -> dict[str, Any]:

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from quotaopt.calendar import day_index, hire_index, period_spans, year_days
 from quotaopt.errors import InputError, Problem
+from quotaopt.org_tree import OrgTree
 
 #: A pace further than this from 1 (either side) calls for a calibration meeting.
 CALIBRATION_DEVIATION = 0.15
@@ -152,39 +153,23 @@ def calibrate_flags(pace: np.ndarray, status: np.ndarray, deviation_limit: float
     return cast("np.ndarray", (np.asarray(status) == "red") | (np.nan_to_num(dev, nan=0.0) > deviation_limit))
 
 
-def unit_members(units: pd.DataFrame, rep_teams: pd.Series) -> sp.csr_matrix:
-    """Sparse 0/1 matrix (reps x units): 1 where the unit is the rep's team or above it.
+def unit_members(units: pd.DataFrame, rep_teams: pd.Series, org: OrgTree | None = None) -> sp.csr_matrix:
+    """Sparse 0/1 matrix (reps x units.csv rows): 1 where the unit is the rep's team or above it.
 
     Sparse because a rep belongs to only its chain of units: totals of 10,000 reps over
-    1,000 units stay cheap (``member.T @ values``).
+    1,000 units stay cheap (``member.T @ values``). ``org`` is the tree of ``units``
+    (:attr:`quotaopt.planning.StoredRun.org`) when the caller has it.
 
     Raises
     ------
     InputError
         A rep whose team is not a unit of the run.
     """
-    ids = units["unit_id"].astype("str").tolist()
-    pos = {u: i for i, u in enumerate(ids)}
-    parent = {u: (None if pd.isna(p) or p == "" else str(p))
-              for u, p in zip(ids, units["parent_id"].astype(object), strict=True)}
-    teams = rep_teams.astype("str").tolist()
-    unknown = sorted(set(teams) - set(pos))
+    org = OrgTree.from_table(units, "unit_id", source="units.csv") if org is None else org
+    unknown = org.unknown(rep_teams.astype("str"))
     if unknown:
         raise InputError([Problem("plan.csv", f"team {unknown[0]!r} is not a unit in units.csv", column="team_id")])
-    chains: dict[str, list[int]] = {}
-    for team in set(teams):
-        chain: list[int] = []
-        seen: set[str] = set()
-        cur: str | None = team
-        while cur is not None and cur in pos and cur not in seen:
-            seen.add(cur)
-            chain.append(pos[cur])
-            cur = parent[cur]
-        chains[team] = chain
-    lengths = [len(chains[t]) for t in teams]
-    rows = np.repeat(np.arange(len(teams)), lengths)
-    cols = np.array([c for t in teams for c in chains[t]], dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(teams), len(ids)))
+    return org.membership(rep_teams.astype("str"), columns=units["unit_id"].astype("str"))
 
 
 def _names(table: pd.DataFrame) -> np.ndarray:
@@ -196,7 +181,7 @@ def _names(table: pd.DataFrame) -> np.ndarray:
 
 def status_table(plan: pd.DataFrame, units: pd.DataFrame, plan_td: np.ndarray, actual: np.ndarray,
                  forecast_reps: pd.DataFrame, forecast_units: pd.DataFrame, red: float, green: float,
-                 deviation_limit: float = CALIBRATION_DEVIATION) -> pd.DataFrame:
+                 deviation_limit: float = CALIBRATION_DEVIATION, member: sp.csr_matrix | None = None) -> pd.DataFrame:
     """The rows of status.csv: every unit (tree order of units.csv), then every rep by id.
 
     Parameters
@@ -208,13 +193,15 @@ def status_table(plan: pd.DataFrame, units: pd.DataFrame, plan_td: np.ndarray, a
     forecast_reps, forecast_units : DataFrame
         ``p_attain_year, forecast_p10, forecast_p50, forecast_p90`` aligned with
         ``plan`` and ``units`` rows.
+    member : sparse matrix, optional
+        :func:`unit_members` of ``units`` and the plan's teams, when the caller has it.
 
     Returns
     -------
     DataFrame
         Columns :data:`STATUS_COLUMNS`, values rounded for stable bytes.
     """
-    member = unit_members(units, plan["team_id"])
+    member = unit_members(units, plan["team_id"]) if member is None else member
     unit_plan = member.T @ plan_td
     unit_actual = member.T @ actual
     level = dict(zip(units["unit_id"].astype("str"), units["level"].astype(int), strict=True))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from quotaopt.errors import InputError, Problem, QuotaOptError
+from quotaopt.io import WrittenRun
 from quotaopt.workbench.engine import ScenarioSession
 from quotaopt.workbench.knobs import KNOBS, Settings, parse_settings
 
@@ -150,7 +151,7 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
     async def save(request: Request, session: ScenarioSession) -> Response:
         payload, settings = await posted(request, session)
         written = await run_in_threadpool(session.save, settings, str(payload.get("name") or ""), workbench.user)
-        return page("_saved.html", s=session, run_id=written.run_id, name=written.manifest["workbench"]["version"])
+        return page("_saved.html", s=session, run_id=written.run_id, name=_version_name(written))
 
     @scenario_route(fragment=False)
     async def versions_page(request: Request, session: ScenarioSession) -> Response:
@@ -213,3 +214,9 @@ def create_app(workbench: Workbench, token: str | None = None, allowed: set[str]
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})
     return Guard(app, token, allowed or {"127.0.0.1", "localhost", "::1"})
+
+
+def _version_name(written: WrittenRun) -> str:
+    """The name a version was saved under (its manifest's ``workbench.version``)."""
+    assert written.manifest.workbench is not None
+    return written.manifest.workbench.version

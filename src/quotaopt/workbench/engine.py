@@ -33,7 +33,7 @@ from typing import Any
 from quotaopt.errors import InputError, Problem
 from quotaopt.parallel import executor as parallel_executor
 from quotaopt.planning import Inputs, PlanResult
-from quotaopt.workbench.knobs import Settings, knob_values, overrides
+from quotaopt.workbench.knobs import ScenarioOverrides, Settings, knob_values, overrides
 
 #: Results kept per scenario (each holds a plan's tables; a few MB at 1,000 reps).
 KEPT_RESULTS = 12
@@ -46,7 +46,7 @@ class Solved:
     """A plan for one page state, with the seconds its solve took (0 when it came from memory)."""
 
     settings: Settings
-    overrides: dict[str, Any]
+    overrides: ScenarioOverrides
     inputs: Inputs
     result: PlanResult
     seconds: float
@@ -91,7 +91,7 @@ class ScenarioSession:
         """``allocation.unit``: locked quotas must be whole multiples of it."""
         return float(self.scenario.allocation.unit)
 
-    def inputs_for(self, settings: Settings) -> tuple[Inputs, dict[str, Any]]:
+    def inputs_for(self, settings: Settings) -> tuple[Inputs, ScenarioOverrides]:
         """The scenario file with the page's overrides, over the company read at start."""
         from quotaopt.io import load_scenario
 

@@ -18,6 +18,11 @@ from quotaopt.errors import InputError, Problem
 from quotaopt.scenario import Scenario
 
 KnobKind = Literal["number", "percent", "pair", "choice"]
+#: A knob's value: a number, a choice, a low-high pair, or None (no such limit).
+KnobValue = float | str | list[float] | None
+#: The scenario keys the page sets, by section (``target.growth``, ``allocation.locks`` ...):
+#: a fragment of the scenario file, deep-merged over it.
+ScenarioOverrides = dict[str, dict[str, KnobValue | dict[str, float | None]]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ TARGET_KINDS = ("company", "growth", "reps_at_quota", "p_company")
 class Settings:
     """A page's planning state: knob values (scenario units) and locked quotas by rep."""
 
-    knobs: dict[str, Any] = field(default_factory=dict)
+    knobs: dict[str, KnobValue] = field(default_factory=dict)
     locks: dict[str, float | None] = field(default_factory=dict)
 
     def key(self) -> str:
@@ -84,7 +89,7 @@ def _get(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def knob_values(scenario: Scenario) -> dict[str, Any]:
+def knob_values(scenario: Scenario) -> dict[str, KnobValue]:
     """The scenario's own value of every knob (what the page starts from)."""
     raw = scenario.resolved()
     values = {k.name: _get(raw, k.path) for k in KNOBS}
@@ -112,7 +117,7 @@ def _number(knob: Knob, value: Any) -> float:
     return number
 
 
-def _check(knob: Knob, value: Any) -> Any:
+def _check(knob: Knob, value: Any) -> KnobValue:
     if value is None or value == "":
         if knob.name in OPTIONAL:
             return None
@@ -120,7 +125,7 @@ def _check(knob: Knob, value: Any) -> Any:
     if knob.kind == "choice":
         if value not in knob.choices:
             raise ValueError(f"expected one of {', '.join(knob.choices)}, got {str(value)[:40]!r}")
-        return value
+        return str(value)
     if knob.kind == "pair":
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise ValueError("expected two numbers, low and high")
@@ -146,7 +151,7 @@ def parse_settings(payload: Any, locks_unit: float) -> Settings:
     problems: list[Problem] = []
     if not isinstance(knobs_in, dict) or not isinstance(locks_in, dict):
         raise InputError([Problem("settings", "knobs and locks must be objects")])
-    knobs: dict[str, Any] = {}
+    knobs: dict[str, KnobValue] = {}
     for name, value in knobs_in.items():
         knob = BY_NAME.get(str(name))
         if knob is None:
@@ -181,18 +186,15 @@ def parse_settings(payload: Any, locks_unit: float) -> Settings:
     return Settings(knobs=knobs, locks=locks)
 
 
-def overrides(settings: Settings, base: Scenario) -> dict[str, Any]:
+def overrides(settings: Settings, base: Scenario) -> ScenarioOverrides:
     """The scenario overrides for ``settings``: only knobs that differ from ``base``, and the locks."""
     start = knob_values(base)
-    out: dict[str, Any] = {}
+    out: ScenarioOverrides = {}
     for name, value in settings.knobs.items():
         if value == start.get(name):
             continue
-        knob = BY_NAME[name]
-        node = out
-        for part in knob.path[:-1]:
-            node = node.setdefault(part, {})
-        node[knob.path[-1]] = value
+        section, key = BY_NAME[name].path  # every knob sets a key of one section
+        out.setdefault(section, {})[key] = value
     target = out.get("target", {})
     chosen = "company" if target.get("company") is not None else "growth" if target.get("growth") is not None else None
     if chosen is not None:  # the scenario takes one way to the target: the knob's replaces the file's

@@ -18,7 +18,7 @@ class PlanView:
     figures: list[views.Figure]
     messages: list[str]
     moved: str | None
-    rows: list[dict[str, Any]]
+    rows: list[views.GridRow]
     chart: str
     tree: str
     seconds: float
@@ -46,7 +46,7 @@ def plan_view(session: ScenarioSession, settings: Settings, previous: Settings |
         moved=views.moved_line(delta, result.plan, newly, unlocked) if before is not None else None,
         rows=rows, chart=views.scatter(result), tree=views.unit_tree(result), seconds=solved.seconds,
         solver=status if gap is None or status == "optimal" else f"{status}, gap {float(gap):.4%}",
-        teams=sorted({r["team_id"] for r in rows}))
+        teams=sorted({r.team_id for r in rows}))
 
 
 @dataclass
@@ -99,8 +99,26 @@ def history_html(session: ScenarioSession) -> str:
 class FrontierView:
     """The planning frontier around the page's settings."""
 
-    rows: list[dict[str, Any]]
+    rows: list[FrontierRow]
     chart: str
+
+
+@dataclass(frozen=True)
+class FrontierRow:
+    """One growth value of the frontier as the page shows it (NaN where the plan was infeasible)."""
+
+    growth: float
+    company_target: float
+    total_quota: float
+    p_company_target: float
+    reps_at_quota: float
+    reps_80_100: float
+    reps_below_80: float
+    expected_payout: float
+    cost_of_sales: float
+    exceptions: float
+    exceptions_amount: float
+    status: str
 
 
 def frontier_view(session: ScenarioSession, settings: Settings) -> FrontierView:
@@ -112,5 +130,5 @@ def frontier_view(session: ScenarioSession, settings: Settings) -> FrontierView:
     with session.turn():
         table = frontier(inputs, list(DEFAULT_GROWTH), capacity_cache=session.capacity_cache)
     chart = frontier_chart(table) if (table["status"] == "ok").any() else ""
-    rows = [{str(k): v for k, v in record.items()} for record in table.to_dict(orient="records")]
+    rows = [FrontierRow(**{str(k): v for k, v in record.items()}) for record in table.to_dict(orient="records")]
     return FrontierView(rows=rows, chart=chart)

@@ -44,6 +44,22 @@ MAX_COMMENT = 2000
 APPROVAL_FILE = "approval.json"
 
 
+@dataclass(frozen=True)
+class StatusStep:
+    """One status step of a version on the audit log: to what, by whom, when, why."""
+
+    status: str
+    by: str
+    when: str
+    comment: str
+
+    @classmethod
+    def of(cls, line: dict[str, Any]) -> StatusStep:
+        """The step an audit log's status line records."""
+        return cls(str(line.get("status") or ""), str(line.get("by") or ""), str(line.get("when") or ""),
+                   str(line.get("comment") or ""))
+
+
 @dataclass
 class Version:
     """A run folder of the scenario as the versions list shows it."""
@@ -54,8 +70,9 @@ class Version:
     created: str
     created_by: str
     status: str
-    history: list[dict[str, Any]]
-    headline: dict[str, Any]
+    history: list[StatusStep]
+    #: The figures its audit line shows (:func:`quotaopt.commands.headline`).
+    headline: dict[str, float | int | str | None]
     parent: str | None
 
     @property
@@ -117,7 +134,7 @@ def list_versions(runs_root: Path, scenario: str) -> list[Version]:
             run_id=run_id, path=manifest_path.parent, name=str(bench.get("version") or f"plan {run_id}"),
             created=str(manifest.get("created_utc") or ""),
             created_by=str(bench.get("saved_by") or manifest.get("created_by") or ""),
-            status=str(history[-1]["status"]) if history else "draft", history=history,
+            status=str(history[-1]["status"]) if history else "draft", history=[StatusStep.of(h) for h in history],
             headline=(manifest.get("audit") or {}).get("headline") or {}, parent=manifest.get("parent_run")))
     return sorted(versions, key=lambda v: (v.created, v.run_id), reverse=True)
 

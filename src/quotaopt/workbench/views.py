@@ -105,8 +105,28 @@ def moved_line(delta: pd.Series, plan: pd.DataFrame, newly_locked: list[str], un
     return f"{len(moved)} rep(s) moved: {moved.abs().sum():,.0f} of quota in all"
 
 
+@dataclass(frozen=True)
+class GridRow:
+    """One rep of the grid: raw numbers for sorting, text for showing."""
+
+    rep_id: str
+    name: str
+    team_id: str
+    role: str
+    p10: float
+    p50: float
+    p90: float
+    quota: float
+    stretch: float
+    chance: float
+    binding: str
+    delta: float
+    #: ``page`` (locked on the page), ``reps.csv`` (locked in the data) or empty.
+    locked_by: str
+
+
 def grid(result: PlanResult, names: pd.Series, delta: pd.Series, locks: dict[str, float | None],
-         csv_locked: pd.Series) -> list[dict[str, Any]]:
+         csv_locked: pd.Series) -> list[GridRow]:
     """One row per rep for the grid (raw numbers for sorting, text for showing)."""
     plan = result.plan
     rows = []
@@ -116,12 +136,12 @@ def grid(result: PlanResult, names: pd.Series, delta: pd.Series, locks: dict[str
         lock = locks.get(rep, "absent")
         locked_by = "page" if lock not in ("absent", None) else (
             "reps.csv" if lock == "absent" and np.isfinite(csv_locked.get(rep, np.nan)) else "")
-        rows.append({
-            "rep_id": rep, "name": str(names.get(rep, "") or ""), "team_id": str(row.team_id), "role": str(row.role),
-            "p10": float(row.capacity_p10), "p50": float(row.capacity_p50), "p90": float(row.capacity_p90),
-            "quota": float(row.quota), "stretch": float(row.stretch), "chance": float(row.p_attain),
-            "binding": str(row.binding), "delta": float(delta.get(rep, 0.0)), "locked_by": locked_by,
-        })
+        rows.append(GridRow(
+            rep_id=rep, name=str(names.get(rep, "") or ""), team_id=str(row.team_id), role=str(row.role),
+            p10=float(row.capacity_p10), p50=float(row.capacity_p50), p90=float(row.capacity_p90),
+            quota=float(row.quota), stretch=float(row.stretch), chance=float(row.p_attain),
+            binding=str(row.binding), delta=float(delta.get(rep, 0.0)), locked_by=locked_by,
+        ))
     return rows
 
 

@@ -85,6 +85,8 @@ def solve(problem: Problem, options: SolveOptions) -> Solution:
         h.setOptionValue("solver", options.lp_algorithm)
     if not options.presolve:
         h.setOptionValue("presolve", "off")
+    if not options.scale:
+        h.setOptionValue("simplex_scale_strategy", 0)
     A = problem.A
     n, m = problem.n_vars, problem.n_rows
     h.passModel(

@@ -35,6 +35,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from quotaopt.tracking.records import ConversionSummary
+
 #: Edges (days from the snapshot to the close date it showed) of the due buckets:
 #: bucket 0 is past the close date, then [0, 30), [30, 60), [60, 120), 120 and more.
 DUE_EDGES = (0.0, 30.0, 60.0, 120.0)
@@ -157,7 +159,7 @@ class Conversion:
         mean = np.divide(mass, np.maximum(np.bincount(role, minlength=len(self.roles)), 1))
         return np.asarray((hits + PRIOR_ROWS * mean * overall) / (mass + PRIOR_ROWS * mean + 1e-12))
 
-    def summary(self, horizon_days: float, phase_days: float | None = None) -> dict[str, Any]:
+    def summary(self, horizon_days: float, phase_days: float | None = None) -> ConversionSummary:
         """For track.json: method, examples and, per stage (all roles), the learned chances."""
         out: dict[str, Any] = {"method": self.method, "examples": int(len(self.examples))}
         if self.method == "snapshots":
@@ -179,7 +181,7 @@ class Conversion:
         out["amount_ratio_by_stage"] = {s: round(float(self.ratio[:, i].mean()), 4) for i, s in enumerate(self.stages)}
         out["fresh_share"] = {r: round(float(v), 4) for r, v in zip(self.roles, self.fresh_share(horizon_days),
                                                                      strict=True)}
-        return out
+        return ConversionSummary.model_validate(out)
 
 
 def with_column(frame: pd.DataFrame, name: str, values: np.ndarray) -> pd.DataFrame:

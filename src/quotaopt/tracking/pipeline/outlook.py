@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ from quotaopt.errors import InputError, Problem
 from quotaopt.tracking._forecast import Posterior
 from quotaopt.tracking.pipeline.conversion import Conversion, learn_conversion
 from quotaopt.tracking.pipeline.forecast import OpenPipeline, period_forecast
+from quotaopt.tracking.records import QuarterRecord
 
 #: Columns ``track`` adds to status.csv (after the tracking columns), in order.
 QUARTER_COLUMNS = ["quarter", "quarter_quota", "quarter_actual", "p_attain_quarter", "quarter_p10", "quarter_p50",
@@ -95,16 +95,17 @@ class Outlook:
         The open pipeline at the as-of date, plan reps only (for the funnel view), with ``p_quarter``.
     rows : DataFrame
         The opportunity rows up to the as-of date (``snapshot_date`` filled, ``oid`` codes).
-    meta : dict
+    meta : QuarterRecord
+        track.json's ``quarter``: the quarter, its days and, with a pipeline, what it held.
     """
 
     reps: pd.DataFrame
     units: pd.DataFrame
+    meta: QuarterRecord
     year_reps: pd.DataFrame | None = None
     year_units: pd.DataFrame | None = None
     conversion: Conversion | None = None
     open_opps: pd.DataFrame = field(default_factory=pd.DataFrame)
-    meta: dict[str, Any] = field(default_factory=dict)
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -201,8 +202,9 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
     unit_q_quota = member.T @ rep_q_quota
     h_q = float((last - as_of).days)
     h_y = float((dt.date(as_of.year, 12, 31) - as_of).days)
-    meta: dict[str, Any] = {"quarter": label, "first_day": first.isoformat(), "last_day": last.isoformat(),
-                            "horizon_days": horizon_days, "days_left": int(h_q), "pipeline": None}
+    meta: dict[str, object] = {"quarter": label, "first_day": first.isoformat(), "last_day": last.isoformat(),
+                               "horizon_days": horizon_days, "days_left": int(h_q), "pipeline": None}
+    pipeline: dict[str, object] = {}
 
     conversion = None
     open_now = rows = pd.DataFrame()
@@ -215,9 +217,9 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
         roles = tuple(sorted(set(role_of.astype("str"))))
         conversion = learn_conversion(opps, role_of.astype("str"), roles, stages, ts)
         phase = float((target_quarter(as_of, None)[2] - as_of).days)  # days to the end of the as-of quarter
-        meta["pipeline"] = {"rows": int(len(opportunities)), "rows_after_as_of": later,
-                            "snapshots": int(opps["snapshot_date"].nunique()),
-                            "conversion": conversion.summary(h_q, phase)}
+        pipeline = {"rows": int(len(opportunities)), "rows_after_as_of": later,
+                    "snapshots": int(opps["snapshot_date"].nunique()),
+                    "conversion": conversion.summary(h_q, phase)}
         if conversion.method != "none":
             latest = opps["snapshot_date"].max()
             pos = pd.Series(np.arange(n), index=ids)
@@ -239,8 +241,8 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
             rep_role = plan["role"].astype("str").map(code).fillna(0).to_numpy(dtype=np.int64)
             fresh_q = np.where(in_crm, conversion.fresh_share(h_q)[rep_role], 1.0)
             fresh_y = np.where(in_crm, conversion.fresh_share(h_y)[rep_role], 1.0)
-            meta["pipeline"].update({"open": int(len(open_now)), "open_amount": round(float(open_now["amount"].sum()), 2),
-                                     "reps_without_opportunities": int((~in_crm).sum())})
+            pipeline.update({"open": int(len(open_now)), "open_amount": round(float(open_now["amount"].sum()), 2),
+                             "reps_without_opportunities": int((~in_crm).sum())})
             due_in_q = (due <= h_q)
             open_q = np.bincount(rep, weights=open_now["amount"].to_numpy(dtype=np.float64) * due_in_q, minlength=n)
 
@@ -253,7 +255,8 @@ def outlook(post: Posterior, plan: pd.DataFrame, member: sp.spmatrix, actuals: p
         reps=_frame(rep_q_quota, booked_q, reps_q, label, open_amount, weighted),
         units=_frame(unit_q_quota, member.T @ booked_q, units_q, label, member.T @ open_amount,
                      None if weighted is None else member.T @ weighted),
-        conversion=conversion, open_opps=open_now, meta=meta, rows=rows)
+        conversion=conversion, open_opps=open_now,
+        meta=QuarterRecord.model_validate({**meta, "pipeline": pipeline or None}), rows=rows)
     if pipe_y is not None:
         reps_y, units_y = period_forecast(post, actual_to_date, rest_y, fresh_y, pipe_y, member, quota,
                                           member.T @ quota, draws, seed)
