@@ -70,7 +70,8 @@ def _stable_order(keys: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(pc.sort_indices(table, sort_keys=sort_keys).to_numpy(), dtype=np.int64)
 
 
-#: Cents a composite key holds below the date's rank (amounts up to about 44 billion either way).
+#: Bits of a composite key that hold the cents, below the date's rank (amounts within about
+#: 88 billion either way; dates: up to half a million distinct ones).
 _CENT_BITS = 44
 
 
@@ -84,7 +85,8 @@ def _date_cents_order(dates: np.ndarray, amounts: np.ndarray) -> np.ndarray | No
     """
     cents = np.rint(amounts * 100.0)
     with np.errstate(invalid="ignore"):
-        exact = bool(np.all(cents / 100.0 == amounts)) and (len(cents) == 0 or np.abs(cents).max() < 2.0 ** (_CENT_BITS - 1))
+        exact = bool(np.all(cents / 100.0 == amounts))
+    exact = exact and (len(cents) == 0 or float(np.abs(cents).max()) < 2.0 ** (_CENT_BITS - 1))
     if not exact:
         return None
     rank, distinct = pd.factorize(dates, sort=True)
