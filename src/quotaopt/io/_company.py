@@ -155,11 +155,11 @@ class _Checker:
         gives. The bookings' ids stay codes through the canonical sort, which then moves
         int32 codes instead of two million string references; :func:`_decoded` turns
         them into text once, in sorted order. A column that is not categorical (pandas'
-        reader, Excel, a database) is read by :meth:`text` as it always was.
+        reader, Excel, a database, or no such column) is read by :meth:`text` as it always
+        was, empty cells '' until :meth:`or_none` (after :meth:`exists`, which skips them).
         """
         if column not in self.frame.columns or not isinstance(self.frame[column].dtype, pd.CategoricalDtype):
-            values = self.text(column, required)
-            return values if missing == "" else self.or_none(values, column)
+            return self.text(column, required)
         cleaned, codes = self._cleaned(column)
         assert codes is not None  # a categorical column is cleaned per category
         text = cleaned.to_numpy(dtype=object)
@@ -434,11 +434,10 @@ def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, acc
                    labels: dict[str, str], coded: bool = False) -> pd.DataFrame:
     """The checked bookings; with ``coded`` their ids stay categories (:meth:`_Checker.ids`) until sorted."""
     def ids(column: str, required: bool) -> pd.Series:
-        missing = BOOKING_IDS[column]
-        if coded:
-            return check.ids(column, required, missing)
-        values = check.text(column, required)
-        return values if missing == "" else check.or_none(values, column)
+        return check.ids(column, required, BOOKING_IDS[column]) if coded else check.text(column, required)
+
+    def none_if_empty(values: pd.Series, column: str) -> pd.Series:  # after the id checks, which skip empty cells
+        return values if isinstance(values.dtype, pd.CategoricalDtype) else check.or_none(values, column)
 
     columns: dict[str, Any] = {}
     columns["date"] = date = check.date("date", required=True)
@@ -450,9 +449,9 @@ def _load_bookings(frame: pd.DataFrame, check: _Checker, rep_ids: pd.Series, acc
     account = ids("account_id", required=False)
     if account_ids is not None:
         check.exists(account, "account_id", account_ids, labels.get("accounts", "accounts.csv"))
-    columns["account_id"] = account
+    columns["account_id"] = none_if_empty(account, "account_id")
     if "product_line" in frame.columns:  # optional: only planned lines need it (quotaopt.measures)
-        columns["product_line"] = ids("product_line", required=False)
+        columns["product_line"] = none_if_empty(ids("product_line", required=False), "product_line")
     # One frame from the checked columns (all on the frame's index): no alignment per column.
     out = pd.DataFrame({name: values.array for name, values in columns.items()}, index=frame.index, copy=False)
     extra = [c for c in frame.columns if c not in out.columns]
