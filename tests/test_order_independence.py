@@ -146,3 +146,32 @@ def test_with_the_capacity_model_too(tmp_path: Path, seed: int, pick: int, new_n
     for name in ("plan.csv", "plan_periods.csv"):
         before, after = _rows(base[name], new_name, old), _rows(renamed[name], new_name, old)
         pd.testing.assert_frame_equal(before, after, obj=f"{name} after renaming {old} to {new_name}")
+
+
+@pytest.mark.parametrize("cents", [True, False])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_bookings_sort_is_the_stable_sort_by_every_key(seed: int, cents: bool) -> None:
+    """Dates and amounts in whole cents sort as one key (:func:`_date_cents_order`), others by Arrow;
+    either way the rows come out as a stable sort by date, amount, rep and account leaves them."""
+    from quotaopt.ordering import _date_cents_order, _key, sort_rows
+
+    rng = np.random.default_rng(seed)
+    n = 4000
+    amounts = rng.choice([0.0, -0.0, 12.5, 99.99, -3.25, 1e6, 250.0], n)  # many rows tie on date and amount
+    if not cents:
+        amounts = amounts / 3.0  # no longer whole cents
+    frame = pd.DataFrame({
+        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D"),
+        "amount": amounts,
+        "rep_id": pd.Categorical(rng.choice(["RP3", "RP1", "RP2"], n)),  # coded, as load_company keeps them
+        "account_id": np.array(rng.choice(["AC2", "AC1", None], n), dtype=object),
+        "row": np.arange(n),
+    })
+    keys = ["date", "amount", "rep_id", "account_id"]
+    took_cents = _date_cents_order(_key(frame["date"]), _key(frame["amount"])) is not None
+    assert took_cents == cents
+    expected = frame.astype({"rep_id": object}).sort_values(keys, kind="stable", na_position="last")["row"]
+    assert sort_rows(frame, keys, fast=2)["row"].tolist() == expected.tolist()
+    # Without text keys, rows tying on both keys keep their file order.
+    expected = frame.sort_values(["date", "amount"], kind="stable")["row"]
+    assert sort_rows(frame, ["date", "amount"], fast=2)["row"].tolist() == expected.tolist()

@@ -18,7 +18,7 @@ from quotaopt.org_tree import OrgTree
 from quotaopt.records import Number, Record
 
 __all__ = ["ROLES", "STATUSES", "CompanyData", "CompanySummary", "DataRead", "TableRead", "YearBookings",
-           "check_plan_year", "parse_date_in_year"]
+           "check_plan_year", "distinct_years", "parse_date_in_year"]
 
 ROLES = ("ka", "longtail")
 #: ``leave``: employed but away for the plan year: no quota, no accounts (like ``departed``, not gone).
@@ -133,7 +133,7 @@ class CompanyData:
     @property
     def history_years(self) -> list[int]:
         """Calendar years that have bookings, ascending."""
-        return sorted(int(y) for y in self.bookings["date"].dt.year.unique())
+        return sorted(int(y) for y in distinct_years(self.bookings["date"]))
 
     def last_complete_year(self) -> int:
         """The latest year whose bookings reach into December (else the year before)."""
@@ -162,6 +162,11 @@ class CompanyData:
             "territories": None if self.territories is None else len(self.territories),
             "capacity_given": self.capacity is not None,
         })
+
+
+def distinct_years(dates: pd.Series) -> list[Any]:
+    """``dates.dt.year.unique()`` as a list, the year taken once per distinct date (a thousand, not two million)."""
+    return list(pd.DatetimeIndex(dates.unique()).year.unique().tolist())
 
 
 def parse_date_in_year(value: Any, plan_year: int, label: str, key: str) -> dt.date:

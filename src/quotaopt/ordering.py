@@ -70,11 +70,38 @@ def _stable_order(keys: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(pc.sort_indices(table, sort_keys=sort_keys).to_numpy(), dtype=np.int64)
 
 
+#: Bits of a composite key that hold the cents, below the date's rank (amounts within about
+#: 88 billion either way; dates: up to half a million distinct ones).
+_CENT_BITS = 44
+
+
+def _date_cents_order(dates: np.ndarray, amounts: np.ndarray) -> np.ndarray | None:
+    """Rows sorted by a date key then an amount in whole cents, ties in any order; None for other amounts.
+
+    The date's rank and the amount's cents make one 64-bit key, and one quicksort orders
+    two million bookings in less than half the time of a stable two-key sort;
+    :func:`sort_rows` puts rows tying on both back in file order. None when an amount is
+    not a whole number of cents (or NaN), too large for the key, or there are too many dates.
+    """
+    cents = np.rint(amounts * 100.0)
+    with np.errstate(invalid="ignore"):
+        exact = bool(np.all(cents / 100.0 == amounts))
+    exact = exact and (len(cents) == 0 or float(np.abs(cents).max()) < 2.0 ** (_CENT_BITS - 1))
+    if not exact:
+        return None
+    rank, distinct = pd.factorize(dates, sort=True)
+    if len(distinct) >= 2 ** (63 - _CENT_BITS):
+        return None
+    key = (rank.astype(np.int64) << _CENT_BITS) | (cents + 2.0 ** (_CENT_BITS - 1)).astype(np.int64)
+    return np.argsort(key, kind="quicksort").astype(np.int64, copy=False)
+
+
 def sort_rows(frame: pd.DataFrame, keys: Sequence[str], fast: int) -> pd.DataFrame:
     """``frame`` sorted by ``keys`` (stable), fast for millions of rows whose first keys rarely tie.
 
     The first ``fast`` keys must be numeric or dates; they are sorted by Arrow's stable
-    multi-key sort (the order ``np.lexsort`` gives, NaN last, three times faster).
+    multi-key sort (the order ``np.lexsort`` gives, NaN last, three times faster), or,
+    for a date and an amount in cents, by :func:`_date_cents_order` (the same order).
     Only the rows that tie on all of them (rare: the same date and amount) are sorted by
     the remaining (text) keys, which is where a full multi-key sort spends its time.
 
@@ -86,8 +113,14 @@ def sort_rows(frame: pd.DataFrame, keys: Sequence[str], fast: int) -> pd.DataFra
     """
     n = len(frame)
     numeric = [_key(frame[k]) for k in keys[:fast]]
-    order = _stable_order(numeric)
-    if n > 1 and len(keys) > fast:
+    order = None
+    if fast == 2 and n > 1 and pd.api.types.is_datetime64_any_dtype(frame[keys[0]]) \
+            and pd.api.types.is_float_dtype(frame[keys[1]]):
+        order = _date_cents_order(*numeric)  # dates and money: the bookings
+    stable = order is None
+    if order is None:
+        order = _stable_order(numeric)
+    if n > 1 and (len(keys) > fast or not stable):
         sorted_keys = [k[order] for k in numeric]
         tie = np.ones(n - 1, dtype=bool)
         for k in sorted_keys:
@@ -96,11 +129,21 @@ def sort_rows(frame: pd.DataFrame, keys: Sequence[str], fast: int) -> pd.DataFra
             grouped = np.zeros(n, dtype=bool)
             grouped[1:] |= tie
             grouped[:-1] |= tie
-            idx = order[grouped]
-            sub = frame.iloc[idx][list(keys)].reset_index(drop=True)
-            # Tie groups are contiguous in ``order`` and already in key order: sorting the
-            # subset by all keys reorders rows only inside their own group.
-            order[grouped] = idx[sub.sort_values(list(keys), kind="stable", na_position="last").index.to_numpy()]
+            if not stable:  # rows tying on every fast key back in file order, as a stable sort leaves them
+                where = np.flatnonzero(grouped)
+                starts = np.ones(len(where), dtype=bool)
+                starts[1:] = ~tie[where[1:] - 1]
+                tied = order[where]
+                order[where] = tied[np.lexsort((tied, np.cumsum(starts)))]
+            if len(keys) > fast:
+                idx = order[grouped]
+                sub = frame.iloc[idx][list(keys)].reset_index(drop=True)
+                for key in keys[fast:]:  # coded text sorts as its text, not by the order its categories came in
+                    if isinstance(sub[key].dtype, pd.CategoricalDtype):
+                        sub[key] = sub[key].astype(object)
+                # Tie groups are contiguous in ``order`` and already in key order: sorting the
+                # subset by all keys reorders rows only inside their own group.
+                order[grouped] = idx[sub.sort_values(list(keys), kind="stable", na_position="last").index.to_numpy()]
     out = frame.take(order)
     out.index = pd.RangeIndex(len(out))  # reset_index(drop=True) would copy every column again
     return out

@@ -15,7 +15,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from quotaopt.company import CompanyData
+from quotaopt.company import CompanyData, distinct_years
 from quotaopt.errors import Problem
 
 
@@ -51,7 +51,7 @@ def observed_years(company: CompanyData) -> list[int]:
     if pd.isna(first):
         return []
     start = first.year if first.month == 1 else first.year + 1
-    booked = set(dates.dt.year.unique().tolist())
+    booked = set(distinct_years(dates))
     return [y for y in range(int(start), company.last_complete_year() + 1) if y in booked]
 
 

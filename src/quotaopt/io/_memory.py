@@ -29,13 +29,19 @@ def _trim() -> Any:
 
 
 def release_freed_memory() -> None:
-    """Collect reference cycles, then return the allocator's free pages (see the module).
+    """Collect the reference cycles reading made, then return the allocator's free pages (see the module).
+
+    Only the young generations are collected: objects made while reading are in them
+    (a load runs a handful of automatic collections, all of the youngest generation). A
+    full collection would also walk every object the imported libraries hold, 0.07 s
+    for nothing more freed (the memory held after loading was the same at 10,000 and
+    100,000 reps).
 
     Examples
     --------
     >>> release_freed_memory()  # safe anywhere; a no-op without glibc
     """
-    gc.collect()
+    gc.collect(1)
     trim = _trim()
     if trim is not None:
         trim(0)

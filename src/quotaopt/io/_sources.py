@@ -9,6 +9,7 @@ with what the manifest records about each read, and values are checked the same 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,11 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in blocks so large files stay cheap on memory."""
+    """SHA-256 of a file, streamed through one reused buffer (hashlib's ``file_digest``)."""
     import hashlib
 
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass
@@ -144,6 +142,12 @@ def read_file(path: Path, stem: str, dialect: Dialect, reader: Reader = "arrow",
 
 
 def _read_folder(folder: Path, source: DataSource, reader: Reader, out: SourceRead) -> list[Problem]:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quotaopt-hash") as hashing:
+        return _read_files(folder, source, reader, out, hashing)
+
+
+def _read_files(folder: Path, source: DataSource, reader: Reader, out: SourceRead, hashing: Executor
+                ) -> list[Problem]:
     problems: list[Problem] = []
     for stem in TABLES:
         entry, dialect = source.table(stem), source.dialect_of(stem)
@@ -165,8 +169,10 @@ def _read_folder(folder: Path, source: DataSource, reader: Reader, out: SourceRe
                                             f"{stem}.csv, {stem}.parquet or {stem}.xlsx)"))
                 continue
             path = found
-        out.files[path.name] = sha256_file(path)
+        # The file is hashed for the manifest while it is parsed: both let go of the GIL.
+        digest = hashing.submit(sha256_file, path)
         table, read_problems = read_file(path, stem, dialect, reader)
+        out.files[path.name] = digest.result()
         problems.extend(read_problems)
         if table is not None and not read_problems:
             out.tables[stem], out.dialects[stem] = table, dialect
@@ -265,8 +271,15 @@ def _cell_flags(raw: pd.Series, labels: set[str]) -> tuple[np.ndarray, np.ndarra
         flags = (pc.not_equal(text, ""), pc.is_in(lowered, value_set=pa.array(sorted(labels), type=pa.string())),
                  pc.match_substring_regex(text, hints.TOTAL_LABEL.pattern, ignore_case=True))
         codes = raw.cat.codes.to_numpy()
-        return tuple(np.append(f.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), False)[codes]  # type: ignore[return-value]
-                     for f in flags)
+        per_value = [f.fill_null(False).to_numpy(zero_copy_only=False).astype(bool) for f in flags]
+        if not per_value[1].any() and not per_value[2].any():
+            # No value is a label (the usual case): only "filled" is spread to the rows, and
+            # not even that when every value is filled and every cell holds one.
+            none = np.zeros(len(codes), dtype=bool)
+            if per_value[0].all() and (len(codes) == 0 or codes.min() >= 0):
+                return np.ones(len(codes), dtype=bool), none, none
+            return np.append(per_value[0], False)[codes], none, none
+        return tuple(np.append(f, False)[codes] for f in per_value)  # type: ignore[return-value]
     if raw.dtype == object:
         text = raw.map(lambda v: "" if v is None or v != v else str(v).strip())
         return ((text != "").to_numpy(dtype=bool), text.str.lower().isin(labels).to_numpy(dtype=bool),
