@@ -147,8 +147,9 @@ def test_half_a_first_year_is_no_base_for_a_growth_target(company: Path, tmp_pat
     full = pd.read_csv(company / "bookings.csv", dtype=str)
     full[full["date"] < "2026-07-01"].to_csv(data / "bookings.csv", index=False)
     target, basis = company_target(scenario, load_company(data), 2027)
-    assert basis["base_year"] == 2025
-    assert target == pytest.approx(basis["base_bookings"] * 1.05**2)
+    assert basis.base_year == 2025
+    assert basis.base_bookings is not None
+    assert target == pytest.approx(basis.base_bookings * 1.05**2)
 
 
 def test_whole_number_float_ids_from_parquet_match_integer_ids(company: Path, tmp_path: Path) -> None:
