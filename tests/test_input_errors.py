@@ -172,3 +172,20 @@ def test_valid_tiny_company_passes(tiny: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
     assert "credit notes: 1" in result.output
+
+
+def test_a_broken_line_in_a_large_csv_is_named_the_same_way_every_time(tmp_path: Path) -> None:
+    # Over Arrow's 16 MB block, so the parallel reader splits the file: its blocks raced to
+    # report, and the message named no row. The failure is read again on one thread.
+    from quotaopt.data_source import Dialect
+    from quotaopt.io._readers import read_csv
+
+    lines = ["rep_id,date,amount"] + [f"RP{i:06d},2025-01-01,{i}" for i in range(1_200_000)]
+    lines[1_000_000] = "RP000001,2025-01-01,1,234.5"
+    lines[700_000] = "RP000002,2025-01-01,1,5"
+    path = tmp_path / "bookings.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 16 << 20
+    messages = {read_csv(path, "bookings.csv", {"amount"}, Dialect())[1][0].message for _ in range(3)}
+    assert messages == {"cannot be read: CSV parse error: Row #700001: Expected 3 columns, got 4: "
+                        "RP000002,2025-01-01,1,5"}

@@ -238,14 +238,14 @@ def _csv_type(name: str, numeric: set[str]) -> Any:
     return pa.string() if name.strip() in numeric else pa.dictionary(pa.int32(), pa.string())
 
 
-def _arrow_csv(source: Any, header: list[str], numeric: set[str], d: dict[str, Any]) -> Any:
+def _arrow_csv(source: Any, header: list[str], numeric: set[str], d: dict[str, Any], threads: bool = True) -> Any:
     """Arrow's CSV reader in the file's dialect: number columns as text (parsed next), others dictionary-encoded."""
     import pyarrow.csv as pa_csv
 
     return pa_csv.read_csv(
         source,
         read_options=pa_csv.ReadOptions(encoding=_codec(d["encoding"]).replace("utf-8-sig", "utf8"),
-                                        skip_rows=d["header_row"] - 1, block_size=16 << 20),
+                                        skip_rows=d["header_row"] - 1, block_size=16 << 20, use_threads=threads),
         parse_options=pa_csv.ParseOptions(delimiter=d["sep"], newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(column_types={name: _csv_type(name, numeric) for name in header},
                                               strings_can_be_null=False, quoted_strings_can_be_null=False))
@@ -274,8 +274,14 @@ def read_csv(path: Path, label: str, numeric: set[str], dialect: Dialect, reader
 
             # Mapped, not read: Arrow parses the page cache in place (reading copied the file into
             # fresh buffers first, a fifth of the reader's time at 10,000 reps).
-            with pa.memory_map(str(path)) as source:
-                table = _arrow_csv(source, header, numeric, d)
+            try:
+                with pa.memory_map(str(path)) as source:
+                    table = _arrow_csv(source, header, numeric, d)
+            except pa.ArrowInvalid:
+                # Read again on one thread, only to fail the same way every time: Arrow's parallel
+                # blocks race to report, so the row its message names changed from run to run.
+                with pa.memory_map(str(path)) as source:
+                    table = _arrow_csv(source, header, numeric, d, threads=False)
             frame, texts = _arrow_frame(table, numeric, d)
     except UnicodeDecodeError as exc:
         return None, [hints.not_decodable(path, label, d["encoding"], exc)]
