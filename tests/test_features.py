@@ -15,7 +15,9 @@ from quotaopt.capacity import observed_years
 from quotaopt.capacity._calendar import employed_share
 from quotaopt.capacity._features import feature_columns, training_rows, year_rows
 from quotaopt.capacity._level import (
+    MOMENTUM_PRIOR_ODDS,
     ChainIndex,
+    _weights,
     candidates,
     forecast_level,
     planners_growth,
@@ -177,7 +179,27 @@ def test_the_record_chooses_between_momentum_and_reversion():
     assert jumpy.weights["reversion"] > jumpy.weights["last_growth"]
     assert jumpy.sd > steady.sd  # the band carries the level's own record
     assert sum(jumpy.weights.values()) == pytest.approx(1.0)
-    assert set(jumpy.record()) == {"year", "growth", "error_sd", "candidates", "weights", "origins"}
+    assert set(jumpy.record()) == {"year", "growth", "error_sd", "candidates", "weights", "prior_odds", "origins"}
+    assert jumpy.record()["prior_odds"] == {"last_growth": MOMENTUM_PRIOR_ODDS}  # no half-year news here
+
+
+def test_the_freshest_growth_starts_with_prior_odds():
+    """Equal records: the momentum candidate holds MOMENTUM_PRIOR_ODDS against each other one, no more."""
+    assert MOMENTUM_PRIOR_ODDS > 1
+    same = {2010: 0.02, 2011: -0.02}
+    cands = {"random_walk": 0.0, "last_growth": 0.05, "drift": 0.03}
+    w = _weights(cands, {n: dict(same) for n in cands})
+    assert w["last_growth"] / w["drift"] == pytest.approx(MOMENTUM_PRIOR_ODDS)
+    assert w["drift"] == pytest.approx(w["random_walk"])
+    # With a half-year's news, the run rate is the freshest growth instead.
+    cands["run_rate"] = 0.01
+    w = _weights(cands, {n: dict(same) for n in cands})
+    assert w["run_rate"] / w["last_growth"] == pytest.approx(MOMENTUM_PRIOR_ODDS)
+    # A long record that says otherwise outweighs the prior: eight years, drift's errors a tenth of the others'.
+    years = range(2004, 2012)
+    errors = {n: {y: 0.04 for y in years} for n in cands} | {"drift": {y: 0.004 for y in years}}
+    w = _weights(cands, errors)
+    assert max(w, key=lambda n: w[n]) == "drift"
 
 
 def test_planners_growth_needs_the_column():

@@ -321,9 +321,11 @@ class LevelForecast:
 
     def record(self) -> dict[str, object]:
         """JSON-ready summary (rounded, so summaries stay byte-stable)."""
+        favoured = momentum_candidate(self.candidates)
         return {"year": self.year, "growth": round(self.growth, 6), "error_sd": round(self.sd, 6),
                 "candidates": {k: round(v, 6) for k, v in sorted(self.candidates.items())},
                 "weights": {k: round(v, 6) for k, v in sorted(self.weights.items())},
+                "prior_odds": {} if favoured is None else {favoured: MOMENTUM_PRIOR_ODDS},
                 "origins": sorted({int(y) for e in self.errors.values() for y in e})}
 
 

@@ -24,6 +24,9 @@ class LevelRecord(Record):
     error_sd: float
     candidates: dict[str, float]
     weights: dict[str, float]
+    #: Prior odds a candidate held against each other one before its record was read (the freshest
+    #: growth's momentum prior; absent in summaries written before it).
+    prior_odds: dict[str, float] | None = None
     origins: list[int]
 
 

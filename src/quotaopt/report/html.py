@@ -217,10 +217,13 @@ def _capacity_method(cap: dict[str, Any]) -> str:
     record = cap.get("validation") or []
     held = ", ".join(f"{row['year']}: {fmt(row.get('wape_blend'), 'percent')} (same as last year "
                      f"{fmt(row.get('wape_persistence'), 'percent')})" for row in record)
+    prior = ", ".join(f"{escape(_LEVEL_NAMES.get(k, k))} starting with odds of {v:g} to 1 against each other one"
+                      for k, v in (level.get("prior_odds") or {}).items())
     text = (f"Each rep starts from their own last year; how far they move from it is a blend of "
             f"candidates weighted by their held-out error in money. The company level moves by "
             f"<b>{fmt(np.expm1(level['growth']), 'signed')}</b> (error sd {fmt(level['error_sd'], 'percent')}), "
-            f"a blend of forecasts weighted by their record over the company's own past years."
+            f"a blend of forecasts weighted by their record over the company's own past years"
+            + (f" ({prior}: real levels keep their momentum)" if prior else "") + "."
             + (f" Held-out WAPE of the blend, {held}." if held else ""))
     return (f"<p>{text}</p><div class=\"grid2\">{table(['Change candidate', 'Weight'], change, sortable=False)}"
             f"{table(['Company-level candidate', 'Growth', 'Weight'], levels, sortable=False)}</div>")
